@@ -1,0 +1,71 @@
+// What goes into the node (events) and what comes out (effects). The runtime
+// performs a step's effects in the order given; a persist always comes first,
+// so nothing is sent before the state it depends on is durable.
+
+import type { LogPosition } from './position.js';
+import type { Membership } from './membership.js';
+import type { Message } from './messages.js';
+
+export type Event =
+  /** Time passed; the node checks its timers. */
+  | { readonly type: 'tick'; readonly now: number }
+  /** A message arrived from another node. */
+  | { readonly type: 'message'; readonly now: number; readonly message: Message }
+  /** A request this node sent got no reply (deadline, refused, reset). */
+  | { readonly type: 'undeliverable'; readonly now: number; readonly to: string; readonly message: Message }
+  /** The local data store's agent reports this node's durable log position. */
+  | { readonly type: 'position'; readonly now: number; readonly position: LogPosition }
+  /** The runtime saw the primary's process gone: its port refused a connection. */
+  | { readonly type: 'primary_unreachable'; readonly now: number; readonly primaryId: string }
+  /** An operator asks the primary to hand over, to a named or the best member. */
+  | { readonly type: 'switchover'; readonly now: number; readonly target: string | null };
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'primary';
+
+/** HardState is what must survive a crash; it is persisted whole. */
+export interface HardState {
+  readonly term: number;
+  readonly votedFor: string | null;
+  readonly commitWatermark: LogPosition;
+  readonly membership: Membership;
+}
+
+export type ElectionOutcome =
+  | { readonly kind: 'elected'; readonly term: number; readonly votes: number; readonly needed: number }
+  | { readonly kind: 'probe_failed'; readonly term: number; readonly votes: number; readonly needed: number }
+  | { readonly kind: 'lost'; readonly term: number; readonly votes: number; readonly needed: number }
+  | { readonly kind: 'timed_out'; readonly term: number; readonly votes: number; readonly needed: number }
+  | { readonly kind: 'not_electable'; readonly term: number; readonly why: string };
+
+export type RoleChangeReason =
+  | 'start'
+  | 'elected'
+  | 'heartbeat'
+  | 'higher_term'
+  | 'lease_lapsed'
+  | 'handoff'
+  | 'election_started'
+  | 'election_ended'
+  | 'voted';
+
+export type SwitchoverResult =
+  | { readonly status: 'started'; readonly target: string }
+  | { readonly status: 'refused'; readonly reason: string }
+  | { readonly status: 'abandoned'; readonly target: string };
+
+export type Effect =
+  | { readonly type: 'persist'; readonly state: HardState }
+  | { readonly type: 'send'; readonly to: string; readonly message: Message; readonly timeoutMs: number }
+  /** Abort requests still in flight for a round that is decided. */
+  | { readonly type: 'abort'; readonly round: number }
+  /** Tick the node again at this time (replaces any earlier request). */
+  | { readonly type: 'timer'; readonly at: number }
+  | {
+      readonly type: 'role';
+      readonly role: Role;
+      readonly term: number;
+      readonly primaryId: string | null;
+      readonly reason: RoleChangeReason;
+    }
+  | { readonly type: 'election'; readonly outcome: ElectionOutcome }
+  | { readonly type: 'switchover'; readonly result: SwitchoverResult };

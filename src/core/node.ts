@@ -1,0 +1,657 @@
+// Node is one quorumd member's protocol state machine. It is pure: events go
+// in through step(), effects come out, and the caller performs them in order.
+// Time arrives with each event and randomness through an injected source, so a
+// simulator can run many nodes in one process and replay any run exactly.
+//
+// Roles: a follower that hears no primary for its randomized election timeout
+// becomes a precandidate and probes every other voter (dry run, no term bump).
+// On a probe quorum it becomes a candidate: one persist of { term + 1,
+// votedFor: self }, then a ballot to every voter at once. On a ballot quorum it
+// becomes primary, sends heartbeats on an interval, holds a lease while
+// quorum-acknowledged heartbeat rounds keep renewing it, and advances the
+// commit watermark from the positions its voting data members report.
+
+import {
+  findMember,
+  isElectable,
+  isVoter,
+  quorumSize,
+  voters,
+  watermarkHolders,
+  type Member,
+  type Membership,
+} from './membership.js';
+import { comparePositions, covers, type LogPosition } from './position.js';
+import type { Heartbeat, HeartbeatResponse, Message, VoteRequest, VoteResponse } from './messages.js';
+import type { Effect, ElectionOutcome, Event, HardState, Role, RoleChangeReason } from './events.js';
+import { decideVote, type VoterView } from './vote.js';
+import { tally } from './tally.js';
+import { watermarkCandidate } from './watermark.js';
+import { randomizedElectionTimeout } from './timeout.js';
+import { leaseMs, type Timings } from './timings.js';
+import type { Random } from './random.js';
+
+export interface NodeOptions {
+  readonly id: string;
+  readonly hardState: HardState;
+  readonly timings: Timings;
+  readonly random: Random;
+  /** The time the node starts, on its own clock. */
+  readonly now: number;
+}
+
+/** InvariantViolation means the protocol itself is broken; never caught. */
+export class InvariantViolation extends Error {
+  override name = 'InvariantViolation';
+}
+
+interface ElectionRound {
+  readonly round: number;
+  readonly phase: 'probe' | 'ballot';
+  readonly term: number;
+  readonly handoff: boolean;
+  readonly deadline: number;
+  readonly voterIds: readonly string[];
+  readonly quorum: number;
+  readonly granted: Set<string>;
+  readonly refused: Set<string>;
+}
+
+interface HeartbeatRound {
+  readonly sentAt: number;
+  readonly acks: Set<string>;
+}
+
+/** What a node last knew of another member. */
+export interface PeerContact {
+  readonly lastContactAt: number;
+  readonly position: LogPosition | null;
+}
+
+interface Handover {
+  readonly target: string;
+  readonly deadline: number;
+  /** The heartbeat round that first named the target, once the target caught up. */
+  announcedRound: number | null;
+}
+
+interface PrimaryState {
+  readonly since: number;
+  leaseExpiry: number;
+  nextHeartbeatAt: number;
+  readonly rounds: Map<number, HeartbeatRound>;
+  handover: Handover | null;
+}
+
+export class Node {
+  readonly id: string;
+  readonly timings: Timings;
+  private readonly random: Random;
+  private hard: HardState;
+
+  private role: Role = 'follower';
+  private primaryId: string | null = null;
+  private position: LogPosition | null = null;
+  /** When this node last accepted a heartbeat from primaryId (or started). */
+  private lastHeartbeatAt: number;
+  /** Evidence that primaryId's process is gone: its port refused us. */
+  private primaryGone = false;
+  private handoffCandidate: string | null = null;
+  private electionDeadline: number;
+  private roundSeq = 0;
+  private election: ElectionRound | null = null;
+  private primary: PrimaryState | null = null;
+  private readonly contacts = new Map<string, PeerContact>();
+
+  private out: Effect[] = [];
+  private dirty = false;
+  private timerAt = -1;
+  private emitted: { role: Role; term: number; primaryId: string | null };
+
+  constructor(opts: NodeOptions) {
+    this.id = opts.id;
+    this.timings = opts.timings;
+    this.random = opts.random;
+    this.hard = opts.hardState;
+    // A node that just started cannot know whether a primary is alive, so it
+    // stays loyal to an unknown primary for one election timeout: otherwise a
+    // restarted voter could help depose a primary that still holds its lease.
+    this.lastHeartbeatAt = opts.now;
+    this.electionDeadline = opts.now + this.randomTimeout();
+    this.emitted = { role: this.role, term: this.hard.term, primaryId: null };
+  }
+
+  // ---- Read-only views ------------------------------------------------------
+
+  get hardState(): HardState {
+    return this.hard;
+  }
+  get currentRole(): Role {
+    return this.role;
+  }
+  get term(): number {
+    return this.hard.term;
+  }
+  get knownPrimary(): string | null {
+    return this.primaryId;
+  }
+  get logPosition(): LogPosition | null {
+    return this.position;
+  }
+  get self(): Member | undefined {
+    return findMember(this.hard.membership.members, this.id);
+  }
+  /** The lease expiry of a primary, or null if this node is not primary. */
+  get leaseExpiry(): number | null {
+    return this.primary ? (this.primary.handover ? 0 : this.primary.leaseExpiry) : null;
+  }
+  /** holdsLease: a primary may act as primary only while this is true. */
+  holdsLease(now: number): boolean {
+    const lease = this.leaseExpiry;
+    return this.role === 'primary' && lease !== null && now < lease;
+  }
+  /** The time of the last heartbeat accepted from the current primary. */
+  get lastHeartbeat(): number | null {
+    return this.primaryId && this.primaryId !== this.id ? this.lastHeartbeatAt : null;
+  }
+  contactOf(id: string): PeerContact | undefined {
+    return this.contacts.get(id);
+  }
+  get nextTimer(): number {
+    return this.timerAt;
+  }
+
+  // ---- Stepping ------------------------------------------------------------
+
+  step(ev: Event): Effect[] {
+    this.out = [];
+    this.dirty = false;
+    // A view change with no explicit transition is a term learned from a reply.
+    this.pendingReason = 'higher_term';
+    switch (ev.type) {
+      case 'tick':
+        this.tick(ev.now);
+        break;
+      case 'message':
+        this.receive(ev.now, ev.message);
+        break;
+      case 'undeliverable':
+        this.undeliverable(ev.now, ev.to, ev.message);
+        break;
+      case 'position':
+        this.reportPosition(ev.now, ev.position);
+        break;
+      case 'primary_unreachable':
+        this.primaryUnreachable(ev.now, ev.primaryId);
+        break;
+      case 'switchover':
+        this.switchover(ev.now, ev.target);
+        break;
+    }
+    this.emitView();
+    this.scheduleTimer();
+    const effects = this.out;
+    this.out = [];
+    return this.dirty ? [{ type: 'persist', state: this.hard }, ...effects] : effects;
+  }
+
+  private tick(now: number): void {
+    switch (this.role) {
+      case 'follower':
+        if (now >= this.electionDeadline) this.startElection(now, false);
+        break;
+      case 'precandidate':
+      case 'candidate': {
+        const e = this.election;
+        if (e && now >= e.deadline) this.becomeFollower(now, null, 'election_ended', 'timed_out');
+        break;
+      }
+      case 'primary':
+        this.tickPrimary(now);
+        break;
+    }
+  }
+
+  private receive(now: number, m: Message): void {
+    switch (m.type) {
+      case 'vote_request':
+        return this.onVoteRequest(now, m);
+      case 'vote_response':
+        return this.onVoteResponse(now, m);
+      case 'heartbeat':
+        return this.onHeartbeat(now, m);
+      case 'heartbeat_response':
+        return this.onHeartbeatResponse(now, m);
+      case 'handoff':
+        if (m.term === this.hard.term && m.primaryId === this.primaryId && this.role === 'follower') {
+          this.startElection(now, true);
+        }
+        return;
+    }
+  }
+
+  // ---- Voter ---------------------------------------------------------------
+
+  voterView(now: number): VoterView {
+    const self = this.self;
+    let livePrimary: VoterView['livePrimary'] = null;
+    if (this.role === 'primary') {
+      livePrimary = { id: this.id, agoMs: 0 };
+    } else if (!this.primaryGone && now - this.lastHeartbeatAt < this.timings.electionTimeoutMs) {
+      livePrimary = { id: this.primaryId, agoMs: now - this.lastHeartbeatAt };
+    }
+    return {
+      id: this.id,
+      term: this.hard.term,
+      votedFor: this.hard.votedFor,
+      commitWatermark: this.hard.commitWatermark,
+      membership: this.hard.membership,
+      kind: self?.kind ?? 'data',
+      position: this.position,
+      livePrimary,
+      handoffCandidate: this.handoffCandidate,
+    };
+  }
+
+  private onVoteRequest(now: number, req: VoteRequest): void {
+    const decision = decideVote(this.voterView(now), req);
+    if (decision.granted && !req.dryRun) {
+      if (req.term !== this.hard.term || this.hard.votedFor !== req.candidateId) {
+        this.setHard({ term: req.term, votedFor: req.candidateId });
+      }
+      this.pendingReason = 'voted';
+      if (this.role !== 'follower') this.becomeFollower(now, null, 'voted');
+      this.resetElectionTimer(now);
+    }
+    const reply: VoteResponse = {
+      type: 'vote_response',
+      round: req.round,
+      voterId: this.id,
+      term: this.hard.term,
+      granted: decision.granted,
+      dryRun: req.dryRun,
+      ...(decision.granted ? {} : { reason: decision.reason }),
+    };
+    this.send(req.candidateId, reply, this.timings.electionTimeoutMs);
+  }
+
+  // ---- Candidate -----------------------------------------------------------
+
+  /** electability says why this node may not stand, or null if it may. */
+  electability(): string | null {
+    const self = this.self;
+    if (!self) return 'not a member of its own membership';
+    if (self.kind !== 'data') return 'a witness never stands';
+    if (!isElectable(self)) return 'a catching-up member never stands';
+    if (!this.position) return 'its log position is not known yet';
+    if (!covers(this.position, this.hard.commitWatermark)) return 'its log does not cover the commit watermark';
+    return null;
+  }
+
+  private startElection(now: number, handoff: boolean): void {
+    const why = this.electability();
+    if (why !== null) {
+      this.out.push({ type: 'election', outcome: { kind: 'not_electable', term: this.hard.term, why } });
+      this.resetElectionTimer(now);
+      return;
+    }
+    const deadline = now + this.randomTimeout();
+    if (handoff) this.becomeCandidate(now, deadline, true);
+    else this.beginRound(now, 'probe', this.hard.term + 1, deadline, false);
+  }
+
+  private beginRound(now: number, phase: 'probe' | 'ballot', term: number, deadline: number, handoff: boolean): void {
+    const voterIds = voters(this.hard.membership.members).map((m) => m.id);
+    const e: ElectionRound = {
+      round: ++this.roundSeq,
+      phase,
+      term,
+      handoff,
+      deadline,
+      voterIds,
+      quorum: quorumSize(voterIds.length),
+      granted: new Set([this.id]),
+      refused: new Set(),
+    };
+    this.election = e;
+    this.role = phase === 'probe' ? 'precandidate' : 'candidate';
+    this.primaryId = null;
+    const pos = this.position!;
+    for (const id of voterIds) {
+      if (id === this.id) continue;
+      const req: VoteRequest = {
+        type: 'vote_request',
+        round: e.round,
+        candidateId: this.id,
+        term,
+        lastLogTerm: pos.term,
+        lastLogLsn: pos.lsn,
+        dryRun: phase === 'probe',
+        ...(handoff ? { handoff: true } : {}),
+      };
+      this.send(id, req, Math.max(1, deadline - now));
+    }
+    this.maybeDecide(now);
+  }
+
+  private becomeCandidate(now: number, deadline: number, handoff: boolean): void {
+    const term = this.hard.term + 1;
+    this.setHard({ term, votedFor: this.id });
+    this.beginRound(now, 'ballot', term, deadline, handoff);
+  }
+
+  private onVoteResponse(now: number, r: VoteResponse): void {
+    const e = this.election;
+    if (!e || r.round !== e.round || r.dryRun !== (e.phase === 'probe') || !e.voterIds.includes(r.voterId)) return;
+    if (!r.granted && r.term > this.hard.term) {
+      this.setHard({ term: r.term, votedFor: null });
+      this.becomeFollower(now, null, 'higher_term');
+      return;
+    }
+    (r.granted ? e.granted : e.refused).add(r.voterId);
+    this.maybeDecide(now);
+  }
+
+  private undeliverable(now: number, to: string, m: Message): void {
+    const e = this.election;
+    if (m.type === 'vote_request' && e && m.round === e.round && !e.granted.has(to)) {
+      e.refused.add(to);
+      this.maybeDecide(now);
+    }
+  }
+
+  private maybeDecide(now: number): void {
+    const e = this.election!;
+    const result = tally(e.granted.size, e.refused.size, e.voterIds.length, e.quorum);
+    if (result === 'pending') return;
+    if (result === 'lost') {
+      this.becomeFollower(now, null, 'election_ended');
+    } else if (e.phase === 'probe') {
+      this.out.push({ type: 'abort', round: e.round });
+      this.becomeCandidate(now, e.deadline, e.handoff);
+    } else {
+      this.out.push({ type: 'abort', round: e.round });
+      this.out.push({
+        type: 'election',
+        outcome: { kind: 'elected', term: e.term, votes: e.granted.size, needed: e.quorum },
+      });
+      this.becomePrimary(now);
+    }
+  }
+
+  // ---- Follower ------------------------------------------------------------
+
+  /**
+   * becomeFollower closes any open election round with its outcome (a probe
+   * that ends early failed, a ballot that ends early is lost, unless the round
+   * ran out of time) and follows primaryId, or nobody yet.
+   */
+  private becomeFollower(
+    now: number,
+    primaryId: string | null,
+    reason: RoleChangeReason,
+    kind: 'timed_out' | null = null,
+  ): void {
+    const e = this.election;
+    if (e) {
+      this.out.push({ type: 'abort', round: e.round });
+      const outcome: ElectionOutcome = {
+        kind: kind ?? (e.phase === 'probe' ? 'probe_failed' : 'lost'),
+        term: e.term,
+        votes: e.granted.size,
+        needed: e.quorum,
+      };
+      this.out.push({ type: 'election', outcome });
+    }
+    this.role = 'follower';
+    this.primaryId = primaryId;
+    this.election = null;
+    this.primary = null;
+    this.pendingReason = reason;
+    this.resetElectionTimer(now);
+  }
+
+  private onHeartbeat(now: number, hb: Heartbeat): void {
+    if (hb.term < this.hard.term) {
+      this.replyHeartbeat(hb, false);
+      return;
+    }
+    if (hb.term > this.hard.term) this.setHard({ term: hb.term, votedFor: null });
+    else if (this.role === 'primary') {
+      throw new InvariantViolation(`two primaries in term ${hb.term}: ${this.id} and ${hb.primaryId}`);
+    }
+    if (this.role !== 'follower' || this.primaryId !== hb.primaryId) this.becomeFollower(now, hb.primaryId, 'heartbeat');
+    this.lastHeartbeatAt = now;
+    this.primaryGone = false;
+    this.handoffCandidate = hb.handoffTo ?? null;
+    this.contacts.set(hb.primaryId, { lastContactAt: now, position: this.contacts.get(hb.primaryId)?.position ?? null });
+    this.resetElectionTimer(now);
+    if (comparePositions(hb.commitWatermark, this.hard.commitWatermark) > 0) {
+      this.setHard({ commitWatermark: hb.commitWatermark });
+    }
+    if (hb.membership.version > this.hard.membership.version) this.setHard({ membership: hb.membership });
+    this.replyHeartbeat(hb, true);
+  }
+
+  private replyHeartbeat(hb: Heartbeat, success: boolean): void {
+    const reply: HeartbeatResponse = {
+      type: 'heartbeat_response',
+      round: hb.round,
+      memberId: this.id,
+      term: this.hard.term,
+      success,
+      position: this.self?.kind === 'witness' ? null : this.position,
+    };
+    this.send(hb.primaryId, reply, this.timings.electionTimeoutMs);
+  }
+
+  private primaryUnreachable(now: number, primaryId: string): void {
+    if (this.role !== 'follower' || this.primaryId !== primaryId || this.primaryGone) return;
+    this.primaryGone = true;
+    // Every follower sees the evidence at about the same moment; a short random
+    // stagger keeps them from standing in lockstep and splitting the vote.
+    this.electionDeadline = Math.min(this.electionDeadline, now + this.random.nextInt(this.timings.heartbeatMs));
+  }
+
+  private reportPosition(now: number, position: LogPosition): void {
+    this.position = position;
+    if (this.role === 'primary') {
+      this.maybeAdvanceWatermark();
+      this.maybeHandOver(now);
+    }
+  }
+
+  // ---- Primary -------------------------------------------------------------
+
+  private becomePrimary(now: number): void {
+    this.role = 'primary';
+    this.primaryId = this.id;
+    this.election = null;
+    this.handoffCandidate = null;
+    this.contacts.clear();
+    this.primary = { since: now, leaseExpiry: 0, nextHeartbeatAt: now, rounds: new Map(), handover: null };
+    this.pendingReason = 'elected';
+    this.sendHeartbeats(now);
+  }
+
+  private tickPrimary(now: number): void {
+    const p = this.primary!;
+    if (p.handover && now >= p.handover.deadline) {
+      this.out.push({ type: 'switchover', result: { status: 'abandoned', target: p.handover.target } });
+      p.handover = null;
+    }
+    const lease = leaseMs(this.timings);
+    if (now >= Math.max(p.leaseExpiry, p.since + lease)) {
+      this.becomeFollower(now, null, 'lease_lapsed');
+      return;
+    }
+    if (now >= p.nextHeartbeatAt) this.sendHeartbeats(now);
+  }
+
+  private sendHeartbeats(now: number): void {
+    const p = this.primary!;
+    const round = ++this.roundSeq;
+    p.rounds.set(round, { sentAt: now, acks: new Set([this.id]) });
+    for (const [r, hb] of p.rounds) if (hb.sentAt < now - 2 * this.timings.electionTimeoutMs) p.rounds.delete(r);
+    p.nextHeartbeatAt = now + this.timings.heartbeatMs;
+    const hb: Heartbeat = {
+      type: 'heartbeat',
+      round,
+      term: this.hard.term,
+      primaryId: this.id,
+      commitWatermark: this.hard.commitWatermark,
+      membership: this.hard.membership,
+      leaseMs: leaseMs(this.timings),
+      ...(p.handover && p.handover.announcedRound !== null ? { handoffTo: p.handover.target } : {}),
+    };
+    for (const m of this.hard.membership.members) {
+      if (m.id !== this.id) this.send(m.id, hb, this.timings.electionTimeoutMs);
+    }
+    this.maybeRenewLease(now, round);
+  }
+
+  private onHeartbeatResponse(now: number, r: HeartbeatResponse): void {
+    if (r.term > this.hard.term) {
+      this.setHard({ term: r.term, votedFor: null });
+      if (this.role === 'primary') this.becomeFollower(now, null, 'higher_term');
+      return;
+    }
+    const p = this.primary;
+    if (!p || r.term !== this.hard.term || !r.success) return;
+    this.contacts.set(r.memberId, { lastContactAt: now, position: r.position });
+    p.rounds.get(r.round)?.acks.add(r.memberId);
+    this.maybeRenewLease(now, r.round);
+    this.maybeAdvanceWatermark();
+    this.maybeHandOver(now);
+  }
+
+  private maybeRenewLease(now: number, round: number): void {
+    const p = this.primary!;
+    const hb = p.rounds.get(round);
+    if (!hb) return;
+    const members = this.hard.membership.members;
+    const voterIds = voters(members).map((m) => m.id);
+    const acks = voterIds.filter((id) => hb.acks.has(id)).length;
+    if (acks < quorumSize(voterIds.length)) return;
+    p.leaseExpiry = Math.max(p.leaseExpiry, hb.sentAt + leaseMs(this.timings));
+    // A handover waits until a quorum, the target among it, has heard whom it
+    // names; then the primary steps down and tells the target to stand.
+    const h = p.handover;
+    if (h && h.announcedRound !== null && round >= h.announcedRound && hb.acks.has(h.target)) {
+      this.send(h.target, { type: 'handoff', term: this.hard.term, primaryId: this.id }, this.timings.electionTimeoutMs);
+      this.handoffCandidate = h.target;
+      this.lastHeartbeatAt = now - this.timings.electionTimeoutMs;
+      this.becomeFollower(now, null, 'handoff');
+    }
+  }
+
+  /** The watermark advances only to a position of the primary's own term (Raft's commit rule). */
+  private maybeAdvanceWatermark(): void {
+    const members = this.hard.membership.members;
+    const voterCount = voters(members).length;
+    const positions: LogPosition[] = [];
+    for (const m of members) {
+      if (!isVoter(m) || m.kind !== 'data') continue;
+      const pos = m.id === this.id ? this.position : (this.contacts.get(m.id)?.position ?? null);
+      if (pos) positions.push(pos);
+    }
+    const next = watermarkCandidate(positions, watermarkHolders(voterCount));
+    if (next && next.term === this.hard.term && comparePositions(next, this.hard.commitWatermark) > 0) {
+      this.setHard({ commitWatermark: next });
+    }
+  }
+
+  // ---- Switchover ------------------------------------------------------------
+
+  private switchover(now: number, target: string | null): void {
+    const p = this.primary;
+    if (this.role !== 'primary' || !p) return this.refuseSwitchover('this node is not the primary');
+    if (p.handover) return this.refuseSwitchover(`a switchover to ${p.handover.target} is already under way`);
+    const fresh = (m: Member): boolean => {
+      const c = this.contacts.get(m.id);
+      return !!c && now - c.lastContactAt < this.timings.electionTimeoutMs;
+    };
+    let chosen: Member | undefined;
+    if (target !== null) {
+      chosen = findMember(this.hard.membership.members, target);
+      if (!chosen) return this.refuseSwitchover(`${target} is not a member`);
+      if (chosen.id === this.id) return this.refuseSwitchover(`${target} is already the primary`);
+      if (!isElectable(chosen)) return this.refuseSwitchover(`${target} is not electable (a witness or catching up)`);
+      if (!fresh(chosen)) return this.refuseSwitchover(`${target} has not answered a heartbeat recently`);
+    } else {
+      const eligible = this.hard.membership.members.filter((m) => m.id !== this.id && isElectable(m) && fresh(m));
+      eligible.sort((a, b) =>
+        comparePositions(this.contacts.get(b.id)?.position ?? { term: -1, lsn: -1 }, this.contacts.get(a.id)?.position ?? { term: -1, lsn: -1 }),
+      );
+      chosen = eligible[0];
+      if (!chosen) return this.refuseSwitchover('no electable member has answered a heartbeat recently');
+    }
+    p.handover = { target: chosen.id, deadline: now + this.timings.electionTimeoutMs, announcedRound: null };
+    this.out.push({ type: 'switchover', result: { status: 'started', target: chosen.id } });
+    this.maybeHandOver(now);
+  }
+
+  private refuseSwitchover(reason: string): void {
+    this.out.push({ type: 'switchover', result: { status: 'refused', reason } });
+  }
+
+  /** Once the target holds everything the primary holds, name it to every member. */
+  private maybeHandOver(now: number): void {
+    const h = this.primary?.handover;
+    if (!h || h.announcedRound !== null) return;
+    const targetPos = this.contacts.get(h.target)?.position;
+    if (!targetPos || !this.position || comparePositions(targetPos, this.position) < 0) return;
+    h.announcedRound = this.roundSeq + 1;
+    this.sendHeartbeats(now);
+  }
+
+  // ---- Plumbing --------------------------------------------------------------
+
+  private pendingReason: RoleChangeReason = 'start';
+
+  private setHard(patch: Partial<HardState>): void {
+    const next = { ...this.hard, ...patch };
+    if (next.term < this.hard.term) throw new InvariantViolation(`term would go back from ${this.hard.term} to ${next.term}`);
+    if (comparePositions(next.commitWatermark, this.hard.commitWatermark) < 0) {
+      throw new InvariantViolation('the commit watermark would go back');
+    }
+    this.hard = next;
+    this.dirty = true;
+  }
+
+  private send(to: string, message: Message, timeoutMs: number): void {
+    this.out.push({ type: 'send', to, message, timeoutMs });
+  }
+
+  private resetElectionTimer(now: number): void {
+    this.electionDeadline = now + this.randomTimeout();
+  }
+
+  private randomTimeout(): number {
+    return randomizedElectionTimeout(this.timings.electionTimeoutMs, this.timings.electionJitterMs, this.random);
+  }
+
+  private emitView(): void {
+    const v = this.emitted;
+    if (v.role === this.role && v.term === this.hard.term && v.primaryId === this.primaryId) return;
+    this.emitted = { role: this.role, term: this.hard.term, primaryId: this.primaryId };
+    this.out.push({ type: 'role', role: this.role, term: this.hard.term, primaryId: this.primaryId, reason: this.pendingReason });
+  }
+
+  private scheduleTimer(): void {
+    let at: number;
+    if (this.role === 'follower') at = this.electionDeadline;
+    else if (this.election) at = this.election.deadline;
+    else {
+      const p = this.primary!;
+      at = Math.min(p.nextHeartbeatAt, Math.max(p.leaseExpiry, p.since + leaseMs(this.timings)));
+      if (p.handover) at = Math.min(at, p.handover.deadline);
+    }
+    if (at !== this.timerAt) {
+      this.timerAt = at;
+      this.out.push({ type: 'timer', at });
+    }
+  }
+}
+
+export type { Membership };

@@ -1,0 +1,78 @@
+// The vote rule: whether a voter grants a candidate, and if not, why. It is a
+// pure function of what the voter knows; the node applies its consequences.
+//
+// The checks run in this order, and the first that fails is the reason:
+//  1. watermark_not_covered: the candidate's log must cover the commit
+//     watermark. This is the safety core and comes before anything else, so a
+//     candidate that could lose an acknowledged write is refused whatever its
+//     term.
+//  2. not_a_member: the candidate must be in this voter's membership.
+//  3. not_electable: the candidate must be a voting data member.
+//  4. not_voting: this voter must itself be a voting member and, if it holds
+//     data, know its own log position (the data store's agent reported it).
+//  5. stale_term: the candidate's term must not be below the voter's.
+//  6. log_behind: a data voter refuses a candidate behind its own durable
+//     position (Raft's up-to-date rule), so safety does not hang on how fresh
+//     the voter's view of the watermark is.
+//  7. primary_alive: a voter that heard from a live primary within the minimum
+//     election timeout (or started less than that long ago) refuses, unless
+//     that primary named this candidate for a handoff. The node clears
+//     livePrimary once it has seen the primary's process is gone.
+//  8. already_voted: one grant per term; the same candidate asking again in
+//     the term is granted again.
+
+import { findMember, isElectable, isVoter, type MemberKind, type Membership } from './membership.js';
+import { comparePositions, covers, type LogPosition } from './position.js';
+import type { Refusal, VoteRequest } from './messages.js';
+
+/** VoterView is everything the rule needs to know about the voter. */
+export interface VoterView {
+  readonly id: string;
+  readonly term: number;
+  readonly votedFor: string | null;
+  readonly commitWatermark: LogPosition;
+  readonly membership: Membership;
+  readonly kind: MemberKind;
+  /** A data voter's own durable log position; null if not known (or a witness). */
+  readonly position: LogPosition | null;
+  /** The live primary this voter hears from, if any (id null: not known yet). */
+  readonly livePrimary: { readonly id: string | null; readonly agoMs: number } | null;
+  /** A candidate the live primary named for a handoff. */
+  readonly handoffCandidate: string | null;
+}
+
+export type VoteDecision = { granted: true } | { granted: false; reason: Refusal };
+
+export function candidatePosition(req: VoteRequest): LogPosition {
+  return { term: req.lastLogTerm, lsn: req.lastLogLsn };
+}
+
+export function decideVote(voter: VoterView, req: VoteRequest): VoteDecision {
+  const candidate = candidatePosition(req);
+  if (!covers(candidate, voter.commitWatermark)) {
+    return refuse({ code: 'watermark_not_covered', candidatePosition: candidate, commitWatermark: voter.commitWatermark });
+  }
+  const member = findMember(voter.membership.members, req.candidateId);
+  if (!member) return refuse({ code: 'not_a_member', candidateId: req.candidateId });
+  if (!isElectable(member)) return refuse({ code: 'not_electable', candidateId: req.candidateId });
+  const self = findMember(voter.membership.members, voter.id);
+  if (!self) return refuse({ code: 'not_voting', voterId: voter.id, why: 'not_a_member' });
+  if (!isVoter(self)) return refuse({ code: 'not_voting', voterId: voter.id, why: 'catching_up' });
+  if (voter.kind === 'data' && !voter.position) return refuse({ code: 'not_voting', voterId: voter.id, why: 'position_unknown' });
+  if (req.term < voter.term) return refuse({ code: 'stale_term', candidateTerm: req.term, voterTerm: voter.term });
+  if (voter.kind === 'data' && voter.position && comparePositions(candidate, voter.position) < 0) {
+    return refuse({ code: 'log_behind', candidatePosition: candidate, voterPosition: voter.position });
+  }
+  const primary = voter.livePrimary;
+  if (primary && primary.id !== req.candidateId && !(req.handoff && voter.handoffCandidate === req.candidateId)) {
+    return refuse({ code: 'primary_alive', primaryId: primary.id, lastHeartbeatAgoMs: primary.agoMs });
+  }
+  if (req.term === voter.term && voter.votedFor !== null && voter.votedFor !== req.candidateId) {
+    return refuse({ code: 'already_voted', term: voter.term, votedFor: voter.votedFor });
+  }
+  return { granted: true };
+}
+
+function refuse(reason: Refusal): VoteDecision {
+  return { granted: false, reason };
+}
