@@ -1,0 +1,26 @@
+// What a node runtime needs to start: its identity, the initial membership,
+// its store, timings and hook. The command line (src/cli.ts) builds this from
+// the checked configuration.
+
+import type { Logger } from 'pino';
+import type { Member, Timings } from '../core/index.js';
+import type { StateStore } from '../store/store.js';
+
+export interface RuntimeOptions {
+  readonly id: string;
+  /** The initial membership, used when the store holds none yet. */
+  readonly members: readonly Member[];
+  readonly store: StateStore;
+  readonly timings: Timings;
+  /** The cluster token peers must present; null when none is configured. */
+  readonly token: string | null;
+  /** A shell command run on promotion and demotion; null for none. */
+  readonly onRoleChange: string | null;
+  /** How long the role-change command may run before it is killed. */
+  readonly roleChangeTimeoutMs: number;
+  /** Where the node keeps its history file; null keeps history in memory only. */
+  readonly dataDir: string | null;
+  readonly logger: Logger;
+  /** Seed for the election-timeout jitter; random when absent. */
+  readonly seed?: number;
+}
