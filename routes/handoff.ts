@@ -1,0 +1,36 @@
+// POST /handoff: the primary tells the member it chose to stand now, on its
+// behalf (a switchover). Nothing comes back: the election that follows speaks.
+
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { RouteOptions } from '../src/app.js';
+import { HandoffBody, errorReplies, ref, requiresToken } from '../src/schemas.js';
+
+const handoffRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {
+  app.post(
+    '/handoff',
+    {
+      schema: {
+        operationId: 'handoff',
+        tags: ['peer'],
+        summary: 'Stand for election now, on the primary\'s behalf',
+        security: requiresToken,
+        body: ref(HandoffBody),
+        response: {
+          204: Type.Null({ description: 'Taken: this member stands if the handoff is still current.' }),
+          400: errorReplies[400],
+          401: errorReplies[401],
+          413: errorReplies[413],
+          415: errorReplies[415],
+          503: errorReplies[503],
+        },
+      },
+    },
+    async (request, reply) => {
+      service.handoff(request.body);
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+export default handoffRoutes;

@@ -1,0 +1,33 @@
+// POST /heartbeat: the primary's heartbeat, carrying its term, the commit
+// watermark, the membership and its lease; the reply carries this member's
+// term and durable log position.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { RouteOptions } from '../src/app.js';
+import { HeartbeatBody, HeartbeatReply, errorReplies, ref, refWith, requiresToken } from '../src/schemas.js';
+
+const heartbeatRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {
+  app.post(
+    '/heartbeat',
+    {
+      schema: {
+        operationId: 'heartbeat',
+        tags: ['peer'],
+        summary: 'Take a heartbeat from the primary',
+        security: requiresToken,
+        body: ref(HeartbeatBody),
+        response: {
+          200: refWith(HeartbeatReply, 'Whether this member took the heartbeat, its term, and its durable log position (null for a witness or when unknown).'),
+          400: errorReplies[400],
+          401: errorReplies[401],
+          413: errorReplies[413],
+          415: errorReplies[415],
+          503: errorReplies[503],
+        },
+      },
+    },
+    async (request) => service.heartbeat(request.body),
+  );
+};
+
+export default heartbeatRoutes;

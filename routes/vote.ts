@@ -1,0 +1,32 @@
+// POST /vote: a candidate asks this node for its vote. With dryRun true it is
+// the probe, which never persists and never advances the voter's term.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { RouteOptions } from '../src/app.js';
+import { VoteBody, VoteReply, errorReplies, ref, refWith, requiresToken } from '../src/schemas.js';
+
+const voteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {
+  app.post(
+    '/vote',
+    {
+      schema: {
+        operationId: 'vote',
+        tags: ['peer'],
+        summary: 'Ask for a vote (a ballot), or whether this node would vote (a probe, dryRun true)',
+        security: requiresToken,
+        body: ref(VoteBody),
+        response: {
+          200: refWith(VoteReply, 'The vote: granted, or refused with the reason.'),
+          400: errorReplies[400],
+          401: errorReplies[401],
+          413: errorReplies[413],
+          415: errorReplies[415],
+          503: errorReplies[503],
+        },
+      },
+    },
+    async (request) => service.vote(request.body),
+  );
+};
+
+export default voteRoutes;

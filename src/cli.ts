@@ -1,0 +1,104 @@
+// The quorumd command: check the configuration, open the node's state file,
+// start the runtime behind the HTTP app, and on SIGTERM or SIGINT stop the
+// runtime (a primary hands over first) before closing the server.
+// Exit status: 0 after a clean shutdown, 1 when start-up fails, 2 when the
+// configuration is not valid. bin/quorumd.js calls run().
+
+import { join } from 'node:path';
+import closeWithGrace from 'close-with-grace';
+import { pino, type Logger } from 'pino';
+import { buildApp } from './app.js';
+import { USAGE, resolveConfig, wantsHelp, type NodeConfig } from './config.js';
+import { NodeRuntime } from './runtime/node-runtime.js';
+import type { RuntimeOptions } from './runtime/options.js';
+import { FileStore, StateFileError } from './store/index.js';
+
+export const EXIT_START_FAILED = 1;
+export const EXIT_BAD_CONFIG = 2;
+
+/** The streams the command writes to; the process's own by default. */
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+/**
+ * run starts a node from a command line (without the node and script paths)
+ * and an environment. It returns once the node is serving; from then on
+ * close-with-grace owns the process's exit. On a failure before that it sets
+ * process.exitCode and returns.
+ */
+export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo = process): Promise<void> {
+  if (wantsHelp(argv)) {
+    io.stdout.write(USAGE);
+    return;
+  }
+  const result = resolveConfig(argv, env);
+  if (!result.ok) {
+    io.stderr.write(
+      `quorumd: the configuration is not valid:\n${result.problems.map((p) => `  - ${p}\n`).join('')}` +
+        'Run quorumd --help for the settings.\n',
+    );
+    process.exitCode = EXIT_BAD_CONFIG;
+    return;
+  }
+  const config = result.config;
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid, node: config.id } });
+  logger.info({ config: redacted(config) }, 'starting');
+
+  let runtime: NodeRuntime;
+  try {
+    runtime = new NodeRuntime(runtimeOptions(config, logger));
+  } catch (err) {
+    failStart(logger, err);
+    return;
+  }
+
+  const app = buildApp({ service: runtime, token: config.token, logger });
+  try {
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+    runtime.start();
+  } catch (err) {
+    failStart(logger, err);
+    await runtime.stop().catch(() => undefined);
+    await app.close().catch(() => undefined);
+    return;
+  }
+  logger.info({ url: config.url, listen: config.listen }, 'serving');
+
+  closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'closing after an uncaught error');
+    else logger.info({ signal }, 'closing');
+    await runtime.stop();
+    await app.close();
+    logger.info('closed');
+  });
+}
+
+export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptions {
+  return {
+    id: config.id,
+    members: config.members,
+    store: new FileStore(join(config.dataDir, 'state.json')),
+    timings: config.timings,
+    token: config.token,
+    onRoleChange: config.onRoleChange,
+    roleChangeTimeoutMs: config.roleChangeTimeoutMs,
+    dataDir: config.dataDir,
+    logger,
+  };
+}
+
+function failStart(logger: Logger, err: unknown): void {
+  if (err instanceof StateFileError) {
+    logger.fatal({ err, path: err.path }, 'the state file cannot be used: not starting (it is never reset; repair or restore it)');
+  } else {
+    logger.fatal({ err }, 'start-up failed');
+  }
+  process.exitCode = EXIT_START_FAILED;
+}
+
+/** redacted is the configuration as it may be logged: the token never is. */
+export function redacted(config: NodeConfig): Record<string, unknown> {
+  return { ...config, token: config.token === null ? null : '<set>' };
+}

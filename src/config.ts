@@ -1,0 +1,514 @@
+// A node's configuration: one TypeBox schema, filled from command-line flags,
+// QUORUMD_* environment variables and an optional JSON config file, in that
+// order of precedence, then defaults. Every bad value becomes one problem that
+// names the setting where it came from (the flag, the variable or the file
+// key) and says what it must be. Nothing here touches the disk except reading
+// the config file, so tests call resolveConfig() and checkEnv() directly.
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Type, type Static, type TLiteral, type TSchema } from '@sinclair/typebox';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+import { Value } from '@sinclair/typebox/value';
+import { DEFAULT_TIMINGS, validateTimings, type Member, type MemberKind, type Timings } from './core/index.js';
+import { ID_DESCRIPTION, ID_PATTERN, MAX_MEMBERS, URL_DESCRIPTION, URL_MAX_LENGTH, URL_PATTERN } from './schemas.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_LISTEN = '127.0.0.1:7400';
+export const DEFAULT_ROLE_CHANGE_TIMEOUT_MS = 10_000;
+export const MIN_TOKEN_LENGTH = 16;
+
+const oneOf = (values: readonly string[]) =>
+  `one of ${values.map((v) => `"${v}"`).join(', ').replace(/, ([^,]*)$/, ' and $1')}`;
+
+function literals<const T extends readonly string[]>(values: T) {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)) as Array<TLiteral<T[number]>>,
+    { description: oneOf(values) },
+  );
+}
+
+const millis = (min: number, max: number) =>
+  Type.Integer({ minimum: min, maximum: max, description: `a whole number of milliseconds from ${min} to ${max}` });
+
+const MemberSetting = Type.Object(
+  {
+    id: Type.String({ pattern: ID_PATTERN, description: ID_DESCRIPTION }),
+    url: Type.String({ pattern: URL_PATTERN, maxLength: URL_MAX_LENGTH, description: URL_DESCRIPTION }),
+    kind: literals(['data', 'witness'] as const),
+    state: Type.Optional(literals(['voting', 'catching_up'] as const)),
+  },
+  { additionalProperties: false, description: 'an object {"id", "url", "kind", "state"?}' },
+);
+
+/**
+ * NodeSettings is the one schema of a node's configuration, in the shape of
+ * the config file. Flags and variables are strings: integers and the member
+ * list are parsed from them first, then everything is checked here.
+ */
+export const NodeSettings = Type.Object(
+  {
+    id: Type.String({ pattern: ID_PATTERN, description: ID_DESCRIPTION }),
+    kind: literals(['data', 'witness'] as const),
+    listen: Type.String({
+      pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',
+      description: 'host:port, such as 127.0.0.1:7400, 0.0.0.0:7400 or [::]:7400',
+    }),
+    url: Type.Optional(Type.String({ pattern: URL_PATTERN, maxLength: URL_MAX_LENGTH, description: URL_DESCRIPTION })),
+    members: Type.Optional(
+      Type.Array(MemberSetting, {
+        minItems: 1,
+        maxItems: MAX_MEMBERS,
+        description: `a JSON array of 1 to ${MAX_MEMBERS} members, each {"id", "url", "kind"} with an optional "state" ("voting" or "catching_up")`,
+      }),
+    ),
+    dataDir: Type.String({ minLength: 1, description: 'a directory path' }),
+    token: Type.Optional(
+      Type.String({
+        pattern: `^[\\x21-\\x7e]{${MIN_TOKEN_LENGTH},1024}$`,
+        description: `${MIN_TOKEN_LENGTH} to 1024 visible ASCII characters (no spaces)`,
+      }),
+    ),
+    heartbeatMs: millis(1, 60_000),
+    electionTimeoutMs: millis(2, 600_000),
+    electionJitterMs: millis(0, 600_000),
+    onRoleChange: Type.Optional(Type.String({ minLength: 1, description: 'a shell command' })),
+    roleChangeTimeoutMs: millis(1, 3_600_000),
+    logLevel: literals(LOG_LEVELS),
+  },
+  { additionalProperties: false },
+);
+
+export type Settings = Static<typeof NodeSettings>;
+type Key = keyof Settings;
+
+/** The checked configuration the command starts a node from. */
+export interface NodeConfig {
+  readonly id: string;
+  readonly kind: MemberKind;
+  readonly listen: { readonly host: string; readonly port: number };
+  /** The URL peers reach this node at. */
+  readonly url: string;
+  readonly members: readonly Member[];
+  /** Absolute. */
+  readonly dataDir: string;
+  readonly token: string | null;
+  readonly timings: Timings;
+  readonly onRoleChange: string | null;
+  readonly roleChangeTimeoutMs: number;
+  readonly logLevel: LogLevel;
+}
+
+export type ConfigResult = { readonly ok: true; readonly config: NodeConfig } | { readonly ok: false; readonly problems: readonly string[] };
+
+interface Spec {
+  readonly key: Key;
+  readonly flag: string;
+  readonly env: string;
+  readonly parse: 'string' | 'integer' | 'json';
+  readonly help: string;
+  readonly secret?: boolean;
+}
+
+/** Every setting, its flag and variable, in the order problems and --help list them. */
+export const SETTINGS: readonly Spec[] = [
+  { key: 'id', flag: 'id', env: 'QUORUMD_ID', parse: 'string', help: 'this node\'s id (required)' },
+  { key: 'kind', flag: 'kind', env: 'QUORUMD_KIND', parse: 'string', help: 'data or witness (default data)' },
+  { key: 'listen', flag: 'listen', env: 'QUORUMD_LISTEN', parse: 'string', help: `host:port to listen on (default ${DEFAULT_LISTEN})` },
+  {
+    key: 'url',
+    flag: 'url',
+    env: 'QUORUMD_URL',
+    parse: 'string',
+    help: 'the URL peers reach this node at (default: its entry in members, else from listen)',
+  },
+  {
+    key: 'members',
+    flag: 'members',
+    env: 'QUORUMD_MEMBERS',
+    parse: 'json',
+    help: 'JSON array of {"id","url","kind","state"?}, this node included (default: this node alone)',
+  },
+  { key: 'dataDir', flag: 'data-dir', env: 'QUORUMD_DATA_DIR', parse: 'string', help: 'where the durable state lives (required)' },
+  {
+    key: 'token',
+    flag: 'token',
+    env: 'QUORUMD_TOKEN',
+    parse: 'string',
+    secret: true,
+    help: `cluster token, at least ${MIN_TOKEN_LENGTH} characters (default none; prefer the variable: flags show in ps)`,
+  },
+  { key: 'heartbeatMs', flag: 'heartbeat-ms', env: 'QUORUMD_HEARTBEAT_MS', parse: 'integer', help: `heartbeat interval (default ${DEFAULT_TIMINGS.heartbeatMs})` },
+  {
+    key: 'electionTimeoutMs',
+    flag: 'election-timeout-ms',
+    env: 'QUORUMD_ELECTION_TIMEOUT_MS',
+    parse: 'integer',
+    help: `minimum election timeout (default ${DEFAULT_TIMINGS.electionTimeoutMs})`,
+  },
+  {
+    key: 'electionJitterMs',
+    flag: 'election-jitter-ms',
+    env: 'QUORUMD_ELECTION_JITTER_MS',
+    parse: 'integer',
+    help: `random extra election timeout, up to (default ${DEFAULT_TIMINGS.electionJitterMs})`,
+  },
+  {
+    key: 'onRoleChange',
+    flag: 'on-role-change',
+    env: 'QUORUMD_ON_ROLE_CHANGE',
+    parse: 'string',
+    help: 'shell command run on promotion and demotion (default none)',
+  },
+  {
+    key: 'roleChangeTimeoutMs',
+    flag: 'role-change-timeout-ms',
+    env: 'QUORUMD_ROLE_CHANGE_TIMEOUT_MS',
+    parse: 'integer',
+    help: `how long the role-change command may run (default ${DEFAULT_ROLE_CHANGE_TIMEOUT_MS})`,
+  },
+  { key: 'logLevel', flag: 'log-level', env: 'QUORUMD_LOG_LEVEL', parse: 'string', help: `${LOG_LEVELS.join('|')} (default info)` },
+];
+
+const CONFIG_ENV = 'QUORUMD_CONFIG';
+
+const DEFAULTS: Partial<Settings> = {
+  kind: 'data',
+  listen: DEFAULT_LISTEN,
+  heartbeatMs: DEFAULT_TIMINGS.heartbeatMs,
+  electionTimeoutMs: DEFAULT_TIMINGS.electionTimeoutMs,
+  electionJitterMs: DEFAULT_TIMINGS.electionJitterMs,
+  roleChangeTimeoutMs: DEFAULT_ROLE_CHANGE_TIMEOUT_MS,
+  logLevel: 'info',
+};
+
+export const USAGE = `Usage: quorumd [options]
+
+Runs one quorumd node beside a node of a replicated data store.
+Each option can also be set by its environment variable or by its key in a
+JSON config file; flags win over variables, variables over the file, the
+file over defaults. An empty variable counts as unset.
+
+Options:
+${SETTINGS.map((s) => `${`  --${s.flag} <value>`.padEnd(33)} ${s.env}\n${' '.repeat(34)}${s.help}`).join('\n')}
+  --config <file>                 ${CONFIG_ENV}
+                                  a JSON file of settings, keys as: ${SETTINGS.map((s) => s.key).join(', ')}
+  -h, --help                      print this and exit
+
+Exit status: 0 after a clean shutdown, 1 when start-up fails (an unusable
+state file, an address in use), 2 when the configuration is not valid.
+`;
+
+/** wantsHelp says whether the command line asks for the usage text. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.some((a) => a === '--help' || a === '-h');
+}
+
+export interface ConfigIo {
+  /** Reads the config file; readFileSync by default. */
+  readonly readFile?: (path: string) => string;
+  /** Relative paths (config file, data dir) are resolved from here; process.cwd() by default. */
+  readonly cwd?: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** checkEnv checks a configuration given by environment variables alone (as in a compose file). */
+export function checkEnv(env: Env, io: ConfigIo = {}): ConfigResult {
+  return resolveConfig([], env, io);
+}
+
+/** A value and the name of where it came from, for messages. */
+interface Sourced {
+  readonly value: unknown;
+  readonly label: string;
+}
+
+/**
+ * resolveConfig turns a command line (without the node and script paths) and
+ * an environment into a checked configuration, or into every problem found.
+ */
+export function resolveConfig(argv: readonly string[], env: Env, io: ConfigIo = {}): ConfigResult {
+  const problems: string[] = [];
+  const cwd = io.cwd ?? process.cwd();
+  const flags = readFlags(argv, problems);
+  const vars = readEnv(env, problems);
+  const file = readConfigFile(flags.config ?? vars.config, cwd, io.readFile ?? ((p) => readFileSync(p, 'utf8')), problems);
+
+  const chosen = new Map<Key, Sourced>();
+  const settings: Record<string, unknown> = {};
+  for (const spec of SETTINGS) {
+    const fromFlag = flags.values.get(spec.key);
+    const fromEnv = vars.values.get(spec.key);
+    const fromFile = file.values.get(spec.key);
+    // The first source that has the setting decides it, even when its value is bad.
+    let picked: Sourced | null | undefined;
+    if (fromFlag !== undefined) picked = fromString(spec, fromFlag, `--${spec.flag}`, problems);
+    else if (fromEnv !== undefined) picked = fromString(spec, fromEnv, spec.env, problems);
+    else if (fromFile !== undefined) picked = { value: fromFile, label: `"${spec.key}" in config file ${file.path}` };
+    else if (DEFAULTS[spec.key] !== undefined) picked = { value: DEFAULTS[spec.key], label: `${spec.key} (default)` };
+    if (picked === null) continue;
+    if (picked === undefined) {
+      if (!isOptional(spec.key)) problems.push(`${spec.key} is required: set --${spec.flag} or ${spec.env} (or "${spec.key}" in the config file)`);
+      continue;
+    }
+    const fault = firstFault(NodeSettings.properties[spec.key], picked.value);
+    if (fault) {
+      problems.push(describe(spec, picked, fault));
+      continue;
+    }
+    chosen.set(spec.key, picked);
+    settings[spec.key] = picked.value;
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return finish(settings as Settings, chosen, cwd);
+}
+
+/** finish derives what the settings imply and checks how they fit together. */
+function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResult {
+  const problems: string[] = [];
+  const label = (key: Key) => chosen.get(key)?.label ?? key;
+
+  const listen = parseListen(s.listen);
+  if (!listen) problems.push(`${label('listen')} must have a port from 1 to 65535; got ${JSON.stringify(s.listen)}`);
+
+  const members: Member[] | null = s.members ? s.members.map((m) => ({ ...m, state: m.state ?? 'voting' })) : null;
+  let url = s.url ?? null;
+  if (members) {
+    const membersLabel = label('members');
+    const seenIds = new Set<string>();
+    const seenUrls = new Set<string>();
+    for (const m of members) {
+      if (seenIds.has(m.id)) problems.push(`${membersLabel} lists the id "${m.id}" more than once`);
+      if (seenUrls.has(m.url)) problems.push(`${membersLabel} lists the url "${m.url}" more than once`);
+      seenIds.add(m.id);
+      seenUrls.add(m.url);
+    }
+    const self = members.find((m) => m.id === s.id);
+    if (!self) {
+      problems.push(`${membersLabel} must include this node, "${s.id}" (from ${label('id')})`);
+    } else {
+      if (self.kind !== s.kind) {
+        problems.push(`${membersLabel} lists "${s.id}" as ${self.kind}, but ${label('kind')} says ${s.kind}`);
+      }
+      if (url !== null && self.url !== url) {
+        problems.push(`${label('url')} is ${JSON.stringify(url)}, but ${membersLabel} gives "${s.id}" the url "${self.url}": peers use the latter`);
+      }
+      url ??= self.url;
+    }
+    if (!members.some((m) => m.kind === 'data' && m.state === 'voting')) {
+      problems.push(`${membersLabel} must include a voting data member: only those can become primary`);
+    }
+  } else if (s.kind !== 'data') {
+    problems.push(`${label('kind')} is witness, so members must be given: a witness alone can never elect a primary`);
+  }
+  if (url === null && listen) url = urlFromListen(listen);
+
+  const timings: Timings = {
+    heartbeatMs: s.heartbeatMs,
+    electionTimeoutMs: s.electionTimeoutMs,
+    electionJitterMs: s.electionJitterMs,
+    clockDriftBound: DEFAULT_TIMINGS.clockDriftBound,
+  };
+  for (const why of validateTimings(timings)) {
+    const used = (['heartbeatMs', 'electionTimeoutMs', 'electionJitterMs'] as const)
+      .filter((k) => why.includes(k))
+      .map((k) => `${label(k)} = ${s[k]}`);
+    problems.push(`timings: ${why}${used.length ? ` (${used.join(', ')})` : ''}`);
+  }
+
+  if (problems.length > 0 || !listen || url === null) return { ok: false, problems };
+  return {
+    ok: true,
+    config: {
+      id: s.id,
+      kind: s.kind,
+      listen,
+      url,
+      members: members ?? [{ id: s.id, url, kind: s.kind, state: 'voting' }],
+      dataDir: resolve(cwd, s.dataDir),
+      token: s.token ?? null,
+      timings,
+      onRoleChange: s.onRoleChange ?? null,
+      roleChangeTimeoutMs: s.roleChangeTimeoutMs,
+      logLevel: s.logLevel,
+    },
+  };
+}
+
+function isOptional(key: Key): boolean {
+  return !(NodeSettings.required as readonly string[]).includes(key);
+}
+
+// ---- sources ----
+
+function readFlags(argv: readonly string[], problems: string[]): { values: Map<Key, string>; config: string | undefined } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
+  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const values = new Map<Key, string>();
+  let config: string | undefined;
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      problems.push(`unexpected argument ${JSON.stringify(token.value)}: options take the form --name value (see --help)`);
+      continue;
+    }
+    if (token.kind !== 'option' || token.name === 'help') continue;
+    const spec = SETTINGS.find((s) => s.flag === token.name);
+    if (!spec && token.name !== 'config') {
+      problems.push(`unknown option ${token.rawName} (see --help)`);
+      continue;
+    }
+    if (token.value === undefined || token.value === '') {
+      problems.push(`${token.rawName} needs a value`);
+      continue;
+    }
+    if (spec) values.set(spec.key, token.value);
+    else config = token.value;
+  }
+  return { values, config };
+}
+
+function readEnv(env: Env, problems: string[]): { values: Map<Key, string>; config: string | undefined } {
+  const values = new Map<Key, string>();
+  for (const spec of SETTINGS) {
+    const v = env[spec.env];
+    if (v !== undefined && v !== '') values.set(spec.key, v);
+  }
+  const known = new Set([...SETTINGS.map((s) => s.env), CONFIG_ENV]);
+  for (const name of Object.keys(env).sort()) {
+    if (name.startsWith('QUORUMD_') && !known.has(name)) problems.push(`unknown environment variable ${name} (see --help for the QUORUMD_* settings)`);
+  }
+  const config = env[CONFIG_ENV];
+  return { values, config: config === '' ? undefined : config };
+}
+
+function readConfigFile(
+  path: string | undefined,
+  cwd: string,
+  readFile: (path: string) => string,
+  problems: string[],
+): { values: Map<Key, unknown>; path: string } {
+  const values = new Map<Key, unknown>();
+  if (path === undefined) return { values, path: '' };
+  const full = resolve(cwd, path);
+  let text: string;
+  try {
+    text = readFile(full);
+  } catch (err) {
+    problems.push(`config file ${full} cannot be read: ${(err as Error).message}`);
+    return { values, path: full };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    problems.push(`config file ${full} is not valid JSON: ${(err as Error).message}`);
+    return { values, path: full };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push(`config file ${full} must hold a JSON object of settings`);
+    return { values, path: full };
+  }
+  for (const [key, value] of Object.entries(parsed)) {
+    const spec = SETTINGS.find((s) => s.key === key);
+    if (!spec) {
+      problems.push(`config file ${full} has an unknown setting "${key}"; the settings are ${SETTINGS.map((s) => s.key).join(', ')}`);
+      continue;
+    }
+    values.set(spec.key, value);
+  }
+  return { values, path: full };
+}
+
+/** fromString reads a flag's or a variable's text as the setting's type; null (and a problem) when it cannot. */
+function fromString(spec: Spec, text: string, label: string, problems: string[]): Sourced | null {
+  switch (spec.parse) {
+    case 'string':
+      return { value: text, label };
+    case 'integer': {
+      const value = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+      if (!Number.isSafeInteger(value)) {
+        problems.push(`${label} must be ${describeSchema(NodeSettings.properties[spec.key])}; got ${JSON.stringify(text)}`);
+        return null;
+      }
+      return { value, label };
+    }
+    case 'json':
+      try {
+        return { value: JSON.parse(text) as unknown, label };
+      } catch (err) {
+        problems.push(`${label} must be JSON (${describeSchema(NodeSettings.properties[spec.key])}); it does not parse: ${(err as Error).message}`);
+        return null;
+      }
+  }
+}
+
+// ---- messages ----
+
+interface Fault {
+  readonly path: string;
+  readonly kind: 'required' | 'unknown' | 'invalid';
+  readonly schema: TSchema;
+  readonly value: unknown;
+}
+
+/** firstFault checks a value against its setting's schema and returns the first fault, if any. */
+function firstFault(schema: TSchema, value: unknown): Fault | null {
+  for (const e of Value.Errors(schema, value)) {
+    if (e.type === ValueErrorType.ObjectRequiredProperty) {
+      return { path: e.path, kind: 'required', schema: e.schema, value: e.value };
+    }
+    if (e.type === ValueErrorType.ObjectAdditionalProperties) {
+      return { path: e.path, kind: 'unknown', schema: e.schema, value: e.value };
+    }
+    return { path: e.path, kind: 'invalid', schema: e.schema, value: e.value };
+  }
+  return null;
+}
+
+function describe(spec: Spec, picked: Sourced, fault: Fault): string {
+  const parts = fault.path
+    .split('/')
+    .slice(1)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('');
+  const inner = parts === '' ? '' : `${spec.key}${parts}`;
+  if (fault.kind === 'required') return `${picked.label}: ${inner} is required`;
+  if (fault.kind === 'unknown') return `${picked.label}: ${inner} is not a known field; a member is {"id", "url", "kind", "state"?}`;
+  const got = spec.secret ? `got ${String(fault.value).length} characters` : `got ${show(fault.value)}`;
+  return `${picked.label}${inner ? `: ${inner}` : ''} must be ${describeSchema(fault.schema)}; ${got}`;
+}
+
+function describeSchema(schema: TSchema | undefined): string {
+  return typeof schema?.description === 'string' ? schema.description : 'valid';
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'an array';
+  if (value !== null && typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 72 ? `${text.slice(0, 69)}...` : text;
+}
+
+// ---- addresses ----
+
+/** parseListen splits host:port ([v6]:port too); null when the port is out of range. */
+export function parseListen(listen: string): { host: string; port: number } | null {
+  const i = listen.lastIndexOf(':');
+  const rawHost = listen.slice(0, i);
+  const port = Number(listen.slice(i + 1));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return null;
+  const host = rawHost.startsWith('[') && rawHost.endsWith(']') ? rawHost.slice(1, -1) : rawHost;
+  return { host, port };
+}
+
+/** urlFromListen is the URL a node listening there is reached at on this machine. */
+export function urlFromListen(listen: { host: string; port: number }): string {
+  const host = listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '::1' : listen.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${listen.port}`;
+}

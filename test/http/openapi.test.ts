@@ -1,0 +1,101 @@
+// The API contract: openapi.yaml is exactly the document the app serves at
+// /openapi.json (generated from the route schemas), it is a valid OpenAPI
+// document, every route is in it, shared schemas appear once as components,
+// and the routes that need the token say so.
+
+import { readFileSync } from 'node:fs';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import t from 'tap';
+import { parse } from 'yaml';
+import { sharedSchemas } from '../../src/schemas.js';
+import { renderOpenApi } from '../../scripts/openapi.js';
+import { setup } from './fixtures/helpers.js';
+
+const yamlPath = new URL('../../openapi.yaml', import.meta.url);
+
+interface Operation {
+  operationId?: string;
+  security?: unknown;
+  requestBody?: unknown;
+  responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
+}
+interface Doc {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+}
+
+async function served(t: { teardown(fn: () => unknown): void; equal(found: unknown, wanted: unknown): boolean }): Promise<Doc> {
+  const { app } = setup(t);
+  const res = await app.inject({ method: 'GET', url: '/openapi.json' });
+  t.equal(res.statusCode, 200);
+  return res.json() as Doc;
+}
+
+t.test('openapi.yaml is the document the app serves (regenerate it with `npm run openapi`)', async (t) => {
+  const file = parse(readFileSync(yamlPath, 'utf8')) as unknown;
+  t.strictSame(file, await served(t), 'openapi.yaml differs from GET /openapi.json: run npm run openapi');
+});
+
+t.test('scripts/openapi.ts writes exactly the committed openapi.yaml', async (t) => {
+  t.equal(await renderOpenApi(), readFileSync(yamlPath, 'utf8'), 'openapi.yaml is stale: run npm run openapi');
+});
+
+t.test('openapi.yaml and the served document are valid OpenAPI', async (t) => {
+  const file = parse(readFileSync(yamlPath, 'utf8')) as Doc;
+  await t.resolves(SwaggerParser.validate(structuredClone(file) as never), 'openapi.yaml validates');
+  await t.resolves(SwaggerParser.validate(structuredClone(await served(t)) as never), 'the served document validates');
+  t.equal(file.openapi, '3.1.0');
+});
+
+const routes: ReadonlyArray<[method: string, path: string, protectedRoute: boolean]> = [
+  ['post', '/vote', true],
+  ['post', '/heartbeat', true],
+  ['post', '/handoff', true],
+  ['put', '/log', true],
+  ['post', '/switchover', true],
+  ['get', '/members', false],
+  ['get', '/status', false],
+  ['get', '/history', false],
+  ['get', '/healthz', false],
+  ['head', '/healthz', false],
+  ['get', '/readyz', false],
+  ['head', '/readyz', false],
+  ['get', '/primary', false],
+  ['head', '/primary', false],
+  ['get', '/replica', false],
+  ['head', '/replica', false],
+  ['get', '/metrics', false],
+];
+
+t.test('every route is documented with an operationId, and only the protected ones need the bearer token', async (t) => {
+  const doc = await served(t);
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+  t.strictSame(documented.sort(), routes.map(([m, p]) => `${m} ${p}`).sort(), 'exactly these operations');
+  const ids = new Set<string>();
+  for (const [method, path, protectedRoute] of routes) {
+    const op = doc.paths[path]?.[method];
+    if (!op) continue;
+    t.type(op.operationId, 'string', `${method} ${path} has an operationId`);
+    t.notOk(ids.has(op.operationId!), `${op.operationId} is unique`);
+    ids.add(op.operationId!);
+    if (protectedRoute) t.strictSame(op.security, [{ bearerAuth: [] }], `${method} ${path} needs the token`);
+    else t.equal(op.security, undefined, `${method} ${path} is open`);
+    for (const [status, response] of Object.entries(op.responses)) {
+      t.not(response.description, 'Default Response', `${method} ${path} ${status} is described`);
+    }
+  }
+  t.strictSame(doc.components.securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The cluster token, when one is configured.' } });
+});
+
+t.test('shared schemas appear once, as components, and routes refer to them', async (t) => {
+  const doc = await served(t);
+  const names = sharedSchemas.map((s) => s.$id);
+  t.strictSame(Object.keys(doc.components.schemas).sort(), [...names].sort(), 'one component per shared schema, named by its $id');
+  const text = JSON.stringify(doc);
+  t.equal(text.split('^[A-Za-z0-9._-]{1,64}$').length - 1, 1, 'the id pattern is written once');
+  t.equal(text.split('9007199254740991').length - 1, 2, 'the largest count is written once (and named once in the description)');
+  t.strictSame(doc.paths['/vote']?.post?.requestBody, { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/VoteBody' } } } });
+  t.strictSame(doc.paths['/heartbeat']?.post?.responses['200']?.content?.['application/json']?.schema, { $ref: '#/components/schemas/HeartbeatReply' });
+  t.strictSame(doc.paths['/vote']?.post?.responses['400']?.content?.['application/json']?.schema, { $ref: '#/components/schemas/ErrorReply' });
+});
