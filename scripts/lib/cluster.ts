@@ -1,0 +1,265 @@
+// A cluster of real quorumd processes on loopback: the local demo, the
+// cluster tests and the benchmarks all start nodes through this. Each node is
+// `node bin/quorumd.js` configured by environment, with its own data folder
+// under the cluster's folder, and can be killed, paused and restarted.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import type { StatusView } from '../../src/runtime/service.js';
+
+export interface NodeSpec {
+  readonly id: string;
+  readonly kind: 'data' | 'witness';
+  readonly state?: 'voting' | 'catching_up';
+}
+
+export interface ClusterTimings {
+  readonly heartbeatMs: number;
+  readonly electionTimeoutMs: number;
+  readonly electionJitterMs: number;
+}
+
+export interface ClusterOptions {
+  readonly specs: readonly NodeSpec[];
+  /** The folder that holds every node's data folder. */
+  readonly dir: string;
+  readonly timings: ClusterTimings;
+  readonly token?: string;
+  /** Extra environment for every node (or per node id). */
+  readonly env?: Record<string, string>;
+  readonly envFor?: (id: string) => Record<string, string>;
+  /** Forward the nodes' output to this process's stderr. */
+  readonly inheritOutput?: boolean;
+  readonly logLevel?: string;
+}
+
+export interface RunningNode {
+  readonly spec: NodeSpec;
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  child: ChildProcess | null;
+  /** The last lines the node wrote, for diagnosing a failed test. */
+  readonly output: string[];
+}
+
+/** The project root: the nearest folder above this file with a package.json. */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = resolve(dir, '..');
+    if (up === dir) throw new Error('cannot find the project root');
+    dir = up;
+  }
+  return dir;
+}
+
+const root = projectRoot();
+/** The quorumd command, as `npx quorumd` would run it. */
+export const QUORUMD_BIN = join(root, 'bin', 'quorumd.js');
+
+export class ProcessCluster {
+  readonly nodes = new Map<string, RunningNode>();
+
+  private constructor(private readonly opts: ClusterOptions) {}
+
+  static async start(opts: ClusterOptions): Promise<ProcessCluster> {
+    const cluster = new ProcessCluster(opts);
+    for (const spec of opts.specs) {
+      const port = await freePort();
+      const dataDir = join(opts.dir, spec.id);
+      mkdirSync(dataDir, { recursive: true });
+      cluster.nodes.set(spec.id, { spec, port, url: `http://127.0.0.1:${port}`, dataDir, child: null, output: [] });
+    }
+    for (const id of cluster.nodes.keys()) cluster.spawnNode(id);
+    return cluster;
+  }
+
+  get membersJson(): string {
+    return JSON.stringify(
+      [...this.nodes.values()].map((n) => ({
+        id: n.spec.id,
+        url: n.url,
+        kind: n.spec.kind,
+        ...(n.spec.state ? { state: n.spec.state } : {}),
+      })),
+    );
+  }
+
+  node(id: string): RunningNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  /** spawnNode starts (or restarts) a node from its data folder. */
+  spawnNode(id: string): ChildProcess {
+    const n = this.node(id);
+    const t = this.opts.timings;
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      QUORUMD_ID: id,
+      QUORUMD_KIND: n.spec.kind,
+      QUORUMD_LISTEN: `127.0.0.1:${n.port}`,
+      QUORUMD_MEMBERS: this.membersJson,
+      QUORUMD_DATA_DIR: n.dataDir,
+      QUORUMD_HEARTBEAT_MS: String(t.heartbeatMs),
+      QUORUMD_ELECTION_TIMEOUT_MS: String(t.electionTimeoutMs),
+      QUORUMD_ELECTION_JITTER_MS: String(t.electionJitterMs),
+      QUORUMD_LOG_LEVEL: this.opts.logLevel ?? 'warn',
+      ...(this.opts.token ? { QUORUMD_TOKEN: this.opts.token } : {}),
+      ...this.opts.env,
+      ...this.opts.envFor?.(id),
+    };
+    const child = spawn(process.execPath, [QUORUMD_BIN], {
+      env,
+      stdio: ['ignore', this.opts.inheritOutput ? 'inherit' : 'pipe', this.opts.inheritOutput ? 'inherit' : 'pipe'],
+    });
+    const keep = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) n.output.push(line);
+      if (n.output.length > 200) n.output.splice(0, n.output.length - 200);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    n.child = child;
+    child.on('exit', () => {
+      if (n.child === child) n.child = null;
+    });
+    return child;
+  }
+
+  isRunning(id: string): boolean {
+    const c = this.node(id).child;
+    return !!c && c.exitCode === null && c.signalCode === null;
+  }
+
+  /** kill sends a signal; for SIGKILL and SIGTERM it waits for the exit. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.node(id).child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') {
+      child.kill(signal);
+      return;
+    }
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    child.kill(signal);
+    await exited;
+  }
+
+  async restart(id: string): Promise<void> {
+    await this.kill(id, 'SIGKILL');
+    this.spawnNode(id);
+  }
+
+  async get<T>(id: string, path: string, timeoutMs = 500): Promise<{ status: number; body: T } | null> {
+    try {
+      const res = await request(this.node(id).url + path, { signal: AbortSignal.timeout(timeoutMs) });
+      const text = await res.body.text();
+      return { status: res.statusCode, body: (text ? JSON.parse(text) : null) as T };
+    } catch {
+      return null;
+    }
+  }
+
+  async status(id: string, timeoutMs = 500): Promise<StatusView | null> {
+    const r = await this.get<StatusView>(id, '/status', timeoutMs);
+    return r && r.status === 200 ? r.body : null;
+  }
+
+  /** reportPosition plays the data store's agent: PUT /log on a node. */
+  async reportPosition(id: string, position: { term: number; lsn: number }, timeoutMs = 500): Promise<boolean> {
+    try {
+      const res = await request(this.node(id).url + '/log', {
+        method: 'PUT',
+        headers: {
+          'content-type': 'application/json',
+          ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+        },
+        body: JSON.stringify(position),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.body.dump();
+      return res.statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /** waitUp resolves once the node answers /healthz, within timeoutMs. */
+  async waitUp(id: string, timeoutMs = 10_000): Promise<void> {
+    await waitFor(async () => (await this.get(id, '/healthz', 200))?.status === 200, timeoutMs, `${id} to come up`);
+  }
+
+  /** The statuses of every running node that answers. */
+  async statuses(timeoutMs = 500): Promise<Map<string, StatusView>> {
+    const out = new Map<string, StatusView>();
+    await Promise.all(
+      [...this.nodes.keys()].map(async (id) => {
+        if (!this.isRunning(id)) return;
+        const s = await this.status(id, timeoutMs);
+        if (s) out.set(id, s);
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * agreedPrimary returns the primary and term that every given node agrees
+   * on, with that primary holding its lease, or null while they do not agree.
+   */
+  async agreedPrimary(ids: readonly string[], timeoutMs = 500): Promise<{ primaryId: string; term: number } | null> {
+    const statuses = await Promise.all(ids.map((id) => this.status(id, timeoutMs)));
+    let agreed: { primaryId: string; term: number } | null = null;
+    for (const s of statuses) {
+      if (!s || !s.primaryId) return null;
+      if (agreed && (agreed.primaryId !== s.primaryId || agreed.term !== s.term)) return null;
+      agreed = { primaryId: s.primaryId, term: s.term };
+    }
+    if (!agreed) return null;
+    const primary = statuses.find((s) => s?.id === agreed!.primaryId);
+    if (primary && !primary.lease.holds) return null;
+    return agreed;
+  }
+
+  /** stop ends every node: SIGTERM, then SIGKILL after graceMs. */
+  async stop(graceMs = 3_000): Promise<void> {
+    await Promise.all(
+      [...this.nodes.keys()].map(async (id) => {
+        const child = this.node(id).child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((res) => child.once('exit', () => res()));
+        child.kill('SIGCONT');
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
+
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 10): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** freePort asks the kernel for a free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}

@@ -1,0 +1,71 @@
+// The node's Prometheus metrics. One name per concept, as in the API: term,
+// role, commit watermark, log position, lease, elections and votes.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Role } from '../core/index.js';
+
+const ROLES: readonly Role[] = ['follower', 'precandidate', 'candidate', 'primary'];
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly term = new Gauge({ name: 'quorumd_term', help: 'The current term of this node.', registers: [this.registry] });
+  readonly role = new Gauge({
+    name: 'quorumd_role',
+    help: 'The role of this node: 1 for the current role, 0 for the others.',
+    labelNames: ['role'],
+    registers: [this.registry],
+  });
+  readonly leaseHeld = new Gauge({
+    name: 'quorumd_primary_lease_held',
+    help: '1 while this node is the primary holding its lease, else 0.',
+    registers: [this.registry],
+  });
+  readonly commitWatermarkLsn = new Gauge({
+    name: 'quorumd_commit_watermark_lsn',
+    help: 'The LSN of the commit watermark this node knows.',
+    registers: [this.registry],
+  });
+  readonly positionLsn = new Gauge({
+    name: 'quorumd_log_position_lsn',
+    help: 'The LSN of this node\'s durable log position, as its agent last reported it.',
+    registers: [this.registry],
+  });
+  readonly elections = new Counter({
+    name: 'quorumd_elections_total',
+    help: 'Elections this node stood in, by outcome (elected, probe_failed, lost, timed_out, not_electable).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly votes = new Counter({
+    name: 'quorumd_votes_total',
+    help: 'Vote requests this node answered, by phase (probe, ballot) and result (granted or the refusal code).',
+    labelNames: ['phase', 'result'],
+    registers: [this.registry],
+  });
+  readonly peerFailures = new Counter({
+    name: 'quorumd_peer_request_failures_total',
+    help: 'Requests to peers that got no reply, by peer and message type.',
+    labelNames: ['peer', 'message'],
+    registers: [this.registry],
+  });
+  readonly persistSeconds = new Histogram({
+    name: 'quorumd_persist_seconds',
+    help: 'Time to make the node\'s state durable (write, fsync, rename, directory fsync).',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly roleChanges = new Counter({
+    name: 'quorumd_role_changes_total',
+    help: 'Role changes of this node, by the role it took.',
+    labelNames: ['role'],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  setRole(role: Role): void {
+    for (const r of ROLES) this.role.set({ role: r }, r === role ? 1 : 0);
+  }
+}

@@ -1,0 +1,150 @@
+// The peer client: how a node's messages reach the other members over HTTP.
+// One undici keep-alive pool per peer; every request has its own deadline
+// (an AbortSignal) and can be aborted with the round it belongs to. Replies
+// are checked for shape before they go back into the protocol.
+
+import { Pool } from 'undici';
+import type { Heartbeat, LogPosition, Message, Refusal, VoteRequest } from '../core/index.js';
+
+/** What became of one request. */
+export type Delivery =
+  | { readonly ok: true; readonly reply: Message | null }
+  | { readonly ok: false; readonly refused: boolean; readonly error: string };
+
+export interface PeerClientOptions {
+  readonly token: string | null;
+  /** Connections kept open to each peer. */
+  readonly connectionsPerPeer?: number;
+}
+
+export class PeerClient {
+  private readonly pools = new Map<string, Pool>();
+  private readonly token: string | null;
+  private readonly connections: number;
+
+  constructor(opts: PeerClientOptions) {
+    this.token = opts.token;
+    this.connections = opts.connectionsPerPeer ?? 4;
+  }
+
+  /**
+   * deliver sends one protocol message to the member at `url` and returns its
+   * reply translated back into a protocol message (null for a handoff, which
+   * has no reply), or why there is none.
+   */
+  async deliver(url: string, message: Message, signal: AbortSignal): Promise<Delivery> {
+    const route = toWire(message);
+    if (!route) return { ok: false, refused: false, error: `${message.type} is not sent as a request` };
+    try {
+      const res = await this.pool(url).request({
+        method: 'POST',
+        path: route.path,
+        headers: {
+          'content-type': 'application/json',
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        },
+        body: JSON.stringify(route.body),
+        signal,
+      });
+      const text = await res.body.text();
+      if (res.statusCode === 204 && message.type === 'handoff') return { ok: true, reply: null };
+      if (res.statusCode !== 200) return { ok: false, refused: false, error: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` };
+      const reply = fromWire(message, JSON.parse(text) as unknown);
+      if (!reply) return { ok: false, refused: false, error: 'malformed reply' };
+      return { ok: true, reply };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      return { ok: false, refused: code === 'ECONNREFUSED', error: code ?? (err as Error).message };
+    }
+  }
+
+  /** probeRefused says whether connecting to `url` is refused outright (nobody listens). */
+  async probeRefused(url: string, timeoutMs: number): Promise<boolean> {
+    try {
+      const res = await this.pool(url).request({ method: 'GET', path: '/healthz', signal: AbortSignal.timeout(timeoutMs) });
+      await res.body.dump();
+      return false;
+    } catch (err) {
+      return (err as { code?: string }).code === 'ECONNREFUSED';
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.allSettled(pools.map((p) => p.destroy()));
+  }
+
+  private pool(url: string): Pool {
+    let pool = this.pools.get(url);
+    if (!pool) {
+      pool = new Pool(url, {
+        connections: this.connections,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connectTimeout: 1_000,
+      });
+      this.pools.set(url, pool);
+    }
+    return pool;
+  }
+}
+
+function toWire(m: Message): { path: string; body: object } | null {
+  switch (m.type) {
+    case 'vote_request': {
+      const { type: _t, round: _r, handoff, ...body } = m;
+      return { path: '/vote', body: handoff ? { ...body, handoff } : body };
+    }
+    case 'heartbeat': {
+      const { type: _t, round: _r, ...body } = m;
+      return {
+        path: '/heartbeat',
+        body: { ...body, membership: { version: m.membership.version, members: m.membership.members.map((x) => ({ ...x })) } },
+      };
+    }
+    case 'handoff':
+      return { path: '/handoff', body: { term: m.term, primaryId: m.primaryId } };
+    default:
+      return null;
+  }
+}
+
+function fromWire(sent: Message, body: unknown): Message | null {
+  if (!isObject(body)) return null;
+  if (sent.type === 'vote_request') return voteReply(sent, body);
+  if (sent.type === 'heartbeat') return heartbeatReply(sent, body);
+  return null;
+}
+
+function voteReply(sent: VoteRequest, b: Record<string, unknown>): Message | null {
+  if (typeof b.granted !== 'boolean' || !isCount(b.term) || typeof b.voterId !== 'string') return null;
+  return {
+    type: 'vote_response',
+    round: sent.round,
+    voterId: b.voterId,
+    term: b.term,
+    granted: b.granted,
+    dryRun: sent.dryRun,
+    ...(isObject(b.reason) ? { reason: b.reason as unknown as Refusal } : {}),
+  };
+}
+
+function heartbeatReply(sent: Heartbeat, b: Record<string, unknown>): Message | null {
+  if (typeof b.success !== 'boolean' || !isCount(b.term) || typeof b.memberId !== 'string') return null;
+  const position = b.position === null ? null : isPosition(b.position) ? b.position : undefined;
+  if (position === undefined) return null;
+  return { type: 'heartbeat_response', round: sent.round, memberId: b.memberId, term: b.term, success: b.success, position };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isPosition(v: unknown): v is LogPosition {
+  return isObject(v) && isCount(v.term) && isCount(v.lsn);
+}

@@ -1,0 +1,113 @@
+// Real quorumd processes on loopback elect one primary, fail over when it is
+// killed or hung, and keep their durable votes across restarts.
+
+import t from 'tap';
+import { request } from 'undici';
+import { ELECTION_BOUND_MS, awaitAgreement, reportUntilAccepted, running, shape, startCluster } from './harness.js';
+
+t.test('a 3-node cluster (2 data + 1 witness) elects exactly one primary that all agree on', async (t) => {
+  const cluster = await startCluster(t, shape(2, 1));
+  const agreed = await awaitAgreement(cluster, running(cluster));
+  t.ok(agreed.term >= 1, `the first term is at least 1 (got ${agreed.term})`);
+  t.match(agreed.primaryId, /^d[12]$/, 'a data node leads, never the witness');
+  const primaries = [...(await cluster.statuses()).values()].filter((s) => s.role === 'primary');
+  t.equal(primaries.length, 1, 'exactly one node is primary');
+  const answers = await Promise.all(running(cluster).map((id) => cluster.get(id, '/primary')));
+  t.equal(answers.filter((a) => a?.status === 200).length, 1, 'exactly one node answers 200 on /primary');
+});
+
+t.test('a 5-node cluster (4 data + 1 witness) elects exactly one primary that all agree on', async (t) => {
+  const cluster = await startCluster(t, shape(4, 1));
+  const agreed = await awaitAgreement(cluster, running(cluster));
+  const statuses = [...(await cluster.statuses()).values()];
+  t.equal(statuses.filter((s) => s.role === 'primary').length, 1, 'exactly one primary');
+  t.ok(statuses.every((s) => s.term === agreed.term && s.primaryId === agreed.primaryId), 'all agree on the term and the primary');
+});
+
+t.test('SIGKILL of the primary: a new primary in a higher term, agreed by every live node, within the bound', async (t) => {
+  const cluster = await startCluster(t, shape(3));
+  const first = await awaitAgreement(cluster, running(cluster));
+  const killedAt = Date.now();
+  await cluster.kill(first.primaryId, 'SIGKILL');
+  const next = await awaitAgreement(cluster, running(cluster), (a) => a.primaryId !== first.primaryId && a.term > first.term);
+  const tookMs = Date.now() - killedAt;
+  t.not(next.primaryId, first.primaryId, 'another node leads');
+  t.ok(next.term > first.term, `the term advanced (${first.term} -> ${next.term})`);
+  t.ok(tookMs < ELECTION_BOUND_MS, `failover took ${tookMs} ms, under the ${ELECTION_BOUND_MS} ms bound`);
+});
+
+t.test('SIGSTOP of the primary: replaced; after SIGCONT it learns the new term, steps down and answers 503 on /primary', async (t) => {
+  const cluster = await startCluster(t, shape(3));
+  const first = await awaitAgreement(cluster, running(cluster));
+  await cluster.kill(first.primaryId, 'SIGSTOP');
+  t.teardown(() => cluster.kill(first.primaryId, 'SIGCONT'));
+  const others = running(cluster).filter((id) => id !== first.primaryId);
+  const next = await awaitAgreement(cluster, others, (a) => a.primaryId !== first.primaryId && a.term > first.term);
+  await cluster.kill(first.primaryId, 'SIGCONT');
+  const all = await awaitAgreement(cluster, running(cluster), (a) => a.term >= next.term);
+  t.not(all.primaryId, first.primaryId, 'the resumed node does not lead');
+  const resumed = await cluster.status(first.primaryId);
+  t.equal(resumed?.role, 'follower', 'the resumed node is a follower');
+  t.ok((resumed?.term ?? 0) >= next.term, 'it learned the new term');
+  const p = await cluster.get(first.primaryId, '/primary');
+  t.equal(p?.status, 503, 'its /primary answers 503');
+});
+
+t.test('a witness never becomes primary, and with no data member left there is no primary at all', async (t) => {
+  const cluster = await startCluster(t, shape(2, 1));
+  const first = await awaitAgreement(cluster, running(cluster));
+  await cluster.kill(first.primaryId, 'SIGKILL');
+  const second = await awaitAgreement(cluster, running(cluster), (a) => a.primaryId !== first.primaryId);
+  t.not(second.primaryId, 'w1', 'the surviving data node leads, not the witness');
+  await cluster.kill(second.primaryId, 'SIGKILL');
+  // The witness alone is no majority and may never stand: it stays a follower.
+  await new Promise((r) => setTimeout(r, 3 * 500));
+  const w = await cluster.status('w1');
+  t.equal(w?.role, 'follower', 'the witness stays a follower');
+  t.not(w?.primaryId, 'w1', 'the witness never names itself primary');
+  const history = await cluster.get<Array<{ primaryId: string }>>('w1', '/history');
+  t.notOk(history?.body.some((h) => h.primaryId === 'w1'), 'no term in the witness history was led by the witness');
+});
+
+t.test('a catching-up member never votes and never stands', async (t) => {
+  const cluster = await startCluster(t, shape(3, 0, 1));
+  const first = await awaitAgreement(cluster, running(cluster));
+  const res = await request(cluster.node('c1').url + '/vote', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ candidateId: 'd1', term: first.term + 1, lastLogTerm: 0, lastLogLsn: 0, dryRun: true }),
+  });
+  const vote = (await res.body.json()) as { granted: boolean; reason?: { code: string } };
+  t.equal(vote.granted, false, 'the catching-up member refuses');
+  t.equal(vote.reason?.code, 'not_voting', 'because it does not vote');
+  const members = await cluster.get<{ quorum: number; voters: number }>('d1', '/members');
+  t.equal(members?.body.voters, 3, 'it is not counted among the voters');
+  t.equal(members?.body.quorum, 2, 'the quorum is a majority of the three voters');
+  // Kill every data voter but one: two voters are down, so no majority; c1 must not stand.
+  const victims = ['d1', 'd2', 'd3'].filter((id) => id !== first.primaryId).slice(0, 1).concat(first.primaryId);
+  for (const id of victims) await cluster.kill(id, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 2500));
+  const c = await cluster.status('c1');
+  t.equal(c?.role, 'follower', 'the catching-up member never became a candidate');
+  const metrics = await request(cluster.node('c1').url + '/metrics').then((r) => r.body.text());
+  t.match(metrics, /quorumd_elections_total\{outcome="not_electable"\} [1-9]/, 'it declined to stand as not electable');
+});
+
+t.test('a killed node restarted from its data folder rejoins as a follower and keeps its durable vote', async (t) => {
+  const cluster = await startCluster(t, shape(3));
+  const first = await awaitAgreement(cluster, running(cluster));
+  const statuses = await cluster.statuses();
+  const voter = [...statuses.values()].find((s) => s.id !== first.primaryId && s.votedFor === first.primaryId);
+  t.ok(voter, 'some follower granted the primary its ballot');
+  const follower = voter!.id;
+  const before = await cluster.status(follower);
+  await cluster.restart(follower);
+  await cluster.waitUp(follower);
+  const after = await cluster.status(follower);
+  t.equal(after?.term, before?.term, 'the term survived the restart');
+  t.equal(after?.votedFor, before?.votedFor, `the durable vote survived (${before?.votedFor})`);
+  await reportUntilAccepted(cluster, follower);
+  const agreed = await awaitAgreement(cluster, running(cluster));
+  t.equal(agreed.primaryId, first.primaryId, 'the primary kept its place');
+  t.equal((await cluster.status(follower))?.role, 'follower', 'the restarted node is a follower');
+});
