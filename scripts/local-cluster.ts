@@ -23,7 +23,9 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 
 const cluster = await ProcessCluster.start({ specs, dir, timings, logLevel: 'warn' });
-const store = new DemoStore(cluster);
+const store = new DemoStore(
+  [...cluster.nodes.values()].filter((n) => n.spec.kind === 'data').map((n) => ({ id: n.spec.id, url: n.url })),
+);
 store.start();
 
 const tty = process.stdout.isTTY;

@@ -191,7 +191,13 @@ export class ProcessCluster {
 
   /** waitUp resolves once the node answers /healthz, within timeoutMs. */
   async waitUp(id: string, timeoutMs = 10_000): Promise<void> {
-    await waitFor(async () => (await this.get(id, '/healthz', 200))?.status === 200, timeoutMs, `${id} to come up`);
+    try {
+      await waitFor(async () => (await this.get(id, '/healthz', 200))?.status === 200, timeoutMs, `${id} to come up`);
+    } catch (err) {
+      const n = this.node(id);
+      const exit = n.child ? `running as pid ${n.child.pid}` : 'not running';
+      throw new Error(`${(err as Error).message}; it is ${exit}; its last output:\n${n.output.slice(-20).join('\n')}`);
+    }
   }
 
   /** The statuses of every running node that answers. */

@@ -5,7 +5,14 @@
 // no-op. Followers copy the primary's log with some lag, truncating any
 // divergent suffix, and every node's agent reports its position by PUT /log.
 
-import type { ProcessCluster } from './cluster.js';
+import { request } from 'undici';
+import type { StatusView } from '../../src/runtime/service.js';
+
+/** A data node the demo store stands beside: its quorumd's id and URL. */
+export interface DemoNode {
+  readonly id: string;
+  readonly url: string;
+}
 
 export interface DemoStoreOptions {
   /** Entries the primary writes per tick. */
@@ -23,11 +30,17 @@ export class DemoStore {
   /** The highest LSN acknowledged to clients: covered by the commit watermark. */
   acknowledged = { term: 0, lsn: 0 };
 
+  private readonly urls = new Map<string, string>();
+
   constructor(
-    private readonly cluster: ProcessCluster,
+    nodes: readonly DemoNode[],
+    private readonly token: string | null = null,
     private readonly opts: DemoStoreOptions = { writesPerTick: 3, replicatePerTick: 2, tickMs: 100 },
   ) {
-    for (const n of cluster.nodes.values()) if (n.spec.kind === 'data') this.logs.set(n.spec.id, []);
+    for (const n of nodes) {
+      this.logs.set(n.id, []);
+      this.urls.set(n.id, n.url);
+    }
   }
 
   position(id: string): { term: number; lsn: number } {
@@ -48,8 +61,8 @@ export class DemoStore {
   }
 
   private async tick(): Promise<void> {
-    const live = [...this.logs.keys()].filter((id) => this.cluster.isRunning(id));
-    const statuses = await Promise.all(live.map(async (id) => [id, await this.cluster.status(id, 200)] as const));
+    const live = [...this.logs.keys()];
+    const statuses = await Promise.all(live.map(async (id) => [id, await this.status(id)] as const));
     const primary = statuses.find(([, s]) => s?.role === 'primary' && s.lease.holds);
     if (primary) {
       const [pid, ps] = primary;
@@ -64,7 +77,35 @@ export class DemoStore {
         this.replicate(pid, id);
       }
     }
-    await Promise.all(live.map((id) => this.cluster.reportPosition(id, this.position(id), 200)));
+    await Promise.all(statuses.filter(([, s]) => s).map(([id]) => this.report(id)));
+  }
+
+  private async status(id: string): Promise<StatusView | null> {
+    try {
+      const res = await request(`${this.urls.get(id)}/status`, { signal: AbortSignal.timeout(200) });
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        return null;
+      }
+      return (await res.body.json()) as StatusView;
+    } catch {
+      return null;
+    }
+  }
+
+  /** report is the agent's PUT /log: this node's durable position. */
+  private async report(id: string): Promise<void> {
+    try {
+      const res = await request(`${this.urls.get(id)}/log`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        body: JSON.stringify(this.position(id)),
+        signal: AbortSignal.timeout(200),
+      });
+      await res.body.dump();
+    } catch {
+      // The node is down; its data store's log stays as it was.
+    }
   }
 
   /** replicate copies the primary's log onto a follower, a few entries at a time. */

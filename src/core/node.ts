@@ -257,6 +257,8 @@ export class Node {
     const decision = decideVote(this.voterView(now), req);
     if (decision.granted && !req.dryRun) {
       if (req.term !== this.hard.term || this.hard.votedFor !== req.candidateId) {
+        // A newer term has no known primary yet: the old term's must not be reported for it.
+        if (req.term > this.hard.term) this.primaryId = null;
         this.setHard({ term: req.term, votedFor: req.candidateId });
       }
       this.pendingReason = 'voted';
@@ -316,6 +318,7 @@ export class Node {
     this.election = e;
     this.role = phase === 'probe' ? 'precandidate' : 'candidate';
     this.primaryId = null;
+    this.pendingReason = 'election_started';
     const pos = this.position!;
     for (const id of voterIds) {
       if (id === this.id) continue;
@@ -343,6 +346,10 @@ export class Node {
   private onVoteResponse(now: number, r: VoteResponse): void {
     const e = this.election;
     if (!e || r.round !== e.round || r.dryRun !== (e.phase === 'probe') || !e.voterIds.includes(r.voterId)) return;
+    // A ballot grant counts only in the term it was given for: round numbers
+    // restart with the process, so a delayed grant to an earlier incarnation's
+    // ballot can carry this round's number.
+    if (r.granted && e.phase === 'ballot' && r.term !== e.term) return;
     if (!r.granted && r.term > this.hard.term) {
       this.setHard({ term: r.term, votedFor: null });
       this.becomeFollower(now, null, 'higher_term');

@@ -39,6 +39,7 @@ import type {
   HeartbeatReply,
   HistoryEntry,
   MembersView,
+  PeerConnection,
   QuorumService,
   StatusView,
   SwitchoverReply,
@@ -154,11 +155,36 @@ export class NodeRuntime implements QuorumService {
     return { granted: reply.granted, term: reply.term, voterId: reply.voterId, ...(reply.reason ? { reason: reply.reason } : {}) };
   }
 
-  heartbeat(body: HeartbeatBody): HeartbeatReply {
+  heartbeat(body: HeartbeatBody, connection?: PeerConnection): HeartbeatReply {
     const reply = this.request({ type: 'heartbeat', round: 0, ...body });
     if (reply?.type !== 'heartbeat_response') throw new Error('the node did not answer a heartbeat');
+    if (reply.success && connection) this.watchPrimary(body.primaryId, connection);
     return { term: reply.term, success: reply.success, memberId: reply.memberId, position: reply.position };
   }
+
+  /**
+   * watchPrimary waits for the primary's connection to close. A close alone
+   * proves nothing (connections are recycled), so the runtime then connects
+   * to the primary: a refused connection means no process listens there, and
+   * the node may start its election without waiting out the timeout. A hung
+   * process or a cut link refuses nothing and falls back to the timeout.
+   */
+  private watchPrimary(primaryId: string, connection: PeerConnection): void {
+    if (this.watched.has(connection)) return;
+    this.watched.add(connection);
+    connection.once('close', () => {
+      if (this.stopped || this.failed || this.node.knownPrimary !== primaryId) return;
+      const member = findMember(this.node.hardState.membership.members, primaryId);
+      if (!member) return;
+      void this.client.probeRefused(member.url, this.opts.timings.heartbeatMs).then((refused) => {
+        if (!refused) return;
+        this.logger.info({ primaryId }, 'the primary closed its connection and its port refuses connections');
+        this.step({ type: 'primary_unreachable', now: this.now(), primaryId });
+      });
+    });
+  }
+
+  private readonly watched = new WeakSet<PeerConnection>();
 
   handoff(body: HandoffBody): void {
     this.step({ type: 'message', now: this.now(), message: { type: 'handoff', ...body } });

@@ -98,6 +98,15 @@ export interface HistoryEntry {
   reason: 'elected' | 'heartbeat';
 }
 
+/**
+ * The connection a heartbeat arrived on. When the primary's process dies its
+ * host closes this connection at once; the runtime then checks whether the
+ * primary's port refuses connections, which is evidence the process is gone.
+ */
+export interface PeerConnection {
+  once(event: 'close', listener: () => void): unknown;
+}
+
 export interface Check {
   ok: boolean;
   reason?: string;
@@ -107,7 +116,7 @@ export interface QuorumService {
   readonly id: string;
   readonly registry: Registry;
   vote(body: VoteBody): VoteReply;
-  heartbeat(body: HeartbeatBody): HeartbeatReply;
+  heartbeat(body: HeartbeatBody, connection?: PeerConnection): HeartbeatReply;
   handoff(body: HandoffBody): void;
   /** The local data store's agent reports this node's durable position. */
   reportPosition(position: LogPosition): StatusView;

@@ -3,6 +3,7 @@
 // (an AbortSignal) and can be aborted with the round it belongs to. Replies
 // are checked for shape before they go back into the protocol.
 
+import { connect } from 'node:net';
 import { Pool } from 'undici';
 import type { Heartbeat, LogPosition, Message, Refusal, VoteRequest } from '../core/index.js';
 
@@ -58,15 +59,26 @@ export class PeerClient {
     }
   }
 
-  /** probeRefused says whether connecting to `url` is refused outright (nobody listens). */
-  async probeRefused(url: string, timeoutMs: number): Promise<boolean> {
-    try {
-      const res = await this.pool(url).request({ method: 'GET', path: '/healthz', signal: AbortSignal.timeout(timeoutMs) });
-      await res.body.dump();
-      return false;
-    } catch (err) {
-      return (err as { code?: string }).code === 'ECONNREFUSED';
-    }
+  /**
+   * probeRefused opens a bare TCP connection to `url` and says whether it was
+   * refused outright: nobody listens on that port. A hung process still
+   * accepts (its kernel does), and a cut link times out; neither is refused.
+   */
+  probeRefused(url: string, timeoutMs: number): Promise<boolean> {
+    const { hostname, port, protocol } = new URL(url);
+    return new Promise((resolve) => {
+      const socket = connect({
+        host: hostname.replace(/^\[|\]$/g, ''),
+        port: Number(port || (protocol === 'https:' ? 443 : 80)),
+      });
+      const done = (refused: boolean) => {
+        socket.destroy();
+        resolve(refused);
+      };
+      socket.setTimeout(timeoutMs, () => done(false));
+      socket.once('connect', () => done(false));
+      socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
+    });
   }
 
   async close(): Promise<void> {
