@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import type { HistoryEntry } from './service.js';
 
 const KEEP = 1000;
+export const HISTORY_FILE = 'history.jsonl';
 
 export class History {
   private readonly entries: HistoryEntry[] = [];
   private readonly file: string | null;
 
   constructor(dataDir: string | null) {
-    this.file = dataDir ? join(dataDir, 'history.jsonl') : null;
+    this.file = dataDir ? join(dataDir, HISTORY_FILE) : null;
     if (!this.file) return;
     let text = '';
     try {

@@ -5,6 +5,8 @@
 // A failed persist is fatal: the process logs why and exits, granting nothing.
 
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -27,8 +29,8 @@ import {
   type Role,
 } from '../core/index.js';
 import { PeerClient } from '../transport/peer-client.js';
-import type { StateStore } from '../store/store.js';
-import { History } from './history.js';
+import { StateFileError, type StateStore } from '../store/store.js';
+import { HISTORY_FILE, History } from './history.js';
 import { Metrics } from './metrics.js';
 import { RoleHook } from './role-hook.js';
 import type { RuntimeOptions } from './options.js';
@@ -108,6 +110,7 @@ export class NodeRuntime implements QuorumService {
       commitWatermark: ZERO_POSITION,
       membership: { version: 1, members: opts.members },
     };
+    if (stored === null) this.initialize(hardState);
     this.client = new PeerClient({ token: opts.token });
     this.terms = new History(opts.dataDir);
     this.hook = opts.onRoleChange ? new RoleHook(opts.onRoleChange, opts.roleChangeTimeoutMs, opts.logger) : null;
@@ -122,6 +125,22 @@ export class NodeRuntime implements QuorumService {
     this.metrics.setRole('follower');
     this.metrics.commitWatermarkLsn.set(hardState.commitWatermark.lsn);
     this.logger.info({ term: hardState.term, votedFor: hardState.votedFor, restored: stored !== null }, 'node state loaded');
+  }
+
+  /**
+   * initialize writes the first state of a new node, so that from then on a
+   * missing state file can only mean a lost one. A data folder that already
+   * holds a history but no state lost its votes: starting over could grant a
+   * second candidate in a term, so start-up stops instead.
+   */
+  private initialize(state: HardState): void {
+    if (this.opts.dataDir && existsSync(join(this.opts.dataDir, HISTORY_FILE))) {
+      throw new StateFileError(
+        this.store.location,
+        `it is missing, but ${this.opts.dataDir} has been used before (it holds ${HISTORY_FILE}); restore the state file, or start from an empty folder`,
+      );
+    }
+    this.store.save(state);
   }
 
   start(): void {

@@ -1,0 +1,178 @@
+// The runtime against real HTTP on loopback, in one process: it persists
+// before it answers, a failed persist is fatal and grants nothing, bad input
+// through the real routes changes nothing, a planned switchover hands over
+// without a moment of two primaries, and a lost state file stops start-up.
+
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { pino } from 'pino';
+import { NodeRuntime } from '../../src/runtime/node-runtime.js';
+import { FileStore, MemoryStore, StateFileError } from '../../src/store/index.js';
+import { waitFor } from '../../scripts/lib/cluster.js';
+import { TIMINGS, awaitPrimary, ballot, loneVoter, startLocalCluster } from './support.js';
+
+const TOKEN = 'runtime-test-token-0123456789';
+const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+
+t.test('three in-process nodes over loopback HTTP elect one primary that all agree on', async (t) => {
+  const cluster = await startLocalCluster(t, [
+    { id: 'a', kind: 'data' },
+    { id: 'b', kind: 'data' },
+    { id: 'w', kind: 'witness' },
+  ]);
+  const primary = await awaitPrimary(cluster);
+  const statuses = [...cluster.nodes.values()].map((n) => n.runtime.status());
+  t.equal(statuses.filter((s) => s.role === 'primary').length, 1, 'one primary');
+  t.ok(statuses.every((s) => s.term === primary.runtime.status().term), 'one term');
+  t.not(primary.id, 'w', 'the witness does not lead');
+  const history = primary.runtime.history();
+  t.equal(history.at(-1)?.primaryId, primary.id, 'the history records the primary of the term');
+  t.equal(history.at(-1)?.reason, 'elected', 'and that it won the election');
+});
+
+t.test('a granted ballot is on disk before the reply leaves', async (t) => {
+  const voter = await loneVoter(t, (dir) => new FileStore(join(dir, 'state.json')));
+  const term = voter.runtime.status().term + 5;
+  await waitFor(async () => (await ballot(voter, 'c', term)).json().granted === true, 5000, 'the ballot to be granted');
+  const onDisk = JSON.parse(readFileSync(join(voter.dataDir, 'state.json'), 'utf8')) as { state: { term: number; votedFor: string } };
+  t.equal(onDisk.state.term, term, 'the granted term is in the state file');
+  t.equal(onDisk.state.votedFor, 'c', 'and so is the vote');
+});
+
+t.test('a failed persist is fatal: the ballot is not granted, the node reports unhealthy and answers nothing more', async (t) => {
+  const store = new MemoryStore({ location: 'memory:a' });
+  const fatal: Error[] = [];
+  const voter = await loneVoter(t, () => store, (err) => fatal.push(err));
+  const before = voter.runtime.status();
+  // Wait out the start-up loyalty with probes, which persist nothing.
+  await waitFor(async () => (await ballot(voter, 'c', before.term + 3, true)).json().granted === true, 5000, 'the voter to grant probes');
+  store.failNextSave(new Error('EIO: fsync failed'));
+  const res = await ballot(voter, 'c', before.term + 3);
+  t.equal(res.statusCode, 503, 'the ballot is answered 503, not granted');
+  t.match(res.json(), { error: { code: 'node_failed' } });
+  t.equal(fatal.length, 1, 'the fatal hook ran once');
+  t.match(fatal[0]?.message, /fsync failed/, 'with the cause');
+  t.equal(store.load()?.term, before.term, 'nothing new is on disk');
+  const health = await voter.app.inject({ method: 'GET', url: '/healthz' });
+  t.equal(health.statusCode, 503, '/healthz reports the failure');
+  const again = await ballot(voter, 'c', before.term + 3, true);
+  t.equal(again.statusCode, 503, 'later requests are refused too');
+});
+
+t.test('bad input through the real routes is refused and changes neither the node nor its state file', async (t) => {
+  const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'b', kind: 'data' }, { id: 'c', kind: 'data' }], { token: TOKEN });
+  const primary = await awaitPrimary(cluster);
+  const node = [...cluster.nodes.values()].find((n) => n !== primary)!;
+  const file = join(node.dataDir, 'state.json');
+  const bad: Array<{ url: string; method: 'POST' | 'PUT'; headers?: Record<string, string>; payload: unknown; status: number }> = [
+    { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b', term: 2 ** 53, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 400 },
+    { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b', term: 1.5, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 400 },
+    { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false, extra: 1 }, status: 400 },
+    { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b c', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 400 },
+    { method: 'POST', url: '/vote', payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 401 },
+    { method: 'POST', url: '/vote', headers: { ...auth, authorization: 'Bearer wrong-token-wrong-token' }, payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 401 },
+    { method: 'PUT', url: '/log', headers: auth, payload: { term: -1, lsn: 3 }, status: 400 },
+    { method: 'PUT', url: '/log', headers: auth, payload: { term: 1, lsn: '3' }, status: 400 },
+    { method: 'POST', url: '/heartbeat', headers: auth, payload: { term: 99 }, status: 400 },
+    { method: 'POST', url: '/vote', headers: auth, payload: 'x'.repeat(20_000), status: 413 },
+  ];
+  for (const req of bad) {
+    const beforeStatus = node.runtime.status();
+    const beforeFile = readFileSync(file);
+    const res = await node.app.inject({ method: req.method, url: req.url, headers: req.headers ?? { 'content-type': 'application/json' }, payload: req.payload as string });
+    t.equal(res.statusCode, req.status, `${req.method} ${req.url} ${JSON.stringify(req.payload).slice(0, 60)} -> ${req.status}`);
+    const after = node.runtime.status();
+    t.same([after.term, after.votedFor, after.position], [beforeStatus.term, beforeStatus.votedFor, beforeStatus.position], 'the node is unchanged');
+    t.ok(readFileSync(file).equals(beforeFile), 'the state file is unchanged');
+  }
+  const unknown = await node.app.inject({
+    method: 'POST',
+    url: '/vote',
+    headers: auth,
+    payload: { candidateId: 'mallory', term: 10 ** 9, lastLogTerm: 10 ** 9, lastLogLsn: 0, dryRun: false },
+  });
+  t.match(unknown.json(), { granted: false, reason: { code: 'not_a_member' } }, 'a candidate that is not a member is refused');
+  t.equal(node.runtime.status().term < 10 ** 9, true, 'and its huge term is not adopted');
+});
+
+t.test('a witness has no log: PUT /log on it is a 409 with a clear code', async (t) => {
+  const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'w', kind: 'witness' }]);
+  const res = await cluster.nodes.get('w')!.app.inject({ method: 'PUT', url: '/log', payload: { term: 1, lsn: 1 } });
+  t.equal(res.statusCode, 409);
+  t.match(res.json(), { error: { code: 'witness_has_no_log' } });
+});
+
+t.test('switchover hands leadership to the named member, with never two nodes answering as primary', async (t) => {
+  const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'b', kind: 'data' }, { id: 'c', kind: 'data' }], { token: TOKEN });
+  const primary = await awaitPrimary(cluster);
+  const target = [...cluster.nodes.keys()].find((id) => id !== primary.id)!;
+  const term = primary.runtime.status().term;
+  let overlaps = 0;
+  const watch = setInterval(() => {
+    if ([...cluster.nodes.values()].filter((n) => n.runtime.isPrimary()).length > 1) overlaps++;
+  }, 1);
+  const res = await primary.app.inject({ method: 'POST', url: '/switchover', headers: auth, payload: { target } });
+  clearInterval(watch);
+  t.equal(res.statusCode, 200, 'the switchover completed');
+  t.match(res.json(), { status: 'completed', target }, 'to the named target');
+  const next = await awaitPrimary(cluster);
+  t.equal(next.id, target, 'the target leads');
+  t.ok(next.runtime.status().term > term, 'in a newer term');
+  t.equal(overlaps, 0, 'no instant had two nodes answering as primary');
+});
+
+t.test('switchover is refused with a clear reason when no target is eligible', async (t) => {
+  const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'b', kind: 'data' }, { id: 'w', kind: 'witness' }], { token: TOKEN });
+  const primary = await awaitPrimary(cluster);
+  const follower = [...cluster.nodes.values()].find((n) => n !== primary && n.id !== 'w')!;
+  const refused = [
+    { node: primary, target: 'w', reason: /not electable/ },
+    { node: primary, target: 'zz', reason: /not a member/ },
+    { node: primary, target: primary.id, reason: /already the primary/ },
+    { node: follower, target: null, reason: /not the primary/ },
+  ];
+  for (const r of refused) {
+    const res = await r.node.app.inject({ method: 'POST', url: '/switchover', headers: auth, payload: r.target ? { target: r.target } : {} });
+    t.equal(res.statusCode, 409, `switchover to ${r.target} from ${r.node.id} is refused`);
+    t.match(res.json(), { status: 'refused', reason: r.reason });
+  }
+  await cluster.stop(follower.id);
+  await waitFor(() => primary.runtime.members().members.every((m) => m.id !== follower.id || (m.lastContactAgoMs ?? 0) > TIMINGS.electionTimeoutMs), 5000, 'the follower to go quiet');
+  const none = await primary.app.inject({ method: 'POST', url: '/switchover', headers: auth, payload: {} });
+  t.match(none.json(), { status: 'refused', reason: /no electable member/ }, 'with the only data follower gone there is no target');
+});
+
+t.test('a node whose data folder was used but lost its state file refuses to start', async (t) => {
+  const dir = t.testdir();
+  mkdirSync(join(dir, 'n'), { recursive: true });
+  writeFileSync(join(dir, 'n', 'history.jsonl'), JSON.stringify({ term: 3, primaryId: 'n', at: new Date().toISOString(), reason: 'elected' }) + '\n');
+  t.throws(
+    () =>
+      new NodeRuntime({
+        id: 'n',
+        members: [{ id: 'n', url: 'http://127.0.0.1:1', kind: 'data', state: 'voting' }],
+        store: new FileStore(join(dir, 'n', 'state.json')),
+        timings: TIMINGS,
+        token: null,
+        onRoleChange: null,
+        roleChangeTimeoutMs: 1000,
+        dataDir: join(dir, 'n'),
+        logger: pino({ level: 'silent' }),
+      }),
+    StateFileError,
+  );
+  const fresh = new NodeRuntime({
+    id: 'n',
+    members: [{ id: 'n', url: 'http://127.0.0.1:1', kind: 'data', state: 'voting' }],
+    store: new FileStore(join(dir, 'fresh', 'state.json')),
+    timings: TIMINGS,
+    token: null,
+    onRoleChange: null,
+    roleChangeTimeoutMs: 1000,
+    dataDir: join(dir, 'fresh'),
+    logger: pino({ level: 'silent' }),
+  });
+  t.equal(JSON.parse(readFileSync(join(dir, 'fresh', 'state.json'), 'utf8')).state.term, 0, 'a new node writes its first state at once');
+  await fresh.stop();
+});

@@ -1,0 +1,138 @@
+// In-process nodes for runtime tests: a real NodeRuntime behind the real app,
+// listening on a loopback port, with a file store in a temporary folder, so
+// that several nodes can talk to each other over real HTTP in one process.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { buildApp, type App } from '../../src/app.js';
+import type { Member, Timings } from '../../src/core/index.js';
+import { NodeRuntime, type RuntimeHooks } from '../../src/runtime/node-runtime.js';
+import { FileStore, type StateStore } from '../../src/store/index.js';
+import { freePort, waitFor } from '../../scripts/lib/cluster.js';
+
+export const TIMINGS: Timings = { heartbeatMs: 30, electionTimeoutMs: 200, electionJitterMs: 100, clockDriftBound: 0.05 };
+
+export interface LocalNode {
+  readonly id: string;
+  readonly runtime: NodeRuntime;
+  readonly app: App;
+  readonly dataDir: string;
+  readonly store: StateStore;
+}
+
+export interface LocalCluster {
+  readonly nodes: Map<string, LocalNode>;
+  readonly members: Member[];
+  stop(id: string): Promise<void>;
+}
+
+type Teardown = { teardown(fn: () => unknown): void };
+
+/** startLocalCluster starts one in-process node per spec and reports every data node's position. */
+export async function startLocalCluster(
+  t: Teardown,
+  specs: ReadonlyArray<{ id: string; kind: 'data' | 'witness' }>,
+  opts: { token?: string | null; hooks?: (id: string) => RuntimeHooks; store?: (id: string, dataDir: string) => StateStore } = {},
+): Promise<LocalCluster> {
+  const root = mkdtempSync(join(tmpdir(), 'quorumd-runtime-'));
+  const ports = await Promise.all(specs.map(() => freePort()));
+  const members: Member[] = specs.map((s, i) => ({ id: s.id, url: `http://127.0.0.1:${ports[i]}`, kind: s.kind, state: 'voting' }));
+  const nodes = new Map<string, LocalNode>();
+  const stopped = new Set<string>();
+  const stop = async (id: string): Promise<void> => {
+    if (stopped.has(id)) return;
+    stopped.add(id);
+    const n = nodes.get(id)!;
+    await n.runtime.stop();
+    await n.app.close();
+  };
+  t.teardown(async () => {
+    for (const id of nodes.keys()) await stop(id);
+    rmSync(root, { recursive: true, force: true });
+  });
+  for (const [i, s] of specs.entries()) {
+    const dataDir = join(root, s.id);
+    const store = opts.store?.(s.id, dataDir) ?? new FileStore(join(dataDir, 'state.json'));
+    const runtime = new NodeRuntime(
+      {
+        id: s.id,
+        members,
+        store,
+        timings: TIMINGS,
+        token: opts.token ?? null,
+        onRoleChange: null,
+        roleChangeTimeoutMs: 1000,
+        dataDir,
+        logger: pino({ level: 'silent' }),
+        seed: i + 1,
+      },
+      opts.hooks?.(s.id),
+    );
+    const app = buildApp({ service: runtime, token: opts.token ?? null });
+    await app.listen({ host: '127.0.0.1', port: ports[i]! });
+    nodes.set(s.id, { id: s.id, runtime, app, dataDir, store });
+  }
+  for (const n of nodes.values()) n.runtime.start();
+  for (const [id, n] of nodes) if (specs.find((s) => s.id === id)?.kind === 'data') n.runtime.reportPosition({ term: 0, lsn: 0 });
+  return { nodes, members, stop };
+}
+
+/** awaitPrimary waits until the running nodes agree on one primary holding its lease. */
+export async function awaitPrimary(cluster: LocalCluster, exclude: readonly string[] = [], timeoutMs = 10_000): Promise<LocalNode> {
+  let found: LocalNode | null = null;
+  await waitFor(
+    () => {
+      const live = [...cluster.nodes.values()].filter((n) => !exclude.includes(n.id));
+      const primary = live.find((n) => n.runtime.isPrimary());
+      found = primary && live.every((n) => n.runtime.status().primaryId === primary.id) ? primary : null;
+      return found !== null;
+    },
+    timeoutMs,
+    'the nodes to agree on a primary',
+  );
+  return found!;
+}
+
+/**
+ * loneVoter starts one data node whose two peers are not running: it can
+ * never win, so it stays a follower and answers whatever a test asks it.
+ */
+export async function loneVoter(
+  t: Teardown,
+  store: (dataDir: string) => StateStore,
+  onFatal?: (err: Error) => void,
+): Promise<LocalNode> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'quorumd-voter-'));
+  const [port, b, c] = await Promise.all([freePort(), freePort(), freePort()]);
+  const members: Member[] = [
+    { id: 'a', url: `http://127.0.0.1:${port}`, kind: 'data', state: 'voting' },
+    { id: 'b', url: `http://127.0.0.1:${b}`, kind: 'data', state: 'voting' },
+    { id: 'c', url: `http://127.0.0.1:${c}`, kind: 'data', state: 'voting' },
+  ];
+  const s = store(dataDir);
+  const runtime = new NodeRuntime(
+    { id: 'a', members, store: s, timings: TIMINGS, token: null, onRoleChange: null, roleChangeTimeoutMs: 1000, dataDir, logger: pino({ level: 'silent' }), seed: 7 },
+    onFatal ? { onFatal } : {},
+  );
+  const app = buildApp({ service: runtime, token: null });
+  await app.listen({ host: '127.0.0.1', port });
+  t.teardown(async () => {
+    await runtime.stop();
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  runtime.start();
+  runtime.reportPosition({ term: 0, lsn: 0 });
+  return { id: 'a', runtime, app, dataDir, store: s };
+}
+
+/** ballot asks a node for its vote through the real route (a probe when dryRun). */
+export function ballot(node: LocalNode, candidateId: string, term: number, dryRun = false) {
+  return node.app.inject({
+    method: 'POST',
+    url: '/vote',
+    payload: { candidateId, term, lastLogTerm: 9, lastLogLsn: 9, dryRun },
+  });
+}
