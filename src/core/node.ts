@@ -520,7 +520,9 @@ export class Node {
   private onHeartbeatResponse(now: number, r: HeartbeatResponse): void {
     if (r.term > this.hard.term) {
       this.setHard({ term: r.term, votedFor: null });
+      // The primary it knew led an older term; nobody is known for this one.
       if (this.role === 'primary') this.becomeFollower(now, null, 'higher_term');
+      else this.primaryId = null;
       return;
     }
     const p = this.primary;

@@ -404,7 +404,8 @@ export class NodeRuntime implements QuorumService {
         return null;
       case 'election':
         this.metrics.elections.inc({ outcome: effect.outcome.kind });
-        this.logger.info({ outcome: effect.outcome }, `election ${effect.outcome.kind}`);
+        // A witness or catching-up member declines every timeout: not news.
+        this.logger[effect.outcome.kind === 'not_electable' ? 'debug' : 'info']({ outcome: effect.outcome }, `election ${effect.outcome.kind}`);
         return null;
       case 'switchover': {
         const r = effect.result;
