@@ -1,0 +1,107 @@
+// Each checker can fail: the simulator runs deliberately broken variants of the
+// protocol (swapped in with t.mockImport, never through a production flag) and
+// the matching checker reports a violation within a stated number of seeds.
+// The shapes and faults of each hunt are the ones that provoke its bug.
+
+import t, { type Test } from 'tap';
+import type { BuiltPlugins } from '@tapjs/test';
+import * as vote from '../../src/core/vote.js';
+import * as timings from '../../src/core/timings.js';
+import * as tally from '../../src/core/tally.js';
+import { Node, type Effect, type Event } from '../../src/core/index.js';
+import { decideVoteIgnoringLivePrimary, decideVoteIgnoringLogs, decideVoteIgnoringVotedFor, hunt } from './broken.js';
+import type { CheckerName } from './checkers.js';
+import { formatFailure, type NodeModule, type SimOptions } from './simulator.js';
+import { makeShape, shapesWithVoters } from './shapes.js';
+
+type NodeJs = typeof import('../../src/core/node.js');
+type Tap = Test & BuiltPlugins;
+
+async function withVote(t: Tap, decideVote: typeof vote.decideVote): Promise<NodeModule> {
+  return t.mockImport<NodeJs>('../../src/core/node.js', { '../../src/core/vote.js': { ...vote, decideVote } });
+}
+
+async function withLease(t: Tap, leaseMs: typeof timings.leaseMs): Promise<NodeModule> {
+  return t.mockImport<NodeJs>('../../src/core/node.js', { '../../src/core/timings.js': { ...timings, leaseMs } });
+}
+
+/** expectCaught hunts seeds 1..maxSeeds for a violation of `checker` and shows the trace that caught it. */
+function expectCaught(t: Tap, checker: CheckerName, maxSeeds: number, opts: Omit<SimOptions, 'seed'>): void {
+  const h = hunt(checker, maxSeeds, opts);
+  t.not(h.seed, null, `${checker} reports a violation within ${maxSeeds} seeds${h.seed === null ? '' : ` (at seed ${h.seed})`}`);
+  if (h.result) {
+    const caught = { ...h.result, violations: h.result.violations.filter((v) => v.checker === checker) };
+    t.comment(formatFailure(caught, 12, null));
+  }
+}
+
+t.test('a vote rule that forgets votedFor double-votes: the vote ledger catches it within 50 seeds', async (t) => {
+  const nodeModule = await withVote(t, decideVoteIgnoringVotedFor);
+  expectCaught(t, 'vote_ledger', 50, { nodeModule, shapes: shapesWithVoters(3) });
+});
+
+t.test('a vote rule that forgets votedFor elects two primaries in a term: one-primary-per-term catches it within 50 seeds', async (t) => {
+  const nodeModule = await withVote(t, decideVoteIgnoringVotedFor);
+  expectCaught(t, 'one_primary_per_term', 50, { nodeModule, shapes: shapesWithVoters(3) });
+});
+
+t.test('a vote rule without the watermark and log checks loses acknowledged writes: acked-writes-kept catches it within 50 seeds', async (t) => {
+  const nodeModule = await withVote(t, decideVoteIgnoringLogs);
+  expectCaught(t, 'acked_writes_kept', 50, { nodeModule, shapes: shapesWithVoters(5) });
+});
+
+t.test('a vote rule without leader stickiness elects beside a live lease: single-lease catches it within 50 seeds', async (t) => {
+  const nodeModule = await withVote(t, decideVoteIgnoringLivePrimary);
+  // A voter that stops hearing the primary while the others still do is what stickiness guards against.
+  expectCaught(t, 'single_lease', 50, { nodeModule, shapes: shapesWithVoters(3), partitions: ['one_way', 'bridge'], faults: { partition: 10 } });
+});
+
+t.test('a lease longer than the loyalty period overlaps the next primary: single-lease catches it within 50 seeds', async (t) => {
+  const nodeModule = await withLease(t, (x) => 2 * x.electionTimeoutMs);
+  expectCaught(t, 'single_lease', 50, { nodeModule, shapes: shapesWithVoters(3) });
+});
+
+t.test('a lease without the clock-drift margin overlaps under drifting clocks: single-lease catches it within 150 seeds', async (t) => {
+  const nodeModule = await withLease(t, (x) => x.electionTimeoutMs - 1);
+  expectCaught(t, 'single_lease', 150, { nodeModule, shapes: shapesWithVoters(3), partitions: ['isolate', 'one_way'], faults: { partition: 10, pause_primary: 3 } });
+});
+
+t.test('a store that forgets the vote on restart double-votes: the vote ledger catches it within 200 seeds', async (t) => {
+  // A restarted voter stays loyal for an election timeout, which hides most of it: crash often, in a storm.
+  expectCaught(t, 'vote_ledger', 200, {
+    store: 'forget_votes',
+    shapes: shapesWithVoters(5),
+    faultGapMs: [5, 60],
+    faults: { crash: 4, crash_mid_persist: 4, crash_primary: 2, weather: 2 },
+  });
+});
+
+t.test('a store that loses its last save on restart sends the term back: term-monotonic catches it within 10 seeds', async (t) => {
+  expectCaught(t, 'term_monotonic', 10, { store: 'rollback', shapes: shapesWithVoters(3) });
+});
+
+t.test('a tally that needs every voter never elects with a voter cut off: liveness catches it within 10 seeds', async (t) => {
+  const unanimous: typeof tally.tally = (granted, refused, voterCount) => (granted >= voterCount ? 'won' : refused > 0 ? 'lost' : 'pending');
+  const nodeModule = await t.mockImport<NodeJs>('../../src/core/node.js', { '../../src/core/tally.js': { ...tally, tally: unanimous } });
+  expectCaught(t, 'liveness', 10, { nodeModule, shapes: shapesWithVoters(5), heal: 'majority' });
+});
+
+t.test('a node that emits its persist after its sends: persist-first catches it within 5 seeds', async (t) => {
+  class SendsFirst extends Node {
+    override step(ev: Event): Effect[] {
+      const effects = super.step(ev);
+      return [...effects.filter((e) => e.type !== 'persist'), ...effects.filter((e) => e.type === 'persist')];
+    }
+  }
+  expectCaught(t, 'persist_first', 5, { nodeModule: { Node: SendsFirst }, shapes: [makeShape(3, 0, 0)] });
+});
+
+t.test('a node that throws is reported, not swallowed: node-threw catches it within 5 seeds', async (t) => {
+  class Throws extends Node {
+    override step(ev: Event): Effect[] {
+      if (ev.type === 'message' && ev.message.type === 'vote_request' && !ev.message.dryRun) throw new Error('broken on purpose');
+      return super.step(ev);
+    }
+  }
+  expectCaught(t, 'node_threw', 5, { nodeModule: { Node: Throws }, shapes: [makeShape(3, 0, 0)] });
+});

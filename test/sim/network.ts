@@ -1,0 +1,167 @@
+// Network is the simulator's seeded network: which directed links are up (the
+// partitions), and the weather on the links that are up (drops, delays that
+// reorder, duplicates). A partition is a set of blocked directed links, so a
+// one-way partition is simply a link blocked in one direction only.
+
+import type { SimRandom } from './random.js';
+
+export type PartitionKind = 'halves' | 'minority' | 'ring' | 'bridge' | 'one_way' | 'isolate';
+
+export const PARTITION_KINDS: readonly PartitionKind[] = ['halves', 'minority', 'ring', 'bridge', 'one_way', 'isolate'];
+
+export interface Weather {
+  /** Probability that a message on an up link is lost. */
+  readonly dropRate: number;
+  /** Probability that a request is delivered twice (a retry, a replayed packet). */
+  readonly duplicateRate: number;
+  /** Every delivery takes [delayMinMs, delayMaxMs) of true time ... */
+  readonly delayMinMs: number;
+  readonly delayMaxMs: number;
+  /** ... except this fraction, which takes up to longDelayMaxMs: they overtake and are overtaken. */
+  readonly longDelayRate: number;
+  readonly longDelayMaxMs: number;
+}
+
+export const CALM: Weather = Object.freeze({
+  dropRate: 0,
+  duplicateRate: 0,
+  delayMinMs: 0.2,
+  delayMaxMs: 3,
+  longDelayRate: 0,
+  longDelayMaxMs: 0,
+});
+
+export class Network {
+  readonly size: number;
+  /** Node names, for the words partition() returns. */
+  readonly names: readonly string[];
+  weather: Weather = CALM;
+  /** blocked[from * size + to] is 1 when messages from `from` to `to` are lost. */
+  private readonly blocked: Uint8Array;
+
+  constructor(names: readonly string[]) {
+    this.names = names;
+    this.size = names.length;
+    this.blocked = new Uint8Array(this.size * this.size);
+  }
+
+  isUp(from: number, to: number): boolean {
+    return from === to || this.blocked[from * this.size + to] === 0;
+  }
+
+  /** bothUp: a request and its reply can both cross. */
+  bothUp(a: number, b: number): boolean {
+    return this.isUp(a, b) && this.isUp(b, a);
+  }
+
+  heal(): void {
+    this.blocked.fill(0);
+  }
+
+  block(from: number, to: number): void {
+    if (from !== to) this.blocked[from * this.size + to] = 1;
+  }
+
+  /** split connects each group within itself and cuts every link between groups, both ways. */
+  split(groups: readonly (readonly number[])[]): void {
+    const groupOf = new Int32Array(this.size).fill(-1);
+    groups.forEach((g, gi) => g.forEach((n) => (groupOf[n] = gi)));
+    for (let a = 0; a < this.size; a++) {
+      for (let b = 0; b < this.size; b++) {
+        this.blocked[a * this.size + b] = a !== b && groupOf[a] !== groupOf[b] ? 1 : 0;
+      }
+    }
+  }
+
+  /** delayMs draws one delivery delay from the weather. */
+  delayMs(rng: SimRandom): number {
+    const w = this.weather;
+    if (w.longDelayRate > 0 && rng.chance(w.longDelayRate)) return rng.range(w.delayMaxMs, Math.max(w.delayMaxMs, w.longDelayMaxMs));
+    return rng.range(w.delayMinMs, w.delayMaxMs);
+  }
+
+  /**
+   * partition applies a partition of the given kind and says in words what it
+   * did. `focus` (a node index, or -1) is the node the partition is aimed at,
+   * usually the current primary: it is the one isolated, put in the minority,
+   * or cut one way, so the faults that matter most are the common ones.
+   */
+  partition(kind: PartitionKind, rng: SimRandom, focus: number): string {
+    const all = rng.shuffle(Array.from({ length: this.size }, (_, i) => i));
+    if (focus >= 0) {
+      all.splice(all.indexOf(focus), 1);
+      all.unshift(focus);
+    }
+    const n = this.size;
+    switch (kind) {
+      case 'halves': {
+        const cut = Math.floor(n / 2);
+        const a = all.slice(0, cut);
+        const b = all.slice(cut);
+        this.split([a, b]);
+        return `halves ${this.fmt(a)} | ${this.fmt(b)}`;
+      }
+      case 'minority': {
+        const size = 1 + rng.int(Math.max(1, Math.floor((n - 1) / 2)));
+        const a = all.slice(0, size);
+        const b = all.slice(size);
+        this.split([a, b]);
+        return `minority ${this.fmt(a)} | majority ${this.fmt(b)}`;
+      }
+      case 'isolate': {
+        const a = all.slice(0, 1);
+        this.split([a, all.slice(1)]);
+        return `isolate ${this.fmt(a)}`;
+      }
+      case 'ring': {
+        // Each node hears only its two neighbours in a random ring.
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) this.block(i, j);
+        for (let i = 0; i < n; i++) {
+          const a = all[i] as number;
+          const b = all[(i + 1) % n] as number;
+          this.blocked[a * n + b] = 0;
+          this.blocked[b * n + a] = 0;
+        }
+        return `ring ${all.map((i) => this.names[i]).join('-')}`;
+      }
+      case 'bridge': {
+        // Two sides that cannot hear each other, and one bridge node that hears both.
+        const bridge = all[all.length - 1] as number;
+        const rest = all.slice(0, -1);
+        const cut = Math.max(1, Math.floor(rest.length / 2));
+        const a = rest.slice(0, cut);
+        const b = rest.slice(cut);
+        this.split([[...a, bridge], b]);
+        for (const x of b) {
+          this.blocked[x * n + bridge] = 0;
+          this.blocked[bridge * n + x] = 0;
+        }
+        return `bridge ${this.fmt(a)} <-${this.names[bridge]}-> ${this.fmt(b)}`;
+      }
+      case 'one_way': {
+        // The focus node's messages out (or in) are lost to some peers, but not the other way.
+        const src = all[0] as number;
+        const peers = all.slice(1, 1 + Math.max(1, rng.int(n)));
+        const outbound = rng.chance(0.5);
+        this.heal();
+        for (const p of peers) {
+          if (outbound) this.block(src, p);
+          else this.block(p, src);
+        }
+        const s = this.names[src];
+        return outbound ? `one-way ${s} -/-> ${this.fmt(peers)}` : `one-way ${this.fmt(peers)} -/-> ${s}`;
+      }
+    }
+  }
+
+  /** describe lists the blocked links, for traces. */
+  describe(): string {
+    const cut: string[] = [];
+    for (let a = 0; a < this.size; a++) for (let b = 0; b < this.size; b++) if (!this.isUp(a, b)) cut.push(`${this.names[a]}>${this.names[b]}`);
+    return cut.length === 0 ? 'all links up' : `blocked ${cut.join(' ')}`;
+  }
+
+  private fmt(nodes: readonly number[]): string {
+    return `{${nodes.map((i) => this.names[i]).join(',')}}`;
+  }
+}

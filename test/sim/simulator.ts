@@ -1,0 +1,1034 @@
+// Simulation runs a whole quorumd cluster in one process, deterministically:
+// real core Nodes (or a test's deliberately broken variant of them), a virtual
+// clock (an event queue in true time), a seeded network that partitions, drops,
+// delays, reorders and duplicates, crashes and restarts (also in the middle of
+// a persist), pauses, per-node clocks whose rates drift within the timings'
+// bound, and a model data store whose primary writes only under its lease.
+// The checkers (checkers.ts) watch every run. Test tooling, never shipped.
+//
+// How the runtime is modelled, and why:
+//  - A node's local time is rate × true time + offset, rates in
+//    [1 - clockDriftBound, 1 + clockDriftBound], offsets arbitrary; a
+//    clock_drift fault changes a rate without a jump in local time.
+//  - A step's effects are performed in order. A crash during a step's persist
+//    keeps either the whole new state or none of it (the file store writes a
+//    temp file, fsyncs, renames, fsyncs the directory), and none of the step's
+//    later effects happen. A crash between steps loses nothing durable.
+//  - Requests (vote_request, heartbeat, handoff) travel like HTTP requests: the
+//    reply comes back on the request's connection, so it reaches only the
+//    process that asked, and only while that request is still open. A request
+//    with no reply by its timeoutMs (on the sender's clock) turns into an
+//    'undeliverable' event at the sender; a request to a crashed node whose
+//    link is up is refused at once (a closed port) and is undeliverable too.
+//    An abort effect closes the open requests of that round.
+//  - When a primary's process dies, the followers that can reach its host see
+//    the closed port within one or two heartbeat intervals: 'primary_unreachable'.
+//    A paused process keeps its port open, so a pause never produces that.
+//  - A paused node receives nothing and does nothing; what reaches it waits
+//    (as in a socket buffer) and is handled when it resumes, with its old state.
+//  - The data store: the primary appends only while node.holdsLease(localNow),
+//    a no-op first in a new term; followers copy a prefix of the log of the
+//    primary they follow, in the same term (the term fences the data path); each
+//    node hears its log position through 'position' events; a write is
+//    acknowledged once the primary's commit watermark covers it.
+
+import {
+  Node,
+  ZERO_POSITION,
+  covers,
+  formatPosition,
+  isElectable,
+  isVoter,
+  quorumSize,
+  seededRandom,
+  type Effect,
+  type Event,
+  type HardState,
+  type Member,
+  type Message,
+  type NodeOptions,
+  type Timings,
+} from '../../src/core/index.js';
+import { Checkers, livenessBoundMs, type CheckerName, type Violation } from './checkers.js';
+import { DataLog, type Entry } from './datastore.js';
+import { CALM, Network, PARTITION_KINDS, type PartitionKind, type Weather } from './network.js';
+import { EventQueue } from './queue.js';
+import { SimRandom, mixSeed } from './random.js';
+import { SHAPES, TIMING_PROFILES, type Shape } from './shapes.js';
+import { Trace, describeMessage } from './trace.js';
+
+/** NodeModule is what the simulator needs of src/core/node.js: the real one, or a test's broken variant. */
+export interface NodeModule {
+  readonly Node: new (opts: NodeOptions) => Node;
+}
+
+/**
+ * StoreModel is how a node's durable state store behaves across a crash:
+ * 'durable' is the real contract; the others are deliberately broken stores
+ * for proving the checkers: 'forget_votes' loses votedFor on restart,
+ * 'rollback' loses the last save.
+ */
+export type StoreModel = 'durable' | 'forget_votes' | 'rollback';
+
+export type FaultKind =
+  | 'partition'
+  | 'crash'
+  | 'crash_primary'
+  | 'crash_mid_persist'
+  | 'pause'
+  | 'pause_primary'
+  | 'weather'
+  | 'switchover'
+  | 'clock_drift';
+
+export const DEFAULT_FAULTS: Readonly<Record<FaultKind, number>> = Object.freeze({
+  partition: 4,
+  crash: 1,
+  crash_primary: 1,
+  crash_mid_persist: 1.5,
+  pause: 1,
+  pause_primary: 0.7,
+  weather: 1,
+  switchover: 0.7,
+  clock_drift: 0.5,
+});
+
+export interface SimOptions {
+  readonly seed: number;
+  /** The seed picks one of these shapes (default: all of SHAPES). */
+  readonly shapes?: readonly Shape[];
+  /** The seed picks one of these timing profiles (default: TIMING_PROFILES). */
+  readonly timingProfiles?: readonly Timings[];
+  readonly nodeModule?: NodeModule;
+  readonly store?: StoreModel;
+  /** Fault weights; a kind with weight 0 never happens. Unnamed kinds keep their default. */
+  readonly faults?: Partial<Record<FaultKind, number>>;
+  readonly partitions?: readonly PartitionKind[];
+  /** Faults go on for a time drawn from this range, then everything heals. */
+  readonly faultWindowMs?: readonly [number, number];
+  /** Time between faults, drawn from this range. */
+  readonly faultGapMs?: readonly [number, number];
+  /** 'all' heals every node, 'majority' only a majority of voters, 'either' lets the seed choose. */
+  readonly heal?: 'all' | 'majority' | 'either';
+  /** How many trace lines to keep (Infinity keeps every line). */
+  readonly traceLimit?: number;
+  readonly maxEvents?: number;
+  /** Stop at the first violation of one of these checkers (default: of any), and run on past the others. */
+  readonly stopOn?: readonly CheckerName[];
+}
+
+export interface RunStats {
+  events: number;
+  virtualMs: number;
+  healedAt: number;
+  /** True time from the heal to the first lease of a stable primary, or null if none came. */
+  primaryAfterHealMs: number | null;
+  maxTerm: number;
+  elections: number;
+  writes: number;
+  acked: number;
+  crashes: number;
+  midPersistCrashes: number;
+  pauses: number;
+  partitions: number;
+  switchovers: number;
+  lost: number;
+  duplicated: number;
+}
+
+export interface RunResult {
+  readonly seed: number;
+  readonly shape: Shape;
+  readonly timings: Timings;
+  readonly violations: readonly Violation[];
+  /** The last trace lines (all of them with an unbounded traceLimit). */
+  readonly trace: readonly string[];
+  /** A hash of every event the run dispatched, in order: equal digests, equal runs. */
+  readonly digest: number;
+  readonly stats: RunStats;
+}
+
+interface Request {
+  readonly id: number;
+  readonly from: number;
+  readonly fromInc: number;
+  readonly to: number;
+  readonly message: Message;
+  done: boolean;
+}
+
+type SimEvent =
+  | { kind: 'request'; at: number; seq: number; req: Request }
+  | { kind: 'reply'; at: number; seq: number; req: Request; message: Message | null }
+  | { kind: 'deadline'; at: number; seq: number; req: Request; localAt: number }
+  | { kind: 'refused'; at: number; seq: number; req: Request }
+  | { kind: 'timer'; at: number; seq: number; node: number; inc: number; gen: number; localAt: number }
+  | { kind: 'position'; at: number; seq: number; node: number; inc: number }
+  | { kind: 'unreachable'; at: number; seq: number; node: number; inc: number; primary: number }
+  | { kind: 'replicate'; at: number; seq: number; node: number }
+  | { kind: 'write'; at: number; seq: number }
+  | { kind: 'fault'; at: number; seq: number }
+  | { kind: 'restart'; at: number; seq: number; node: number; inc: number }
+  | { kind: 'resume'; at: number; seq: number; node: number; pauseId: number }
+  | { kind: 'partition_end'; at: number; seq: number; gen: number }
+  | { kind: 'weather_end'; at: number; seq: number; gen: number }
+  | { kind: 'heal'; at: number; seq: number }
+  | { kind: 'liveness'; at: number; seq: number };
+
+const KIND_CODES: Record<SimEvent['kind'], number> = {
+  request: 1,
+  reply: 2,
+  deadline: 3,
+  refused: 4,
+  timer: 5,
+  position: 6,
+  unreachable: 7,
+  replicate: 8,
+  write: 9,
+  fault: 10,
+  restart: 11,
+  resume: 12,
+  partition_end: 13,
+  weather_end: 14,
+  heal: 15,
+  liveness: 16,
+};
+
+interface SimNode {
+  readonly index: number;
+  readonly id: string;
+  readonly member: Member;
+  readonly isData: boolean;
+  rate: number;
+  offset: number;
+  node: Node | null;
+  incarnation: number;
+  durable: HardState | null;
+  previousDurable: HardState | null;
+  paused: boolean;
+  pauseId: number;
+  inbox: SimEvent[];
+  timerGen: number;
+  readonly outstanding: Map<number, Request>;
+  readonly log: DataLog;
+  positionPending: boolean;
+  crashAtNextPersist: boolean;
+  pendingWrites: Entry[];
+  readonly replEveryMs: number;
+  readonly replBatch: number;
+}
+
+/** After the first stable lease, the run goes on this long (more writes, more checks), then ends. */
+const TAIL_MS = 300;
+
+export class Simulation {
+  readonly seed: number;
+  readonly shape: Shape;
+  readonly timings: Timings;
+  readonly checkers: Checkers;
+  private readonly NodeCtor: NodeModule['Node'];
+  private readonly store: StoreModel;
+  private readonly faultWeights: Record<FaultKind, number>;
+  private readonly partitionKinds: readonly PartitionKind[];
+  private readonly healMode: 'all' | 'majority' | 'either';
+  private readonly maxEvents: number;
+  private readonly stopOn: ReadonlySet<CheckerName> | null;
+
+  private readonly rng: SimRandom;
+  private readonly netRng: SimRandom;
+  private readonly dataRng: SimRandom;
+  private readonly nodes: SimNode[];
+  private readonly byId = new Map<string, SimNode>();
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly network: Network;
+  private readonly trace: Trace;
+  private readonly initial: HardState;
+  private readonly faultWindowMs: number;
+  private readonly faultGapMs: readonly [number, number];
+  private readonly baseWeather: Weather;
+  private readonly writeEveryMs: number;
+
+  private now = 0;
+  private healed = false;
+  private endAt = Infinity;
+  private requestSeq = 0;
+  private writeSeq = 0;
+  private partitionGen = 0;
+  private weatherGen = 0;
+  private digest = 0x811c9dc5;
+  private readonly stats: RunStats = {
+    events: 0,
+    virtualMs: 0,
+    healedAt: 0,
+    primaryAfterHealMs: null,
+    maxTerm: 0,
+    elections: 0,
+    writes: 0,
+    acked: 0,
+    crashes: 0,
+    midPersistCrashes: 0,
+    pauses: 0,
+    partitions: 0,
+    switchovers: 0,
+    lost: 0,
+    duplicated: 0,
+  };
+
+  constructor(opts: SimOptions) {
+    this.seed = opts.seed;
+    this.rng = new SimRandom(mixSeed(opts.seed, 1));
+    this.netRng = new SimRandom(mixSeed(opts.seed, 2));
+    this.dataRng = new SimRandom(mixSeed(opts.seed, 3));
+    this.shape = this.rng.pick(opts.shapes ?? SHAPES);
+    this.timings = this.rng.pick(opts.timingProfiles ?? TIMING_PROFILES);
+    this.NodeCtor = (opts.nodeModule ?? { Node }).Node;
+    this.store = opts.store ?? 'durable';
+    this.faultWeights = { ...DEFAULT_FAULTS, ...opts.faults };
+    this.partitionKinds = opts.partitions ?? PARTITION_KINDS;
+    this.healMode = opts.heal ?? 'either';
+    this.maxEvents = opts.maxEvents ?? 2_000_000;
+    this.stopOn = opts.stopOn ? new Set(opts.stopOn) : null;
+    this.trace = new Trace(opts.traceLimit ?? 60);
+    const [wMin, wMax] = opts.faultWindowMs ?? [1500, 3000];
+    this.faultWindowMs = this.rng.range(wMin, wMax);
+    // Most seeds space their faults out; some are storms of faults.
+    this.faultGapMs = opts.faultGapMs ?? (this.rng.chance(0.3) ? [5, 80] : [40, 350]);
+    this.writeEveryMs = this.rng.range(4, 25);
+    this.baseWeather = {
+      dropRate: this.rng.pick([0, 0.01, 0.05]),
+      duplicateRate: this.rng.pick([0, 0.01, 0.05]),
+      delayMinMs: 0.1,
+      delayMaxMs: this.rng.pick([1, 3, 8]),
+      longDelayRate: this.rng.pick([0, 0.01, 0.05]),
+      longDelayMaxMs: this.rng.range(30, 250),
+    };
+    this.initial = {
+      term: 0,
+      votedFor: null,
+      commitWatermark: ZERO_POSITION,
+      membership: { version: 1, members: this.shape.members },
+    };
+    const d = this.timings.clockDriftBound;
+    this.nodes = this.shape.members.map((member, index) => {
+      const sn: SimNode = {
+        index,
+        id: member.id,
+        member,
+        isData: member.kind === 'data',
+        rate: this.drawRate(d),
+        offset: this.rng.range(0, 1e6),
+        node: null,
+        incarnation: 0,
+        durable: null,
+        previousDurable: null,
+        paused: false,
+        pauseId: 0,
+        inbox: [],
+        timerGen: 0,
+        outstanding: new Map(),
+        log: new DataLog(),
+        positionPending: false,
+        crashAtNextPersist: false,
+        pendingWrites: [],
+        replEveryMs: this.rng.chance(0.2) ? this.rng.range(60, 250) : this.rng.range(3, 30),
+        replBatch: this.rng.chance(0.3) ? 1 + this.rng.int(3) : 1000,
+      };
+      this.byId.set(sn.id, sn);
+      return sn;
+    });
+    this.network = new Network(this.nodes.map((n) => n.id));
+    this.network.weather = this.baseWeather;
+    this.checkers = new Checkers((id) => this.byId.get(id)?.log ?? null);
+  }
+
+  /** run plays the seed to its end and returns what happened. */
+  run(): RunResult {
+    this.start();
+    for (;;) {
+      const ev = this.queue.pop();
+      if (!ev || ev.at > this.endAt) break;
+      this.now = ev.at;
+      this.dispatch(ev);
+      if (++this.stats.events > this.maxEvents) {
+        this.checkers.runaway(this.now, `more than ${this.maxEvents} events; the run does not settle`);
+        break;
+      }
+      if (this.stopped()) break;
+      const primaryAt = this.checkers.primaryAfterHeal;
+      if (primaryAt !== null && this.endAt > primaryAt + TAIL_MS) this.endAt = primaryAt + TAIL_MS;
+    }
+    const primaryAt = this.checkers.primaryAfterHeal;
+    this.stats.virtualMs = this.now;
+    this.stats.primaryAfterHealMs = primaryAt === null ? null : primaryAt - this.stats.healedAt;
+    this.stats.acked = this.checkers.acked.length;
+    for (const sn of this.nodes) this.stats.maxTerm = Math.max(this.stats.maxTerm, sn.node?.term ?? sn.durable?.term ?? 0);
+    return {
+      seed: this.seed,
+      shape: this.shape,
+      timings: this.timings,
+      violations: this.checkers.violations,
+      trace: this.trace.lines(),
+      digest: this.digest >>> 0,
+      stats: { ...this.stats },
+    };
+  }
+
+  /** stopped: a violation the run stops at has been seen. */
+  private stopped(): boolean {
+    const vs = this.checkers.violations;
+    if (vs.length === 0) return false;
+    if (this.stopOn === null) return true;
+    return vs.some((v) => this.stopOn?.has(v.checker));
+  }
+
+  // ---- Set-up --------------------------------------------------------------
+
+  private start(): void {
+    this.note(-1, () => `start ${this.shape.name} seed ${this.seed} timings ${JSON.stringify(this.timings)}`);
+    for (const sn of this.nodes) {
+      this.note(sn.index, `clock rate ${sn.rate.toFixed(4)} offset ${sn.offset.toFixed(1)}`);
+      this.boot(sn);
+      if (sn.isData) this.schedule({ kind: 'replicate', at: this.dataRng.range(0, sn.replEveryMs), seq: 0, node: sn.index });
+    }
+    this.schedule({ kind: 'write', at: this.writeEveryMs, seq: 0 });
+    this.schedule({ kind: 'fault', at: this.rng.range(0, 300), seq: 0 });
+    this.schedule({ kind: 'heal', at: this.faultWindowMs, seq: 0 });
+  }
+
+  private drawRate(d: number): number {
+    // Half the nodes sit at an extreme of the allowed drift: that is where leases are tested.
+    if (this.rng.chance(0.5)) return this.rng.chance(0.5) ? 1 - d : 1 + d;
+    return 1 + this.rng.range(-d, d);
+  }
+
+  // ---- Time ----------------------------------------------------------------
+
+  private localOf(sn: SimNode): number {
+    return sn.rate * this.now + sn.offset;
+  }
+
+  /** trueTimeOf: the earliest true time (not before now) at which sn's clock reads at least `local`. */
+  private trueTimeOf(sn: SimNode, local: number): number {
+    let t = (local - sn.offset) / sn.rate;
+    if (t <= this.now) return this.now;
+    while (sn.rate * t + sn.offset < local) t += 1e-6;
+    return t;
+  }
+
+  private schedule(ev: SimEvent): void {
+    this.queue.push(ev);
+  }
+
+  // ---- Dispatch ------------------------------------------------------------
+
+  private dispatch(ev: SimEvent): void {
+    this.digest = Math.imul(this.digest ^ KIND_CODES[ev.kind], 16777619);
+    this.digest = Math.imul(this.digest ^ Math.round(ev.at * 1000), 16777619);
+    switch (ev.kind) {
+      case 'request':
+        return this.onRequest(ev);
+      case 'reply':
+        return this.onReply(ev);
+      case 'deadline':
+      case 'refused':
+        return this.onUndeliverable(ev);
+      case 'timer':
+        return this.onTimer(ev);
+      case 'position':
+        return this.onPosition(ev);
+      case 'unreachable':
+        return this.onUnreachable(ev);
+      case 'replicate':
+        return this.onReplicate(ev);
+      case 'write':
+        return this.onWriteTick();
+      case 'fault':
+        return this.onFault();
+      case 'restart': {
+        const sn = this.nodes[ev.node] as SimNode;
+        if (!this.healed && sn.node === null && sn.incarnation === ev.inc) this.boot(sn);
+        return;
+      }
+      case 'resume': {
+        const sn = this.nodes[ev.node] as SimNode;
+        if (!this.healed && sn.paused && sn.pauseId === ev.pauseId) this.resume(sn);
+        return;
+      }
+      case 'partition_end':
+        if (!this.healed && ev.gen === this.partitionGen) {
+          this.network.heal();
+          this.note(-1, 'partition healed');
+        }
+        return;
+      case 'weather_end':
+        if (!this.healed && ev.gen === this.weatherGen) {
+          this.network.weather = this.baseWeather;
+          this.note(-1, 'weather back to normal');
+        }
+        return;
+      case 'heal':
+        return this.heal();
+      case 'liveness':
+        return this.checkers.livenessDeadline(this.now);
+    }
+  }
+
+  private onRequest(ev: Extract<SimEvent, { kind: 'request' }>): void {
+    const req = ev.req;
+    const sn = this.nodes[req.to] as SimNode;
+    if (!this.network.isUp(req.from, req.to)) {
+      this.lost(req.from, req.message, req.to, 'cut in flight');
+      return;
+    }
+    if (sn.node === null) {
+      // A closed port: the sender learns at once, if the way back is up.
+      if (this.network.isUp(req.to, req.from)) this.schedule({ kind: 'refused', at: this.now + this.network.delayMs(this.netRng), seq: 0, req });
+      return;
+    }
+    if (sn.paused) {
+      sn.inbox.push(ev);
+      return;
+    }
+    this.note(sn.index, () => `recv ${describeMessage(req.message)}`);
+    this.step(sn, { type: 'message', now: this.localOf(sn), message: req.message }, req);
+  }
+
+  private onReply(ev: Extract<SimEvent, { kind: 'reply' }>): void {
+    const req = ev.req;
+    const sn = this.nodes[req.from] as SimNode;
+    if (req.done || sn.node === null || sn.incarnation !== req.fromInc) return;
+    if (!this.network.isUp(req.to, req.from)) {
+      if (ev.message) this.lost(req.to, ev.message, req.from, 'cut in flight');
+      return;
+    }
+    if (sn.paused) {
+      sn.inbox.push(ev);
+      return;
+    }
+    req.done = true;
+    sn.outstanding.delete(req.id);
+    const m = ev.message;
+    if (m === null) return;
+    this.note(sn.index, () => `recv ${describeMessage(m)}`);
+    this.step(sn, { type: 'message', now: this.localOf(sn), message: m }, null);
+  }
+
+  private onUndeliverable(ev: Extract<SimEvent, { kind: 'deadline' | 'refused' }>): void {
+    const req = ev.req;
+    const sn = this.nodes[req.from] as SimNode;
+    if (req.done || sn.node === null || sn.incarnation !== req.fromInc) return;
+    if (sn.paused) {
+      sn.inbox.push(ev);
+      return;
+    }
+    if (ev.kind === 'deadline' && this.localOf(sn) < ev.localAt) {
+      // The sender's clock rate changed since: its deadline is later in true time.
+      this.schedule({ ...ev, at: this.trueTimeOf(sn, ev.localAt) });
+      return;
+    }
+    req.done = true;
+    sn.outstanding.delete(req.id);
+    const to = (this.nodes[req.to] as SimNode).id;
+    this.note(sn.index, () => `undeliverable (${ev.kind === 'refused' ? 'refused' : 'no reply'}) to ${to}: ${describeMessage(req.message)}`);
+    this.step(sn, { type: 'undeliverable', now: this.localOf(sn), to, message: req.message }, null);
+  }
+
+  private onTimer(ev: Extract<SimEvent, { kind: 'timer' }>): void {
+    const sn = this.nodes[ev.node] as SimNode;
+    if (sn.node === null || sn.incarnation !== ev.inc || sn.timerGen !== ev.gen) return;
+    if (sn.paused) {
+      sn.inbox.push(ev);
+      return;
+    }
+    if (this.localOf(sn) < ev.localAt) {
+      this.schedule({ ...ev, at: this.trueTimeOf(sn, ev.localAt) });
+      return;
+    }
+    this.note(sn.index, 'tick');
+    this.step(sn, { type: 'tick', now: this.localOf(sn) }, null);
+  }
+
+  private onPosition(ev: Extract<SimEvent, { kind: 'position' }>): void {
+    const sn = this.nodes[ev.node] as SimNode;
+    if (sn.node === null || sn.incarnation !== ev.inc) return;
+    if (sn.paused) {
+      sn.inbox.push(ev);
+      return;
+    }
+    sn.positionPending = false;
+    const position = sn.log.position();
+    this.note(sn.index, () => `position ${formatPosition(position)}`);
+    this.step(sn, { type: 'position', now: this.localOf(sn), position }, null);
+  }
+
+  private onUnreachable(ev: Extract<SimEvent, { kind: 'unreachable' }>): void {
+    const sn = this.nodes[ev.node] as SimNode;
+    const primary = this.nodes[ev.primary] as SimNode;
+    if (sn.node === null || sn.incarnation !== ev.inc || primary.node !== null) return;
+    if (!this.network.bothUp(sn.index, primary.index)) return;
+    if (sn.paused) {
+      sn.inbox.push(ev);
+      return;
+    }
+    this.note(sn.index, `sees ${primary.id}'s port closed`);
+    this.step(sn, { type: 'primary_unreachable', now: this.localOf(sn), primaryId: primary.id }, null);
+  }
+
+  // ---- Stepping a node and performing its effects -------------------------
+
+  /** step feeds one event to a live node and performs its effects in order. `request` is the request being served, if any. */
+  private step(sn: SimNode, ev: Event, request: Request | null): void {
+    const node = sn.node as Node;
+    let effects: Effect[];
+    try {
+      effects = node.step(ev);
+    } catch (err) {
+      this.checkers.nodeThrew(this.now, sn.id, err);
+      this.note(sn.index, () => `threw ${String(err)}`);
+      this.crash(sn, 'after throwing');
+      return;
+    }
+    let replied = false;
+    for (let i = 0; i < effects.length; i++) {
+      const eff = effects[i] as Effect;
+      switch (eff.type) {
+        case 'persist': {
+          if (i !== 0) this.checkers.persistNotFirst(this.now, sn.id, i);
+          if (sn.crashAtNextPersist) {
+            const kept = this.rng.chance(0.5);
+            if (kept) this.save(sn, eff.state);
+            this.stats.midPersistCrashes++;
+            const st = eff.state;
+            this.crash(sn, `in the middle of a persist (new state ${kept ? 'kept' : 'lost'}: t${st.term} vote ${st.votedFor ?? '-'} wm ${formatPosition(st.commitWatermark)})`);
+            return;
+          }
+          this.save(sn, eff.state);
+          const s = eff.state;
+          this.note(sn.index, () => `persist t${s.term} vote ${s.votedFor ?? '-'} wm ${formatPosition(s.commitWatermark)}`);
+          break;
+        }
+        case 'send':
+          if (this.send(sn, eff.to, eff.message, eff.timeoutMs, request)) replied = true;
+          break;
+        case 'abort':
+          for (const [id, req] of sn.outstanding) {
+            if ('round' in req.message && req.message.round === eff.round) {
+              req.done = true;
+              sn.outstanding.delete(id);
+            }
+          }
+          break;
+        case 'timer': {
+          const gen = ++sn.timerGen;
+          this.schedule({ kind: 'timer', at: this.trueTimeOf(sn, eff.at), seq: 0, node: sn.index, inc: sn.incarnation, gen, localAt: eff.at });
+          break;
+        }
+        case 'role':
+          this.note(sn.index, () => `role ${eff.role} t${eff.term}${eff.primaryId ? ` primary ${eff.primaryId}` : ''} (${eff.reason})`);
+          if (eff.role === 'primary') {
+            this.stats.elections++;
+            this.checkers.primaryElected(this.now, sn.id, eff.term);
+            this.checkers.primaryLog(this.now, sn.id, eff.term, sn.log, 'elected');
+          }
+          break;
+        case 'election': {
+          const o = eff.outcome;
+          this.note(sn.index, () => `election ${o.kind} t${o.term}${'votes' in o ? ` ${o.votes}/${o.needed}` : ` (${o.why})`}`);
+          break;
+        }
+        case 'switchover': {
+          const r = eff.result;
+          this.note(sn.index, () => `switchover ${r.status} ${'target' in r ? r.target : r.reason}`);
+          break;
+        }
+      }
+    }
+    if (request && !replied && request.message.type === 'handoff') {
+      // A handoff has no reply body: the connection's empty answer closes it.
+      this.transmitReply(sn, request, null);
+    }
+    this.afterStep(sn);
+  }
+
+  /** send performs a send effect; it returns true if this was the reply to `request`. */
+  private send(sn: SimNode, to: string, m: Message, timeoutMs: number, request: Request | null): boolean {
+    const target = this.byId.get(to);
+    if (m.type === 'vote_response' && m.granted && !m.dryRun) this.checkers.voteGranted(this.now, sn.id, to, m.term);
+    if (!target) {
+      this.note(sn.index, `send to unknown member ${to}`);
+      return false;
+    }
+    if (m.type === 'vote_response' || m.type === 'heartbeat_response') {
+      const asked = request?.message;
+      const matches =
+        request !== null &&
+        asked !== undefined &&
+        request.from === target.index &&
+        'round' in asked &&
+        asked.round === m.round &&
+        ((asked.type === 'vote_request' && m.type === 'vote_response') || (asked.type === 'heartbeat' && m.type === 'heartbeat_response'));
+      if (matches) {
+        this.transmitReply(sn, request, m);
+        return true;
+      }
+      this.note(sn.index, () => `reply with no open request, dropped: ${describeMessage(m)}`);
+      return false;
+    }
+    const req: Request = { id: ++this.requestSeq, from: sn.index, fromInc: sn.incarnation, to: target.index, message: m, done: false };
+    sn.outstanding.set(req.id, req);
+    const localAt = this.localOf(sn) + timeoutMs;
+    this.schedule({ kind: 'deadline', at: this.trueTimeOf(sn, localAt), seq: 0, req, localAt });
+    if (!this.network.isUp(sn.index, target.index)) {
+      this.lost(sn.index, m, target.index, 'partition');
+      return false;
+    }
+    if (this.netRng.chance(this.network.weather.dropRate)) {
+      this.lost(sn.index, m, target.index, 'dropped');
+      return false;
+    }
+    this.schedule({ kind: 'request', at: this.now + this.network.delayMs(this.netRng), seq: 0, req });
+    if (this.netRng.chance(this.network.weather.duplicateRate)) {
+      this.stats.duplicated++;
+      this.schedule({ kind: 'request', at: this.now + this.network.delayMs(this.netRng), seq: 0, req });
+    }
+    return false;
+  }
+
+  private transmitReply(sn: SimNode, request: Request, m: Message | null): void {
+    if (!this.network.isUp(sn.index, request.from)) {
+      if (m) this.lost(sn.index, m, request.from, 'partition');
+      return;
+    }
+    if (m && this.netRng.chance(this.network.weather.dropRate)) {
+      this.lost(sn.index, m, request.from, 'dropped');
+      return;
+    }
+    this.schedule({ kind: 'reply', at: this.now + this.network.delayMs(this.netRng), seq: 0, req: request, message: m });
+  }
+
+  private lost(from: number, m: Message, to: number, why: string): void {
+    this.stats.lost++;
+    const toId = (this.nodes[to] as SimNode).id;
+    this.note(from, () => `lost (${why}) to ${toId}: ${describeMessage(m)}`);
+  }
+
+  /** afterStep: the checks a completed step allows, and the data store's reaction to the node's new state. */
+  private afterStep(sn: SimNode): void {
+    const node = sn.node as Node;
+    this.checkers.termObserved(this.now, sn.id, node.term, 'step');
+    if (node.holdsLease(this.localOf(sn))) {
+      const others: string[] = [];
+      for (const o of this.nodes) {
+        if (o !== sn && o.node !== null && o.node.holdsLease(this.localOf(o))) others.push(o.id);
+      }
+      this.checkers.leaseHeld(this.now, sn.id, others);
+      if (sn.isData && !sn.paused && sn.log.lastTerm < node.term) this.firstWrite(sn);
+    }
+    if (sn.pendingWrites.length > 0) this.maybeAcknowledge(sn);
+  }
+
+  private save(sn: SimNode, state: HardState): void {
+    sn.previousDurable = sn.durable;
+    sn.durable = state;
+  }
+
+  /** load is what the store hands a restarting node: the real contract, or a broken store's version of it. */
+  private load(sn: SimNode): HardState {
+    switch (this.store) {
+      case 'durable':
+        return sn.durable ?? this.initial;
+      case 'forget_votes':
+        return { ...(sn.durable ?? this.initial), votedFor: null };
+      case 'rollback':
+        return sn.previousDurable ?? this.initial;
+    }
+  }
+
+  // ---- Crashes, restarts, pauses ------------------------------------------
+
+  private boot(sn: SimNode): void {
+    const hardState = this.load(sn);
+    const opts: NodeOptions = {
+      id: sn.id,
+      hardState,
+      timings: this.timings,
+      random: seededRandom(mixSeed(this.seed, sn.index, sn.incarnation)),
+      now: this.localOf(sn),
+    };
+    sn.node = new this.NodeCtor(opts);
+    const verb = sn.incarnation === 0 ? 'start' : 'restart';
+    this.note(sn.index, () => `${verb} t${hardState.term} vote ${hardState.votedFor ?? '-'} wm ${formatPosition(hardState.commitWatermark)}`);
+    this.checkers.termObserved(this.now, sn.id, sn.node.term, 'restart');
+    this.step(sn, { type: 'tick', now: this.localOf(sn) }, null);
+    if (sn.isData && sn.node !== null) this.reportPosition(sn);
+  }
+
+  private crash(sn: SimNode, why: string): void {
+    const node = sn.node;
+    if (node === null) return;
+    sn.node = null;
+    sn.incarnation++;
+    sn.paused = false;
+    sn.inbox = [];
+    for (const req of sn.outstanding.values()) req.done = true;
+    sn.outstanding.clear();
+    sn.timerGen++;
+    sn.pendingWrites = [];
+    sn.positionPending = false;
+    sn.crashAtNextPersist = false;
+    this.stats.crashes++;
+    this.note(sn.index, `crash ${why}`);
+    // Followers that can reach its host see the closed port soon after.
+    for (const f of this.nodes) {
+      if (f !== sn && f.node !== null && f.node.knownPrimary === sn.id) {
+        const at = this.now + this.rng.range(this.timings.heartbeatMs, 2 * this.timings.heartbeatMs);
+        this.schedule({ kind: 'unreachable', at, seq: 0, node: f.index, inc: f.incarnation, primary: sn.index });
+      }
+    }
+    if (!this.healed) {
+      const downMs = this.rng.chance(0.3) ? this.rng.range(0, 30) : this.rng.range(30, 900);
+      this.schedule({ kind: 'restart', at: this.now + downMs, seq: 0, node: sn.index, inc: sn.incarnation });
+    }
+  }
+
+  private pause(sn: SimNode): void {
+    if (sn.node === null || sn.paused) return;
+    sn.paused = true;
+    const pauseId = ++sn.pauseId;
+    this.stats.pauses++;
+    const ms = this.rng.range(10, 700);
+    this.note(sn.index, `pause for ${ms.toFixed(1)} ms`);
+    this.schedule({ kind: 'resume', at: this.now + ms, seq: 0, node: sn.index, pauseId });
+  }
+
+  private resume(sn: SimNode): void {
+    sn.paused = false;
+    const inbox = sn.inbox;
+    sn.inbox = [];
+    this.note(sn.index, `resume (${inbox.length} waiting)`);
+    for (const ev of inbox) {
+      this.dispatch(ev);
+      if (this.stopped()) return;
+    }
+    // A primary that slept through its lease writes nothing now: afterStep asks holdsLease.
+    if (sn.node !== null) this.afterStep(sn);
+  }
+
+  // ---- The data store -------------------------------------------------------
+
+  private reportPosition(sn: SimNode): void {
+    if (sn.positionPending || sn.node === null) return;
+    sn.positionPending = true;
+    this.schedule({ kind: 'position', at: this.now + this.dataRng.range(0.1, 2), seq: 0, node: sn.index, inc: sn.incarnation });
+  }
+
+  /** firstWrite: a new primary's data store writes a no-op in the new term before anything else. */
+  private firstWrite(sn: SimNode): void {
+    const node = sn.node as Node;
+    this.checkers.primaryLog(this.now, sn.id, node.term, sn.log, 'first write');
+    const e = sn.log.append(node.term, 0);
+    this.note(sn.index, `no-op at ${e.term}/${e.lsn}`);
+    this.reportPosition(sn);
+  }
+
+  private maybeAcknowledge(sn: SimNode): void {
+    const node = sn.node as Node;
+    if (node.currentRole !== 'primary') {
+      sn.pendingWrites = [];
+      return;
+    }
+    const wm = node.hardState.commitWatermark;
+    let kept = 0;
+    for (const e of sn.pendingWrites) {
+      if (e.term !== node.term || !sn.log.holds(e)) continue;
+      if (covers(wm, e)) {
+        this.note(sn.index, `ack write #${e.writeId} at ${e.term}/${e.lsn} (wm ${formatPosition(wm)})`);
+        this.checkers.writeAcknowledged(this.now, sn.id, e, wm);
+      } else {
+        sn.pendingWrites[kept++] = e;
+      }
+    }
+    sn.pendingWrites.length = kept;
+  }
+
+  private onWriteTick(): void {
+    for (const sn of this.nodes) {
+      const node = sn.node;
+      if (!sn.isData || node === null || sn.paused || !node.holdsLease(this.localOf(sn))) continue;
+      if (sn.log.lastTerm < node.term) this.firstWrite(sn);
+      const e = sn.log.append(node.term, ++this.writeSeq);
+      this.stats.writes++;
+      sn.pendingWrites.push(e);
+      this.note(sn.index, `write #${e.writeId} at ${e.term}/${e.lsn}`);
+      this.reportPosition(sn);
+    }
+    this.schedule({ kind: 'write', at: this.now + this.writeEveryMs * this.dataRng.range(0.5, 1.5), seq: 0 });
+  }
+
+  /** onReplicate: a follower's data store copies from the primary it follows, in the same term, when the link allows. */
+  private onReplicate(ev: Extract<SimEvent, { kind: 'replicate' }>): void {
+    const sn = this.nodes[ev.node] as SimNode;
+    this.schedule({ kind: 'replicate', at: this.now + sn.replEveryMs * this.dataRng.range(0.5, 1.5), seq: 0, node: sn.index });
+    const node = sn.node;
+    if (node === null || sn.paused) return;
+    const primaryId = node.knownPrimary;
+    if (primaryId === null || primaryId === sn.id) return;
+    const src = this.byId.get(primaryId);
+    if (!src || src.node === null || src.paused || src.node.currentRole !== 'primary' || src.node.term !== node.term) return;
+    if (!this.network.bothUp(sn.index, src.index) || this.netRng.chance(this.network.weather.dropRate)) return;
+    if (sn.log.copyFrom(src.log, sn.replBatch)) {
+      const position = sn.log.position();
+      this.note(sn.index, () => `replicated from ${src.id} to ${formatPosition(position)}`);
+      this.reportPosition(sn);
+    }
+  }
+
+  // ---- Faults and the heal -------------------------------------------------
+
+  private currentPrimary(): SimNode | null {
+    let best: SimNode | null = null;
+    for (const sn of this.nodes) {
+      if (sn.node !== null && sn.node.currentRole === 'primary' && (!best || sn.node.term > (best.node as Node).term)) best = sn;
+    }
+    return best;
+  }
+
+  private liveNodes(): SimNode[] {
+    return this.nodes.filter((sn) => sn.node !== null && !sn.paused);
+  }
+
+  private onFault(): void {
+    if (this.healed) return;
+    const kind = this.rng.weighted(this.faultWeights);
+    const primary = this.currentPrimary();
+    const live = this.liveNodes();
+    switch (kind) {
+      case 'partition': {
+        const pk = this.rng.pick(this.partitionKinds);
+        const focus = primary && this.rng.chance(0.6) ? primary.index : -1;
+        const words = this.network.partition(pk, this.rng, focus);
+        const gen = ++this.partitionGen;
+        this.stats.partitions++;
+        this.note(-1, `partition: ${words}`);
+        this.schedule({ kind: 'partition_end', at: this.now + this.rng.range(50, 1200), seq: 0, gen });
+        break;
+      }
+      case 'crash':
+      case 'crash_primary': {
+        const target = kind === 'crash_primary' && primary ? primary : live.length > 0 ? this.rng.pick(live) : null;
+        if (target) this.crash(target, 'between steps');
+        break;
+      }
+      case 'crash_mid_persist': {
+        if (live.length > 0) {
+          const target = this.rng.pick(live);
+          target.crashAtNextPersist = true;
+          this.note(target.index, 'will crash during its next persist');
+        }
+        break;
+      }
+      case 'pause':
+      case 'pause_primary': {
+        const target = kind === 'pause_primary' && primary && !primary.paused ? primary : live.length > 0 ? this.rng.pick(live) : null;
+        if (target) this.pause(target);
+        break;
+      }
+      case 'weather': {
+        const w: Weather = {
+          dropRate: this.rng.pick([0.1, 0.3, 0.6]),
+          duplicateRate: this.rng.pick([0, 0.1, 0.3]),
+          delayMinMs: 0.1,
+          delayMaxMs: this.rng.range(2, 30),
+          longDelayRate: this.rng.pick([0, 0.1, 0.3]),
+          longDelayMaxMs: this.rng.range(50, 400),
+        };
+        this.network.weather = w;
+        const gen = ++this.weatherGen;
+        this.note(-1, `weather: drop ${w.dropRate} dup ${w.duplicateRate} delay <${w.delayMaxMs.toFixed(0)}ms, ${w.longDelayRate} up to ${w.longDelayMaxMs.toFixed(0)}ms`);
+        this.schedule({ kind: 'weather_end', at: this.now + this.rng.range(50, 800), seq: 0, gen });
+        break;
+      }
+      case 'switchover': {
+        if (primary && !primary.paused) {
+          const target = this.rng.chance(0.5) ? null : this.rng.pick(this.nodes).id;
+          this.stats.switchovers++;
+          this.note(primary.index, `operator asks for a switchover to ${target ?? 'the best member'}`);
+          this.step(primary, { type: 'switchover', now: this.localOf(primary), target }, null);
+        }
+        break;
+      }
+      case 'clock_drift': {
+        const sn = this.rng.pick(this.nodes);
+        const rate = this.drawRate(this.timings.clockDriftBound);
+        // Keep the local clock continuous: only its rate changes from now on.
+        sn.offset = sn.rate * this.now + sn.offset - rate * this.now;
+        sn.rate = rate;
+        this.note(sn.index, `clock rate now ${rate.toFixed(4)}`);
+        break;
+      }
+    }
+    this.schedule({ kind: 'fault', at: this.now + this.rng.range(this.faultGapMs[0], this.faultGapMs[1]), seq: 0 });
+  }
+
+  /**
+   * heal ends the faults. Either every node is restarted, resumed and
+   * connected, or only a majority of voters that includes an electable data
+   * member is, and the rest stay cut off (or down). A primary of the stable
+   * set is then due within the liveness bound.
+   */
+  private heal(): void {
+    this.healed = true;
+    this.stats.healedAt = this.now;
+    const full = this.healMode === 'all' || (this.healMode === 'either' && this.rng.chance(0.6));
+    let stable: SimNode[];
+    if (full) {
+      stable = [...this.nodes];
+      this.network.heal();
+    } else {
+      const votersAll = this.rng.shuffle(this.nodes.filter((sn) => isVoter(sn.member)));
+      const q = quorumSize(votersAll.length);
+      const chosen = votersAll.slice(0, q);
+      if (!chosen.some((sn) => isElectable(sn.member))) {
+        const electable = votersAll.slice(q).filter((sn) => isElectable(sn.member));
+        chosen[chosen.length - 1] = this.rng.pick(electable);
+      }
+      const extras = this.nodes.filter((sn) => !isVoter(sn.member) && this.rng.chance(0.5));
+      stable = [...chosen, ...extras];
+      const inStable = new Set(stable);
+      this.network.split([stable.map((sn) => sn.index), ...this.nodes.filter((sn) => !inStable.has(sn)).map((sn) => [sn.index])]);
+    }
+    this.network.weather = CALM;
+    for (const sn of this.nodes) sn.crashAtNextPersist = false;
+    this.note(-1, () => `heal: ${full ? 'every node' : `only {${stable.map((sn) => sn.id).join(',')}}`} connected and stable; ${this.network.describe()}`);
+    for (const sn of this.nodes) if (sn.paused) this.resume(sn);
+    for (const sn of stable) if (sn.node === null) this.boot(sn);
+    const boundMs = livenessBoundMs(this.timings);
+    this.checkers.healed(this.now, boundMs, new Set(stable.map((sn) => sn.id)));
+    this.schedule({ kind: 'liveness', at: this.now + boundMs, seq: 0 });
+    this.endAt = this.now + boundMs + 1;
+  }
+
+  // ---- Trace -----------------------------------------------------------------
+
+  private note(node: number, detail: string | (() => string)): void {
+    this.trace.add(this.now, node < 0 ? '-' : (this.nodes[node] as SimNode).id, detail);
+  }
+}
+
+/** runSeed runs one seed with the given options. */
+export function runSeed(opts: SimOptions): RunResult {
+  return new Simulation(opts).run();
+}
+
+/**
+ * formatFailure is what a failing run prints: its seed, shape, the violation,
+ * the command that replays it (null when the run used options the command line
+ * cannot give, such as a broken variant), and the trace leading to it.
+ */
+export function formatFailure(r: RunResult, lines = 40, replay: string | null = `npm run sim -- --seed ${r.seed}`): string {
+  const v = r.violations[0];
+  const head = v
+    ? `seed ${r.seed} (${r.shape.name}): ${v.checker} at ${v.at.toFixed(3)}${v.node ? ` on ${v.node}` : ''}: ${v.message}`
+    : `seed ${r.seed} (${r.shape.name}): no violation`;
+  return [head, ...(replay === null ? [] : [`replay: ${replay}`]), ...r.trace.slice(-lines)].join('\n');
+}
