@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { ProcessCluster, type NodeSpec } from './lib/cluster.js';
 import { DemoStore } from './lib/demo-store.js';
 
-const dir = resolve(process.env.QUORUMD_LOCAL_DIR ?? '.quorumd-local');
+const dir = resolve(process.env.LOCAL_CLUSTER_DIR ?? '.quorumd-local');
 const specs: NodeSpec[] = [
   { id: 'data-1', kind: 'data' },
   { id: 'data-2', kind: 'data' },
@@ -17,7 +17,7 @@ const specs: NodeSpec[] = [
 ];
 const timings = { heartbeatMs: 100, electionTimeoutMs: 1000, electionJitterMs: 500 };
 const restartAfterMs = 5000;
-const rounds = Number(process.env.QUORUMD_DEMO_SECONDS ?? 0);
+const rounds = Number(process.env.LOCAL_CLUSTER_SECONDS ?? 0);
 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });

@@ -100,8 +100,10 @@ export class ProcessCluster {
   spawnNode(id: string): ChildProcess {
     const n = this.node(id);
     const t = this.opts.timings;
+    // Only this cluster's QUORUMD_* settings reach the node, never the caller's.
+    const inherited = Object.entries(process.env).filter(([k, v]) => !k.startsWith('QUORUMD_') && v !== undefined);
     const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
+      ...(Object.fromEntries(inherited) as Record<string, string>),
       QUORUMD_ID: id,
       QUORUMD_KIND: n.spec.kind,
       QUORUMD_LISTEN: `127.0.0.1:${n.port}`,

@@ -35,7 +35,7 @@ export class DemoStore {
   constructor(
     nodes: readonly DemoNode[],
     private readonly token: string | null = null,
-    private readonly opts: DemoStoreOptions = { writesPerTick: 3, replicatePerTick: 2, tickMs: 100 },
+    private readonly opts: DemoStoreOptions = { writesPerTick: 3, replicatePerTick: 5, tickMs: 100 },
   ) {
     for (const n of nodes) {
       this.logs.set(n.id, []);
