@@ -104,12 +104,15 @@ export class NodeRuntime implements QuorumService {
         process.exit(70);
       });
     const stored = this.store.load();
-    const hardState: HardState = stored ?? {
-      term: 0,
-      votedFor: null,
-      commitWatermark: ZERO_POSITION,
-      membership: { version: 1, members: opts.members },
-    };
+    // Until membership changes arrive through the API, the configured member
+    // list is the operator's word at every start (URLs do move); the term,
+    // the vote and the watermark are what must survive.
+    const hardState: HardState = stored
+      ? { ...stored, membership: { version: stored.membership.version, members: opts.members } }
+      : { term: 0, votedFor: null, commitWatermark: ZERO_POSITION, membership: { version: 1, members: opts.members } };
+    if (stored && JSON.stringify(stored.membership.members) !== JSON.stringify(opts.members)) {
+      this.logger.warn({ stored: stored.membership.members, configured: opts.members }, 'the configured members differ from the stored ones; using the configured');
+    }
     if (stored === null) this.initialize(hardState);
     this.client = new PeerClient({ token: opts.token });
     this.terms = new History(opts.dataDir);
