@@ -1,0 +1,122 @@
+// quorumd under the failover benchmark: a ProcessCluster of data members on
+// loopback, each data node's position reported as its agent would. With a
+// LinkProxy, every node reaches every peer through its own proxied link (each
+// node gets its own member list, whose URLs are its links), so any link can
+// be cut.
+
+import { mkdirSync, rmSync } from 'node:fs';
+import { ProcessCluster, waitFor, type NodeSpec } from '../../scripts/lib/cluster.js';
+import { onCleanup } from './cleanup.js';
+import type { LinkProxy } from './link-proxy.js';
+import type { BenchTimings, Leader, SystemUnderTest } from './system.js';
+
+const HOST = '127.0.0.1';
+
+export class QuorumdSystem implements SystemUnderTest {
+  readonly system = 'quorumd' as const;
+  readonly ids: readonly string[];
+  private readonly forget: () => void;
+
+  private constructor(
+    readonly cluster: ProcessCluster,
+    private readonly dir: string,
+    private readonly proxy: LinkProxy | null,
+  ) {
+    this.ids = [...cluster.nodes.keys()];
+    this.forget = onCleanup(() => this.killAllNow());
+  }
+
+  static async start(members: number, dir: string, timings: BenchTimings, proxy: LinkProxy | null): Promise<QuorumdSystem> {
+    mkdirSync(dir, { recursive: true });
+    const specs: NodeSpec[] = [];
+    for (let i = 1; i <= members; i++) specs.push({ id: `d${i}`, kind: 'data' });
+    let envFor: ((id: string) => Record<string, string>) | undefined;
+    if (proxy) {
+      // Node i reaches node j at its own link i->j (i->i is never cut: it only names the node itself).
+      const lists = new Map<string, string>();
+      for (const from of specs) {
+        const list: Array<{ id: string; url: string; kind: string }> = [];
+        for (const to of specs) list.push({ id: to.id, kind: 'data', url: `http://${HOST}:${await proxy.listen(to.id, from.id)}` });
+        lists.set(from.id, JSON.stringify(list));
+      }
+      envFor = (id) => ({ QUORUMD_MEMBERS: lists.get(id)! });
+    }
+    const cluster = await ProcessCluster.start({ specs, dir, timings, logLevel: 'error', ...(envFor ? { envFor } : {}) });
+    const sut = new QuorumdSystem(cluster, dir, proxy);
+    if (proxy) for (const id of sut.ids) await proxy.target(id, cluster.node(id).port);
+    for (const id of sut.ids) await cluster.waitUp(id, 20_000);
+    for (const id of sut.ids) await sut.report(id);
+    return sut;
+  }
+
+  agreed(ids: readonly string[]): Promise<Leader | null> {
+    return this.cluster.agreedPrimary(ids, 250).then((a) => (a ? { id: a.primaryId, term: a.term } : null));
+  }
+
+  signal(id: string, signal: NodeJS.Signals): void {
+    this.cluster.node(id).child?.kill(signal);
+  }
+
+  async waitExit(id: string, timeoutMs: number): Promise<boolean> {
+    const child = this.cluster.node(id).child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return true;
+    return new Promise((res) => {
+      const timer = setTimeout(() => res(false), timeoutMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        res(true);
+      });
+    });
+  }
+
+  async respawn(id: string): Promise<void> {
+    this.cluster.spawnNode(id);
+    await this.cluster.waitUp(id, 20_000);
+    await this.report(id);
+  }
+
+  async isolate(ids: readonly string[]): Promise<void> {
+    if (!this.proxy) throw new Error('isolate needs a proxied cluster');
+    await this.proxy.isolate(ids);
+  }
+
+  async primaryAnswers(ids: readonly string[]): Promise<Array<{ id: string; term: number }>> {
+    const answers = await Promise.all(
+      ids.map(async (id) => {
+        const r = await this.cluster.get<{ term: number }>(id, '/primary', 250);
+        return r && r.status === 200 ? { id, term: r.body.term } : null;
+      }),
+    );
+    return answers.filter((a): a is { id: string; term: number } => a !== null);
+  }
+
+  pid(id: string): number | undefined {
+    const child = this.cluster.node(id).child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
+
+  async stop(): Promise<void> {
+    for (const id of this.ids) this.signal(id, 'SIGCONT');
+    await this.cluster.stop(2_000);
+    this.forget();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** report plays the data store's agent: the node votes and stands only once its position is known. */
+  private async report(id: string): Promise<void> {
+    await waitFor(() => this.cluster.reportPosition(id, { term: 0, lsn: 0 }), 20_000, `${id} to accept its log position`);
+  }
+
+  private killAllNow(): void {
+    for (const n of this.cluster.nodes.values()) {
+      const pid = n.child?.pid;
+      if (pid === undefined || n.child?.exitCode !== null || n.child?.signalCode !== null) continue;
+      try {
+        process.kill(pid, 'SIGCONT');
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
