@@ -99,6 +99,9 @@ export function buildApp(opts: BuildAppOptions): App {
     // HEAD is answered where a probe may use it (health, /primary, /replica),
     // each declared by its route, so the document lists exactly what is served.
     exposeHeadRoutes: false,
+    // Peers keep their keep-alive connections busy (the new primary heartbeats
+    // every few tens of milliseconds), so closing must not wait for them.
+    forceCloseConnections: true,
     schemaErrorFormatter: validationError,
     frameworkErrors: (err, _request, reply) => {
       void sendError(reply, new HttpError(400, 'bad_request', err.message));

@@ -121,6 +121,7 @@ export const HeartbeatBody = Type.Object(
     membership: ref(Membership),
     leaseMs: ref(Count),
     handoffTo: Type.Optional(ref(Id)),
+    heir: Type.Optional(ref(Id)),
   },
   { ...closed, $id: 'HeartbeatBody' },
 );

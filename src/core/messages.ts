@@ -61,6 +61,12 @@ export interface Heartbeat {
   readonly leaseMs: number;
   /** The member the primary is handing leadership to, if it is. */
   readonly handoffTo?: string;
+  /**
+   * The electable follower the primary judges most caught up. When the
+   * primary's process is seen gone, the heir stands at once and the others
+   * wait a heartbeat interval or two, so they do not split the vote.
+   */
+  readonly heir?: string;
 }
 
 export interface HeartbeatResponse {

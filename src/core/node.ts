@@ -96,7 +96,11 @@ export class Node {
   private lastHeartbeatAt: number;
   /** Evidence that primaryId's process is gone: its port refused us. */
   private primaryGone = false;
+  /** When that evidence arrived: elections retry quickly for one election timeout after it. */
+  private goneAt = 0;
   private handoffCandidate: string | null = null;
+  /** The follower the primary named to stand first if it dies. */
+  private heir: string | null = null;
   private electionDeadline: number;
   private roundSeq = 0;
   private election: ElectionRound | null = null;
@@ -431,6 +435,7 @@ export class Node {
     this.lastHeartbeatAt = now;
     this.primaryGone = false;
     this.handoffCandidate = hb.handoffTo ?? null;
+    this.heir = hb.heir ?? null;
     this.contacts.set(hb.primaryId, { lastContactAt: now, position: this.contacts.get(hb.primaryId)?.position ?? null });
     this.resetElectionTimer(now);
     if (comparePositions(hb.commitWatermark, this.hard.commitWatermark) > 0) {
@@ -455,9 +460,16 @@ export class Node {
   private primaryUnreachable(now: number, primaryId: string): void {
     if (this.role !== 'follower' || this.primaryId !== primaryId || this.primaryGone) return;
     this.primaryGone = true;
-    // Every follower sees the evidence at about the same moment; a short random
-    // stagger keeps them from standing in lockstep and splitting the vote.
-    this.electionDeadline = Math.min(this.electionDeadline, now + this.random.nextInt(this.timings.heartbeatMs));
+    this.goneAt = now;
+    // Every follower sees the evidence within a few milliseconds of the others.
+    // The heir the primary named stands after a third of a heartbeat interval,
+    // time for the voters to see the evidence too; the others wait two to three
+    // intervals, time for the heir to win, so they do not split the vote.
+    const hb = this.timings.heartbeatMs;
+    let delay = this.random.nextInt(hb);
+    if (this.heir === this.id) delay = Math.floor(hb / 3);
+    else if (this.heir) delay += 2 * hb;
+    this.electionDeadline = Math.min(this.electionDeadline, now + delay);
   }
 
   private reportPosition(now: number, position: LogPosition): void {
@@ -501,6 +513,7 @@ export class Node {
     p.rounds.set(round, { sentAt: now, acks: new Set([this.id]) });
     for (const [r, hb] of p.rounds) if (hb.sentAt < now - 2 * this.timings.electionTimeoutMs) p.rounds.delete(r);
     p.nextHeartbeatAt = now + this.timings.heartbeatMs;
+    const heir = this.chooseHeir(now);
     const hb: Heartbeat = {
       type: 'heartbeat',
       round,
@@ -510,11 +523,23 @@ export class Node {
       membership: this.hard.membership,
       leaseMs: leaseMs(this.timings),
       ...(p.handover && p.handover.announcedRound !== null ? { handoffTo: p.handover.target } : {}),
+      ...(heir ? { heir } : {}),
     };
     for (const m of this.hard.membership.members) {
       if (m.id !== this.id) this.send(m.id, hb, this.timings.electionTimeoutMs);
     }
     this.maybeRenewLease(now, round);
+  }
+
+  /** chooseHeir names the electable follower heard from lately with the highest position. */
+  private chooseHeir(now: number): string | null {
+    let best: { id: string; position: LogPosition } | null = null;
+    for (const m of this.hard.membership.members) {
+      const c = this.contacts.get(m.id);
+      if (m.id === this.id || !isElectable(m) || !c?.position || now - c.lastContactAt >= this.timings.electionTimeoutMs) continue;
+      if (!best || comparePositions(c.position, best.position) > 0) best = { id: m.id, position: c.position };
+    }
+    return best?.id ?? null;
   }
 
   private onHeartbeatResponse(now: number, r: HeartbeatResponse): void {
@@ -632,8 +657,18 @@ export class Node {
     this.out.push({ type: 'send', to, message, timeoutMs });
   }
 
+  /**
+   * resetElectionTimer draws the next election timeout. Right after evidence
+   * that the primary's process is gone, a failed attempt (a voter that had not
+   * seen the evidence yet still refused with primary_alive) is retried within
+   * a heartbeat interval by the heir and within two by the others, instead of
+   * a whole timeout.
+   */
   private resetElectionTimer(now: number): void {
-    this.electionDeadline = now + this.randomTimeout();
+    const hb = this.timings.heartbeatMs;
+    const quick = this.primaryGone && now - this.goneAt < this.timings.electionTimeoutMs;
+    const wait = quick ? (this.heir === this.id ? 0 : hb) + this.random.nextInt(hb) : this.randomTimeout();
+    this.electionDeadline = now + wait;
   }
 
   private randomTimeout(): number {

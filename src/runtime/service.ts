@@ -37,6 +37,8 @@ export interface HeartbeatBody {
   membership: { version: number; members: WireMember[] };
   leaseMs: number;
   handoffTo?: string;
+  /** The follower the primary judges most caught up: it stands first if the primary dies. */
+  heir?: string;
 }
 
 export interface HeartbeatReply {
