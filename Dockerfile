@@ -24,4 +24,4 @@ USER node
 EXPOSE 7400
 HEALTHCHECK --interval=5s --timeout=2s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:7400/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "bin/quorumd.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "bin/quorumd.js"]

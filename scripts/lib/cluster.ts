@@ -61,6 +61,8 @@ function projectRoot(): string {
 const root = projectRoot();
 /** The quorumd command, as `npx quorumd` would run it. */
 export const QUORUMD_BIN = join(root, 'bin', 'quorumd.js');
+/** The node flags the command's shebang sets (a small young generation). */
+export const QUORUMD_NODE_FLAGS = ['--max-semi-space-size=2'];
 
 export class ProcessCluster {
   readonly nodes = new Map<string, RunningNode>();
@@ -117,7 +119,7 @@ export class ProcessCluster {
       ...this.opts.env,
       ...this.opts.envFor?.(id),
     };
-    const child = spawn(process.execPath, [QUORUMD_BIN], {
+    const child = spawn(process.execPath, [...QUORUMD_NODE_FLAGS, QUORUMD_BIN], {
       env,
       stdio: ['ignore', this.opts.inheritOutput ? 'inherit' : 'pipe', this.opts.inheritOutput ? 'inherit' : 'pipe'],
     });

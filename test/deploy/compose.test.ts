@@ -70,7 +70,7 @@ t.test('the demo store service plays the data nodes agent with the same members 
 
 t.test('the Dockerfile builds and runs the quorumd command and checks /healthz', async (t) => {
   const dockerfile = readFileSync('Dockerfile', 'utf8');
-  t.match(dockerfile, /ENTRYPOINT \["node", "bin\/quorumd\.js"\]/);
+  t.match(dockerfile, /ENTRYPOINT \["node", "--max-semi-space-size=2", "bin\/quorumd\.js"\]/);
   t.match(dockerfile, /HEALTHCHECK[\s\S]*\/healthz/);
   t.match(dockerfile, /FROM node:20/);
   t.match(dockerfile, /chown node:node \/var\/lib\/quorumd/, 'the data folder belongs to the user the node runs as');
