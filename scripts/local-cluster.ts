@@ -22,7 +22,9 @@ const rounds = Number(process.env.LOCAL_CLUSTER_SECONDS ?? 0);
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 
-const cluster = await ProcessCluster.start({ specs, dir, timings, logLevel: 'warn' });
+// On loopback a refused connection means the process is gone, so fast
+// failover is safe here (see the README before turning it on elsewhere).
+const cluster = await ProcessCluster.start({ specs, dir, timings, env: { QUORUMD_FAST_FAILOVER: 'on' }, logLevel: 'warn' });
 const store = new DemoStore(
   [...cluster.nodes.values()].filter((n) => n.spec.kind === 'data').map((n) => ({ id: n.spec.id, url: n.url })),
 );

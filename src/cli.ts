@@ -85,6 +85,7 @@ export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptio
     onRoleChange: config.onRoleChange,
     roleChangeTimeoutMs: config.roleChangeTimeoutMs,
     dataDir: config.dataDir,
+    fastFailover: config.fastFailover,
     logger,
   };
 }

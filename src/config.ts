@@ -78,6 +78,7 @@ export const NodeSettings = Type.Object(
     onRoleChange: Type.Optional(Type.String({ minLength: 1, description: 'a shell command' })),
     roleChangeTimeoutMs: millis(1, 3_600_000),
     logLevel: literals(LOG_LEVELS),
+    fastFailover: literals(['on', 'off'] as const),
   },
   { additionalProperties: false },
 );
@@ -100,6 +101,8 @@ export interface NodeConfig {
   readonly onRoleChange: string | null;
   readonly roleChangeTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /** Whether a refused connection to the primary's port counts as evidence its process is gone. */
+  readonly fastFailover: boolean;
 }
 
 export type ConfigResult = { readonly ok: true; readonly config: NodeConfig } | { readonly ok: false; readonly problems: readonly string[] };
@@ -171,6 +174,13 @@ export const SETTINGS: readonly Spec[] = [
     help: `how long the role-change command may run (default ${DEFAULT_ROLE_CHANGE_TIMEOUT_MS})`,
   },
   { key: 'logLevel', flag: 'log-level', env: 'QUORUMD_LOG_LEVEL', parse: 'string', help: `${LOG_LEVELS.join('|')} (default info)` },
+  {
+    key: 'fastFailover',
+    flag: 'fast-failover',
+    env: 'QUORUMD_FAST_FAILOVER',
+    parse: 'string',
+    help: 'on: a refused connection to the primary\'s port means its process is gone; only where no firewall or proxy rejects connections between members (default off)',
+  },
 ];
 
 const CONFIG_ENV = 'QUORUMD_CONFIG';
@@ -183,6 +193,7 @@ const DEFAULTS: Partial<Settings> = {
   electionJitterMs: DEFAULT_TIMINGS.electionJitterMs,
   roleChangeTimeoutMs: DEFAULT_ROLE_CHANGE_TIMEOUT_MS,
   logLevel: 'info',
+  fastFailover: 'off',
 };
 
 export const USAGE = `Usage: quorumd [options]
@@ -335,6 +346,7 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResu
       onRoleChange: s.onRoleChange ?? null,
       roleChangeTimeoutMs: s.roleChangeTimeoutMs,
       logLevel: s.logLevel,
+      fastFailover: s.fastFailover === 'on',
     },
   };
 }

@@ -9,20 +9,27 @@
 //
 // A cut link behaves as a partition does: its open connections are destroyed
 // and new ones are blackholed (accepted, then neither forwarded nor answered,
-// so the client times out) or, in `reset` mode, reset at once. A link is never
-// refused while it is cut: a refused connection is what a host answers when no
-// process listens on the port, and quorumd may take it as evidence that its
-// primary's process is gone. While a target is down (its process was killed
-// and has not come back; setTargetUp(id, false)), its links that are not cut
-// close their listeners, so connecting through them is refused, as connecting
-// to the dead process itself would be.
+// so the client times out), or in `reset` mode reset at once, or in `refuse`
+// mode refused (the proxy stops listening), as a firewall REJECT rule would.
+// A refused connection is also what a host answers when no process listens on
+// the port, and quorumd takes it as evidence that its primary's process is
+// gone; so while a target is down (its process was killed and has not come
+// back; setTargetUp(id, false)), its links that are not cut close their
+// listeners, as connecting to the dead process itself would be refused.
 //
 // Each node also gets a proxy to itself that is never cut: the URL it
 // advertises for itself in its own member list.
 
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-export type CutMode = 'blackhole' | 'reset';
+/**
+ * How a cut link treats new connections: `blackhole` accepts and never
+ * answers (packets dropped, as in most partitions), `reset` accepts and resets
+ * at once, `refuse` stops listening so connecting is refused, as a firewall
+ * REJECT rule (or a host with nothing listening) answers. A refusal is what
+ * quorumd takes as evidence that a peer's process is gone.
+ */
+export type CutMode = 'blackhole' | 'reset' | 'refuse';
 
 export interface LinkStats {
   /** Connections forwarded to the target. */
@@ -71,7 +78,7 @@ export class LinkProxy {
     return this.cutMode !== null;
   }
 
-  /** cut severs every open connection and blackholes (or resets) new ones until heal(). */
+  /** cut severs every open connection and blackholes, resets or refuses new ones (see CutMode) until heal(). */
   async cut(mode: CutMode = 'blackhole'): Promise<void> {
     this.cutMode = mode;
     for (const s of this.open) {
@@ -104,11 +111,11 @@ export class LinkProxy {
     await this.settle();
   }
 
-  /** settle opens or closes the listener to match the state: it listens unless closed or (not cut and target down). */
+  /** settle opens or closes the listener to match the state: closed, refusing while cut, or a dead target behind a link that is not cut. */
   private settle(): Promise<void> {
     // A failed listen rejects this call only; the next settle tries again.
     this.settling = this.settling.catch(() => undefined).then(async () => {
-      const want = !this.closed && (this.isCut || this.targetUp);
+      const want = !this.closed && (this.isCut ? this.cutMode !== 'refuse' : this.targetUp);
       if (want && !this.listening) {
         await new Promise<void>((res, rej) => {
           const onError = (err: Error) => rej(err);
@@ -141,7 +148,7 @@ export class LinkProxy {
       return;
     }
     const port = this.targetPort();
-    if (this.cutMode === 'reset' || port === null) {
+    if (this.cutMode === 'reset' || this.cutMode === 'refuse' || port === null) {
       this.stats.reset++;
       client.resetAndDestroy();
       return;

@@ -427,10 +427,16 @@ export class Node {
       this.replyHeartbeat(hb, false);
       return;
     }
-    if (hb.term > this.hard.term) this.setHard({ term: hb.term, votedFor: null });
-    else if (this.role === 'primary') {
-      throw new InvariantViolation(`two primaries in term ${hb.term}: ${this.id} and ${hb.primaryId}`);
+    // A term has one primary. A heartbeat that names another for a term whose
+    // primary this node already knows (itself included), or that comes from a
+    // member that may not lead, is forged or broken: refused, never followed.
+    const sender = findMember(this.hard.membership.members, hb.primaryId);
+    const rival = hb.term === this.hard.term && this.primaryId !== null && this.primaryId !== hb.primaryId;
+    if (!sender || !isElectable(sender) || rival) {
+      this.replyHeartbeat(hb, false);
+      return;
     }
+    if (hb.term > this.hard.term) this.setHard({ term: hb.term, votedFor: null });
     if (this.role !== 'follower' || this.primaryId !== hb.primaryId) this.becomeFollower(now, hb.primaryId, 'heartbeat');
     this.lastHeartbeatAt = now;
     this.primaryGone = false;

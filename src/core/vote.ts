@@ -16,7 +16,8 @@
 //     the voter's view of the watermark is.
 //  7. primary_alive: a voter that heard from a live primary within the minimum
 //     election timeout (or started less than that long ago) refuses, unless
-//     that primary named this candidate for a handoff. The node clears
+//     that primary named this candidate for a handoff. The live primary itself
+//     gets no exception: a ballot in its name for a higher term would depose it. The node clears
 //     livePrimary once it has seen the primary's process is gone.
 //  8. already_voted: one grant per term; the same candidate asking again in
 //     the term is granted again.
@@ -64,7 +65,7 @@ export function decideVote(voter: VoterView, req: VoteRequest): VoteDecision {
     return refuse({ code: 'log_behind', candidatePosition: candidate, voterPosition: voter.position });
   }
   const primary = voter.livePrimary;
-  if (primary && primary.id !== req.candidateId && !(req.handoff && voter.handoffCandidate === req.candidateId)) {
+  if (primary && !(req.handoff && voter.handoffCandidate === req.candidateId)) {
     return refuse({ code: 'primary_alive', primaryId: primary.id, lastHeartbeatAgoMs: primary.agoMs });
   }
   if (req.term === voter.term && voter.votedFor !== null && voter.votedFor !== req.candidateId) {

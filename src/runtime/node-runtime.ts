@@ -180,7 +180,7 @@ export class NodeRuntime implements QuorumService {
   heartbeat(body: HeartbeatBody, connection?: PeerConnection): HeartbeatReply {
     const reply = this.request({ type: 'heartbeat', round: 0, ...body });
     if (reply?.type !== 'heartbeat_response') throw new Error('the node did not answer a heartbeat');
-    if (reply.success && connection) this.watchPrimary(body.primaryId, connection);
+    if (reply.success && connection && this.opts.fastFailover) this.watchPrimary(body.primaryId, connection);
     return { term: reply.term, success: reply.success, memberId: reply.memberId, position: reply.position };
   }
 

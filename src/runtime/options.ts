@@ -21,6 +21,13 @@ export interface RuntimeOptions {
   /** Where the node keeps its history file; null keeps history in memory only. */
   readonly dataDir: string | null;
   readonly logger: Logger;
+  /**
+   * Treat a refused connection to the primary's port as evidence that its
+   * process is gone, and elect at once. Sound only where nothing between the
+   * members rejects connections (a firewall REJECT rule, a proxy or a service
+   * with no endpoints would look the same while the primary lives on).
+   */
+  readonly fastFailover?: boolean;
   /** Seed for the election-timeout jitter; random when absent. */
   readonly seed?: number;
 }

@@ -111,3 +111,27 @@ t.test('a killed node restarted from its data folder rejoins as a follower and k
   t.equal(agreed.primaryId, first.primaryId, 'the primary kept its place');
   t.equal((await cluster.status(follower))?.role, 'follower', 'the restarted node is a follower');
 });
+
+for (const fast of ['on', 'off'] as const) {
+  t.test(`fast failover ${fast}: a SIGKILLed primary is ${fast === 'on' ? 'replaced on the evidence of its refused port' : 'replaced by the timeout alone'}`, async (t) => {
+    const cluster = await startCluster(t, shape(3), { env: { QUORUMD_FAST_FAILOVER: fast }, logLevel: 'info' });
+    const first = await awaitAgreement(cluster, running(cluster));
+    await cluster.kill(first.primaryId, 'SIGKILL');
+    const next = await awaitAgreement(cluster, running(cluster), (a) => a.primaryId !== first.primaryId);
+    t.ok(next.term > first.term, 'a new primary in a higher term');
+    const evidence = running(cluster).filter((id) => cluster.node(id).output.some((l) => l.includes('port refuses connections')));
+    if (fast === 'on') t.ok(evidence.length >= 1, `survivors saw the refused port (${evidence.join(', ')})`);
+    else t.same(evidence, [], 'no node acted on a refused connection');
+  });
+}
+
+t.test('with fast failover on, a hung primary (SIGSTOP) refuses nothing, so it is replaced by the timeout', async (t) => {
+  const cluster = await startCluster(t, shape(3), { env: { QUORUMD_FAST_FAILOVER: 'on' }, logLevel: 'info' });
+  const first = await awaitAgreement(cluster, running(cluster));
+  await cluster.kill(first.primaryId, 'SIGSTOP');
+  t.teardown(() => cluster.kill(first.primaryId, 'SIGCONT'));
+  const others = running(cluster).filter((id) => id !== first.primaryId);
+  await awaitAgreement(cluster, others, (a) => a.primaryId !== first.primaryId);
+  const evidence = others.filter((id) => cluster.node(id).output.some((l) => l.includes('port refuses connections')));
+  t.same(evidence, [], 'a stopped process still accepts connections: no node took it for dead');
+});

@@ -68,6 +68,7 @@ t.test('the least configuration, an id and a data dir, is a single-node cluster 
     onRoleChange: null,
     roleChangeTimeoutMs: 10_000,
     logLevel: 'info',
+    fastFailover: false,
   });
   t.equal(DEFAULT_LISTEN, '127.0.0.1:7400');
 });
@@ -101,6 +102,8 @@ t.test('every setting can be given by its flag', async (t) => {
       '2500',
       '--log-level',
       'debug',
+      '--fast-failover',
+      'on',
     ]),
   );
   t.strictSame(c, {
@@ -119,6 +122,7 @@ t.test('every setting can be given by its flag', async (t) => {
     onRoleChange: '/usr/local/bin/promote --fast',
     roleChangeTimeoutMs: 2500,
     logLevel: 'debug',
+    fastFailover: true,
   });
 });
 
@@ -135,6 +139,7 @@ const fullEnv = {
   QUORUMD_ON_ROLE_CHANGE: 'true',
   QUORUMD_ROLE_CHANGE_TIMEOUT_MS: '1000',
   QUORUMD_LOG_LEVEL: 'warn',
+  QUORUMD_FAST_FAILOVER: 'on',
 };
 
 t.test('every setting can be given by its environment variable, which checkEnv checks alone', async (t) => {
@@ -155,6 +160,7 @@ t.test('every setting can be given by its environment variable, which checkEnv c
     onRoleChange: 'true',
     roleChangeTimeoutMs: 1000,
     logLevel: 'warn',
+    fastFailover: true,
   });
   t.strictSame(checkEnv(fullEnv, { cwd }), resolveWith([], fullEnv), 'checkEnv is the command line without flags');
 });
@@ -174,6 +180,7 @@ t.test('every setting can be given in the config file, under its key', async (t)
     onRoleChange: 'echo',
     roleChangeTimeoutMs: 300,
     logLevel: 'error',
+    fastFailover: 'off',
   };
   t.strictSame(Object.keys(file).sort(), SETTINGS.map((s) => s.key).sort(), 'the file covers every setting');
   const c = config(t, resolveWith(['--config', 'etc/q.json'], {}, { '/srv/quorumd/etc/q.json': JSON.stringify(file) }));

@@ -58,7 +58,7 @@ function referenceDecide(v: VoterView, r: VoteRequest): { granted: true } | { gr
       () => ({ code: 'log_behind', candidatePosition, voterPosition: v.position as LogPosition }),
     ],
     [
-      live !== null && live.id !== r.candidateId && !handedOff,
+      live !== null && !handedOff,
       () => ({ code: 'primary_alive', primaryId: live?.id ?? null, lastHeartbeatAgoMs: live?.agoMs ?? 0 }),
     ],
     [r.term === v.term && v.votedFor !== null && v.votedFor !== r.candidateId, () => ({ code: 'already_voted', term: v.term, votedFor: v.votedFor ?? '' })],

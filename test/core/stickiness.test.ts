@@ -11,6 +11,7 @@ import {
   ask,
   checkedStep,
   data,
+  witness,
   deliver,
   makeNode,
   membership,
@@ -146,4 +147,26 @@ t.test('a node cut off from a healthy primary cannot depose it', async (t) => {
   t.equal(cluster.node('a').currentRole, 'primary', 'a is still primary');
   t.ok(cluster.node('a').holdsLease(until), 'a still holds its lease');
   t.equal(cluster.node('b').knownPrimary, 'a', 'b still follows a');
+});
+
+t.test('a heartbeat naming a second primary for a known term, or sent by a member that may not lead, is refused and followed by nothing', async (t) => {
+  // Proves that network input cannot make a node switch primaries within a
+  // term or follow a witness or a stranger: the reply says no, nothing is
+  // persisted, and the node keeps its primary (a forged heartbeat once made
+  // the primary throw and exit).
+  const ms = membership([data('a'), data('b'), data('c'), witness('w')]);
+  const b = makeNode('b', ms, { term: 2, position: pos(2, 10) });
+  deliver(b, 1000, { ...heartbeat(2, 'a'), membership: ms });
+  const cases: Array<[string, Heartbeat]> = [
+    ['another primary in the same term', { ...heartbeat(2, 'c'), membership: ms }],
+    ['a witness', { ...heartbeat(3, 'w'), membership: ms }],
+    ['a stranger', { ...heartbeat(3, 'zz'), membership: ms }],
+  ];
+  for (const [what, hb] of cases) {
+    const effects = deliver(b, 1010, hb);
+    const reply = effects.find((e) => e.type === 'send' && e.message.type === 'heartbeat_response');
+    t.match(reply, { message: { success: false, term: 2 } }, `${what}: refused`);
+    t.same(persists(effects), [], `${what}: nothing persisted`);
+    t.equal(b.knownPrimary, 'a', `${what}: b still follows a`);
+  }
 });

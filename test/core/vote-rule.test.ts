@@ -133,11 +133,12 @@ t.test('a higher term clears the previous term vote', async (t) => {
   t.same(decideVote(view({ term: 3, votedFor: 'c' }), request({ term: 4 })), { granted: true }, 'term 4 must be grantable');
 });
 
-t.test('primary_alive is waived for the live primary itself and for a handoff it named', async (t) => {
-  // Proves the two exceptions to stickiness: the primary re-asking, and the
-  // candidate the primary handed leadership to (only with the handoff flag).
+t.test('primary_alive is waived only for a handoff the primary named, never for a ballot in the primary\'s own name', async (t) => {
+  // Proves the one exception to stickiness, the candidate the primary handed
+  // leadership to (only with the handoff flag), and that a ballot naming the
+  // live primary itself is refused: granted, its higher term would depose it.
   const live = { id: 'c', agoMs: 10 };
-  t.same(decideVote(view({ livePrimary: live }), request({ candidateId: 'c' })), { granted: true }, 'the live primary itself');
+  t.equal(codeOf(decideVote(view({ livePrimary: live }), request({ candidateId: 'c' }))), 'primary_alive', 'a ballot naming the live primary');
   t.same(
     decideVote(view({ livePrimary: live, handoffCandidate: 'a' }), request({ handoff: true })),
     { granted: true },

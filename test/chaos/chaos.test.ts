@@ -1,0 +1,571 @@
+// Chaos with real processes: five quorumd nodes (four data, one witness) on
+// loopback, every link between them through its own fault proxy
+// (scripts/lib/fault-proxy.ts), a client playing the data store that writes
+// through whichever node holds the primary's lease (fixtures/store.ts), and
+// checkers over everything the nodes report (fixtures/checkers.ts, whose
+// header states each rule). Each round injects one fault (SIGKILL,
+// SIGSTOP/SIGCONT, a restart from the data folder, a partition into halves,
+// the primary in a minority, the primary isolated, one-way cuts, a bridge,
+// flapping links, a partition plus a kill, a lagging follower that is back
+// just as the primary dies), holds it, heals everything, and waits for a
+// primary that every node agrees on. About a third of the rounds run without
+// client writes, so that followers are fully caught up when the fault hits.
+//
+// QUORUMD_CHAOS_ROUNDS sets the number of rounds (50 by default, which fits
+// the CI budget); QUORUMD_CHAOS_SEED replays the choice of faults, nodes and
+// hold times (the timing of real processes still varies from run to run);
+// QUORUMD_CHAOS_VERBOSE prints every round; QUORUMD_CHAOS_CUT_MODES says how
+// cut links treat new connections (see CUT_MODES). ProcessCluster never
+// passes the caller's QUORUMD_* variables on to the nodes.
+
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { ChildProcess } from 'node:child_process';
+import t from 'tap';
+import { ProcessCluster, type NodeSpec } from '../../scripts/lib/cluster.js';
+import { FaultNetwork, type CutMode } from '../../scripts/lib/fault-proxy.js';
+import { CHECKER_NAMES, ChaosCheckers } from './fixtures/checkers.js';
+import { Observer } from './fixtures/observer.js';
+import { ChaosStore } from './fixtures/store.js';
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a whole number; got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function cutModes(raw: string): CutMode[] {
+  const modes = raw.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  for (const m of modes) if (m !== 'blackhole' && m !== 'reset' && m !== 'refuse') throw new Error(`QUORUMD_CHAOS_CUT_MODES: unknown mode ${JSON.stringify(m)}`);
+  if (modes.length === 0) throw new Error('QUORUMD_CHAOS_CUT_MODES names no mode');
+  return modes as CutMode[];
+}
+
+const ROUNDS = intEnv('QUORUMD_CHAOS_ROUNDS', 50);
+const SEED = intEnv('QUORUMD_CHAOS_SEED', randomInt(2 ** 31));
+const VERBOSE = (process.env.QUORUMD_CHAOS_VERBOSE ?? '') !== '';
+/**
+ * How cut links treat new connections (see CutMode): blackhole and reset by
+ * default. `refuse` (a firewall REJECT) is left out by default because quorumd
+ * takes a refused connection as proof that the primary's process is gone;
+ * QUORUMD_CHAOS_CUT_MODES=blackhole,reset,refuse puts it in.
+ */
+const CUT_MODES = cutModes(process.env.QUORUMD_CHAOS_CUT_MODES ?? 'blackhole,blackhole,reset');
+const TIMINGS = { heartbeatMs: 50, electionTimeoutMs: 300, electionJitterMs: 200 };
+const SPECS: NodeSpec[] = [
+  { id: 'd1', kind: 'data' },
+  { id: 'd2', kind: 'data' },
+  { id: 'd3', kind: 'data' },
+  { id: 'd4', kind: 'data' },
+  { id: 'w1', kind: 'witness' },
+];
+const IDS = SPECS.map((s) => s.id);
+
+/**
+ * LIVENESS_BOUND_MS: once every process runs and every link is up, all nodes
+ * agree on a primary holding its lease within this long. A voter stays loyal
+ * to the last primary it heard (or to none, after a restart) for E; then at
+ * most four failed attempts (split votes, probes refused while a voter still
+ * counts a primary alive) of up to 2(E + J) each, one that wins, and one
+ * heartbeat for every node to hear it: E + 8(E + J) + (E + J) + H = 4850 ms
+ * with E = 300, J = 200, H = 50. One more second allows for five node
+ * processes, the proxies and the client sharing two busy cores.
+ */
+const LIVENESS_BOUND_MS =
+  TIMINGS.electionTimeoutMs + 9 * (TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs) + TIMINGS.heartbeatMs + 1000;
+
+const HOLD_MS = { min: 400, max: 1000 };
+/** After the cluster agrees on a primary, how long writes run before the next fault. */
+const CALM_MS = 250;
+/** The share of rounds without client writes, and how long before the fault they stop. */
+const QUIET_SHARE = 0.35;
+const QUIET_LEAD_MS = 200;
+
+/** mulberry32: a small seeded generator, so a seed replays the choice of faults. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Chaos owns the faults: which nodes are down or paused, and how to bring everything back. */
+class Chaos {
+  readonly killed = new Set<string>();
+  readonly paused = new Set<string>();
+  private readonly expectedExits = new WeakSet<ChildProcess>();
+  stopping = false;
+
+  constructor(
+    readonly cluster: ProcessCluster,
+    readonly net: FaultNetwork,
+    readonly checkers: ChaosCheckers,
+    readonly random: () => number,
+  ) {}
+
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new Error('nothing to pick from');
+    return items[Math.floor(this.random() * items.length)]!;
+  }
+
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  }
+
+  between(min: number, max: number): number {
+    return Math.round(min + this.random() * (max - min));
+  }
+
+  mode(): CutMode {
+    return this.pick(CUT_MODES);
+  }
+
+  /** watch reports a node process that exits without the test killing it. */
+  watch(id: string): void {
+    const child = this.cluster.node(id).child;
+    if (!child) return;
+    child.once('exit', (code, signal) => {
+      if (this.stopping || this.expectedExits.has(child)) return;
+      const out = this.cluster.node(id).output.slice(-10).join('\n');
+      this.checkers.fail('no_crash', id, `${id} exited on its own (${code ?? signal}); its last output:\n${out}`);
+    });
+  }
+
+  /** The node that holds the primary's lease now, by /status; null when none does. */
+  async primary(): Promise<string | null> {
+    const statuses = await this.cluster.statuses(300);
+    for (const s of statuses.values()) if (s.role === 'primary' && s.lease.holds && !this.paused.has(s.id)) return s.id;
+    return null;
+  }
+
+  /** The primary, or any node if there is none right now. */
+  async primaryOrAny(): Promise<string> {
+    return (await this.primary()) ?? this.pick(IDS);
+  }
+
+  others(...not: string[]): string[] {
+    return IDS.filter((id) => !not.includes(id));
+  }
+
+  /**
+   * kill sends SIGKILL. The node's links stop listening first (a few ms before
+   * the process dies): when a process dies its port refuses connections at
+   * once, and peers that probe it the moment its connections close must see
+   * that refusal, not a proxy still accepting for a dead target.
+   */
+  async kill(id: string): Promise<void> {
+    const child = this.cluster.node(id).child;
+    if (child) this.expectedExits.add(child);
+    this.checkers.killed(id, performance.now());
+    this.killed.add(id);
+    await this.net.setTargetUp(id, false);
+    await this.cluster.kill(id, 'SIGKILL');
+  }
+
+  /** revive restarts a killed node from its data folder and waits until it answers. */
+  async revive(id: string): Promise<void> {
+    this.cluster.spawnNode(id);
+    this.watch(id);
+    await this.cluster.waitUp(id, 15_000);
+    await this.net.setTargetUp(id, true);
+    this.killed.delete(id);
+  }
+
+  pause(id: string): void {
+    void this.cluster.kill(id, 'SIGSTOP');
+    this.paused.add(id);
+  }
+
+  resume(id: string): void {
+    void this.cluster.kill(id, 'SIGCONT');
+    this.paused.delete(id);
+  }
+
+  /** healAll resumes paused nodes, restores every link and restarts killed nodes. */
+  async healAll(): Promise<void> {
+    for (const id of [...this.paused]) this.resume(id);
+    await this.net.healAll();
+    await Promise.all([...this.killed].map((id) => this.revive(id)));
+  }
+}
+
+interface Fault {
+  readonly kind: string;
+  /** run injects the fault and keeps it for about holdMs; it returns what it did. */
+  readonly run: (c: Chaos, holdMs: number) => Promise<string>;
+}
+
+const FAULTS: readonly Fault[] = [
+  {
+    kind: 'kill-primary',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      await c.kill(p);
+      await sleep(hold);
+      return `SIGKILL ${p}`;
+    },
+  },
+  {
+    kind: 'kill-follower',
+    run: async (c, hold) => {
+      const p = await c.primary();
+      const f = c.pick(c.others(...(p ? [p] : [])));
+      await c.kill(f);
+      await sleep(hold);
+      return `SIGKILL ${f}`;
+    },
+  },
+  {
+    kind: 'kill-two',
+    run: async (c, hold) => {
+      const [a, b] = c.shuffle(IDS);
+      await Promise.all([c.kill(a!), c.kill(b!)]);
+      await sleep(hold);
+      return `SIGKILL ${a} and ${b}`;
+    },
+  },
+  {
+    kind: 'restart-node',
+    run: async (c, hold) => {
+      const id = c.pick(IDS);
+      await c.kill(id);
+      await c.revive(id);
+      await sleep(hold);
+      return `SIGKILL ${id}, restarted at once from its data folder`;
+    },
+  },
+  {
+    kind: 'stop-primary',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      c.pause(p);
+      await sleep(hold);
+      return `SIGSTOP ${p}`;
+    },
+  },
+  {
+    kind: 'stop-follower',
+    run: async (c, hold) => {
+      const p = await c.primary();
+      const f = c.pick(c.others(...(p ? [p] : [])));
+      c.pause(f);
+      await sleep(hold);
+      return `SIGSTOP ${f}`;
+    },
+  },
+  {
+    kind: 'pause-primary-briefly',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      const pauseMs = c.between(60, 280);
+      c.pause(p);
+      await sleep(pauseMs);
+      c.resume(p);
+      await sleep(Math.max(0, hold - pauseMs));
+      return `SIGSTOP ${p} for ${pauseMs} ms, then SIGCONT`;
+    },
+  },
+  {
+    kind: 'partition-halves',
+    run: async (c, hold) => {
+      const order = c.shuffle(IDS);
+      const groups = [order.slice(0, 2), order.slice(2)];
+      const mode = c.mode();
+      await c.net.partition(groups, mode);
+      await sleep(hold);
+      return `partition {${groups[0]!.join(',')}} | {${groups[1]!.join(',')}} (${mode})`;
+    },
+  },
+  {
+    kind: 'primary-in-minority',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      const buddy = c.pick(c.others(p));
+      const minority = [p, buddy];
+      const mode = c.mode();
+      await c.net.partition([minority, c.others(...minority)], mode);
+      await sleep(hold);
+      return `partition {${minority.join(',')}} (primary's side) | {${c.others(...minority).join(',')}} (${mode})`;
+    },
+  },
+  {
+    kind: 'isolate-primary',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      const mode = c.mode();
+      await c.net.partition([[p], c.others(p)], mode);
+      await sleep(hold);
+      return `isolate the primary ${p} (${mode})`;
+    },
+  },
+  {
+    kind: 'isolate-follower',
+    run: async (c, hold) => {
+      const p = await c.primary();
+      const f = c.pick(c.others(...(p ? [p] : [])));
+      const mode = c.mode();
+      await c.net.partition([[f], c.others(f)], mode);
+      await sleep(hold);
+      return `isolate ${f} (${mode})`;
+    },
+  },
+  {
+    kind: 'one-way-primary-out',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      await c.net.cutLinks([p], c.others(p), c.mode());
+      await sleep(hold);
+      return `one-way: ${p} (primary) reaches nobody, everyone reaches it`;
+    },
+  },
+  {
+    kind: 'one-way-primary-in',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      await c.net.cutLinks(c.others(p), [p], c.mode());
+      await sleep(hold);
+      return `one-way: nobody reaches ${p} (primary), it reaches everyone`;
+    },
+  },
+  {
+    kind: 'one-way-random',
+    run: async (c, hold) => {
+      const pairs: Array<[string, string]> = [];
+      for (const a of IDS) for (const b of IDS) if (a !== b) pairs.push([a, b]);
+      const cut = c.shuffle(pairs).slice(0, c.between(3, 8));
+      const mode = c.mode();
+      for (const [a, b] of cut) await c.net.cutLinks([a], [b], mode);
+      await sleep(hold);
+      return `one-way cuts ${cut.map(([a, b]) => `${a}->${b}`).join(' ')} (${mode})`;
+    },
+  },
+  {
+    kind: 'bridge',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      const f = c.pick(c.others(p));
+      await c.net.partition([[p], [f]], c.mode());
+      await sleep(hold);
+      return `cut ${p} (primary) <-> ${f} only; both still reach the rest`;
+    },
+  },
+  {
+    kind: 'flap',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      const flips = 4;
+      const stepMs = Math.max(40, Math.round(hold / (2 * flips)));
+      for (let i = 0; i < flips; i++) {
+        await c.net.partition([[p], c.others(p)], c.mode());
+        await sleep(stepMs);
+        await c.net.healAll();
+        await sleep(stepMs);
+      }
+      return `isolate ${p} (primary) and heal, ${flips} times, ${stepMs} ms each`;
+    },
+  },
+  {
+    kind: 'partition-and-kill',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      const victim = c.pick(c.others(p));
+      await c.net.partition([[p], c.others(p)], c.mode());
+      await c.kill(victim);
+      await sleep(hold);
+      return `isolate ${p} (primary) and SIGKILL ${victim} on the majority side`;
+    },
+  },
+  {
+    kind: 'lagging-follower-then-kill-primary',
+    run: async (c, hold) => {
+      // A follower cut off while writes are acknowledged without it falls
+      // behind; the primary dies the moment it is back, before it catches up:
+      // it must not win (its log lacks acknowledged writes).
+      const p = await c.primaryOrAny();
+      const laggard = c.pick(c.others(p).filter((id) => id !== 'w1'));
+      const lagMs = Math.round(hold / 2);
+      await c.net.partition([[laggard], c.others(laggard)], c.mode());
+      await sleep(lagMs);
+      await c.net.healAll();
+      await c.kill(p);
+      await sleep(hold - lagMs);
+      return `isolate ${laggard} for ${lagMs} ms, heal, SIGKILL ${p} (primary) at once`;
+    },
+  },
+  {
+    kind: 'stop-primary-kill-follower',
+    run: async (c, hold) => {
+      const p = await c.primaryOrAny();
+      const victim = c.pick(c.others(p));
+      c.pause(p);
+      await c.kill(victim);
+      await sleep(hold);
+      return `SIGSTOP ${p} (primary) and SIGKILL ${victim}`;
+    },
+  },
+];
+
+if (ROUNDS > 50) {
+  // More rounds than CI runs: give the file the time they need (about 3 s a round).
+  t.setTimeout(Math.max(240_000, ROUNDS * 4_000 + 60_000));
+}
+
+t.test(
+  `five real nodes (4 data + 1 witness) behind fault proxies keep one primary per term, monotonic terms, every acknowledged write and a single serving primary through ${ROUNDS} rounds of kills, pauses, restarts and partitions, and elect a primary after every heal`,
+  async (t) => {
+    const startedAt = performance.now();
+    const checkers = new ChaosCheckers(() => performance.now());
+    let cluster: ProcessCluster | null = null;
+    let store: ChaosStore | null = null;
+    let observer: Observer | null = null;
+    let chaos: Chaos | null = null;
+    const net = await FaultNetwork.open(IDS, (id) => cluster?.nodes.get(id)?.port ?? null);
+    const dir = mkdtempSync(join(tmpdir(), 'quorumd-chaos-'));
+    t.teardown(async () => {
+      await store?.stop();
+      await observer?.stop();
+      if (chaos) {
+        chaos.stopping = true;
+        for (const id of [...chaos.paused]) chaos.resume(id);
+      }
+      await cluster?.stop();
+      await net.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    cluster = await ProcessCluster.start({
+      specs: SPECS,
+      dir,
+      timings: TIMINGS,
+      envFor: (id) => ({ QUORUMD_MEMBERS: net.membersFor(id, SPECS) }),
+    });
+    chaos = new Chaos(cluster, net, checkers, seeded(SEED));
+    for (const id of IDS) chaos.watch(id);
+    for (const id of IDS) await cluster.waitUp(id, 15_000);
+    store = new ChaosStore(cluster, net, checkers, chaos.paused, {
+      tickMs: 60,
+      writesPerTick: 2,
+      replicatePerTick: 5,
+      requestTimeoutMs: 250,
+    });
+    observer = new Observer(cluster, checkers, chaos.paused, { sweepMs: 50, historyMs: 500, requestTimeoutMs: 250 });
+    store.start();
+    observer.start();
+
+    const c = chaos;
+    const live = cluster;
+    /** agreement waits for every node to agree on one primary holding its lease; the ms it took, or null. */
+    const agreement = async (boundMs: number): Promise<number | null> => {
+      const from = performance.now();
+      while (performance.now() - from < boundMs) {
+        if (await live.agreedPrimary(IDS, 300)) return performance.now() - from;
+        await sleep(20);
+      }
+      return null;
+    };
+
+    const first = await agreement(LIVENESS_BOUND_MS + 5_000);
+    t.not(first, null, 'the cluster elects its first primary');
+
+    const kinds = new Map<string, number>();
+    const log: string[] = [];
+    let order: Fault[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      checkers.round = round;
+      if (order.length === 0) order = c.shuffle(FAULTS);
+      const fault = order.pop()!;
+      const hold = c.between(HOLD_MS.min, HOLD_MS.max);
+      // Some rounds run without client writes (see ChaosStore.quiet), from a
+      // moment before the fault, so the followers have caught up when it hits.
+      const quiet = c.random() < QUIET_SHARE;
+      if (quiet) {
+        store.quiet = true;
+        await sleep(QUIET_LEAD_MS);
+      }
+      const what = (await fault.run(c, hold)) + (quiet ? ' [no client writes]' : '');
+      await c.healAll();
+      store.quiet = false;
+      const took = await agreement(LIVENESS_BOUND_MS);
+      checkers.healed(round, fault.kind, took, LIVENESS_BOUND_MS);
+      if (took === null) {
+        // Say what each node thought when the bound ran out.
+        const views = await live.statuses(1_000);
+        for (const id of IDS) {
+          const s = views.get(id);
+          const view = s ? `${s.role} in term ${s.term}, primary ${s.primaryId ?? 'none'}, lease ${s.lease.holds}, position ${JSON.stringify(s.position)}` : 'no answer';
+          t.comment(`after round ${round}: ${id}: ${view}; last output: ${live.node(id).output.slice(-3).join(' | ')}`);
+        }
+      }
+      kinds.set(fault.kind, (kinds.get(fault.kind) ?? 0) + 1);
+      log.push(`round ${round} (${((performance.now() - startedAt) / 1000).toFixed(1)} s): ${what}; primary again after ${took === null ? 'never' : `${took.toFixed(0)} ms`}`);
+      if (took === null) break; // A cluster that does not recover makes later rounds meaningless.
+      await sleep(CALM_MS);
+    }
+
+    await store.stop();
+    await observer.stop();
+    // Every term any node ever recorded, including nodes' earlier incarnations.
+    await observer.histories();
+    for (const id of IDS) {
+      let text = '';
+      try {
+        text = readFileSync(join(live.node(id).dataDir, 'history.jsonl'), 'utf8');
+      } catch {
+        continue;
+      }
+      const entries = text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as { term: number; primaryId: string }];
+          } catch {
+            return [];
+          }
+        });
+      checkers.history(id, entries, 'history.jsonl');
+    }
+
+    const wallS = (performance.now() - startedAt) / 1000;
+    const sorted = [...checkers.livenessMs].sort((a, b) => a - b);
+    const pct = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(0) : '-');
+    const links = net.totals();
+    const summary = [
+      `chaos summary (seed ${SEED}): ${log.length} rounds in ${wallS.toFixed(1)} s; cut links ${[...new Set(CUT_MODES)].join('/')} new connections`,
+      `fault kinds: ${[...kinds.entries()].sort().map(([k, n]) => `${k} x${n}`).join(', ')}`,
+      `elections seen (terms with a primary): ${checkers.electedTerms}`,
+      `writes: ${store.writes} written, ${checkers.ackedWrites} acknowledged`,
+      `primary after heal: median ${pct(0.5)} ms, p90 ${pct(0.9)} ms, max ${pct(1)} ms (bound ${LIVENESS_BOUND_MS} ms)`,
+      `polls: ${checkers.sweepCount} sweeps of /primary + /status, ${store.ticks} store ticks; 5xx answers: ${checkers.fiveHundreds}`,
+      `proxied connections: ${links.forwarded} forwarded, ${links.blackholed} blackholed, ${links.reset} reset, ${links.severed} severed by cuts`,
+      `violations: ${checkers.violations.length}`,
+    ];
+    for (const line of summary) t.comment(line);
+    if (VERBOSE) for (const line of log) t.comment(line);
+    for (const v of checkers.violations) t.comment(`VIOLATION [${v.checker}] round ${v.round}: ${v.message}`);
+
+    t.equal(log.length, ROUNDS, `all ${ROUNDS} fault rounds ran`);
+    t.ok(checkers.electedTerms > 1, `the faults forced elections (${checkers.electedTerms} terms had a primary)`);
+    t.ok(checkers.ackedWrites > 0, `the store had writes acknowledged, so the acknowledged-write checker had something to check (${checkers.ackedWrites})`);
+    for (const name of CHECKER_NAMES) {
+      const found = checkers.violations.filter((v) => v.checker === name);
+      t.equal(found.length, 0, `checker ${name} passed`, { violations: found.slice(0, 5).map((v) => `round ${v.round}: ${v.message}`) });
+    }
+  },
+);
