@@ -51,11 +51,13 @@ const SEED = intEnv('QUORUMD_CHAOS_SEED', randomInt(2 ** 31));
 const VERBOSE = (process.env.QUORUMD_CHAOS_VERBOSE ?? '') !== '';
 /**
  * How cut links treat new connections (see CutMode): blackhole and reset by
- * default. `refuse` (a firewall REJECT) is left out by default because quorumd
- * takes a refused connection as proof that the primary's process is gone;
- * QUORUMD_CHAOS_CUT_MODES=blackhole,reset,refuse puts it in.
+ * default, with fast failover on, so kills exercise the refused-port path.
+ * `refuse` (a firewall REJECT) looks like a dead process to fast failover,
+ * which is why it is an opt-in setting; QUORUMD_CHAOS_CUT_MODES=refuse with
+ * QUORUMD_CHAOS_FAST_FAILOVER=off checks the default setting under REJECTs.
  */
 const CUT_MODES = cutModes(process.env.QUORUMD_CHAOS_CUT_MODES ?? 'blackhole,blackhole,reset');
+const FAST_FAILOVER = process.env.QUORUMD_CHAOS_FAST_FAILOVER ?? 'on';
 const TIMINGS = { heartbeatMs: 50, electionTimeoutMs: 300, electionJitterMs: 200 };
 const SPECS: NodeSpec[] = [
   { id: 'd1', kind: 'data' },
@@ -453,7 +455,7 @@ t.test(
       specs: SPECS,
       dir,
       timings: TIMINGS,
-      envFor: (id) => ({ QUORUMD_MEMBERS: net.membersFor(id, SPECS) }),
+      envFor: (id) => ({ QUORUMD_MEMBERS: net.membersFor(id, SPECS), QUORUMD_FAST_FAILOVER: FAST_FAILOVER }),
     });
     chaos = new Chaos(cluster, net, checkers, seeded(SEED));
     for (const id of IDS) chaos.watch(id);
