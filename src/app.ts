@@ -21,7 +21,6 @@ import Fastify, {
 } from 'fastify';
 import type { QuorumService } from './runtime/service.js';
 import { BEARER, MAX_COUNT, describedPrimitives, sharedSchemas } from './schemas.js';
-import healthRoutes from '../routes/health.js';
 import handoffRoutes from '../routes/handoff.js';
 import heartbeatRoutes from '../routes/heartbeat.js';
 import historyRoutes from '../routes/history.js';
@@ -29,7 +28,7 @@ import logRoutes from '../routes/log.js';
 import membersRoutes from '../routes/members.js';
 import metricsRoutes from '../routes/metrics.js';
 import openapiRoutes from '../routes/openapi.js';
-import roleRoutes from '../routes/role.js';
+import probeRoutes from '../routes/probes.js';
 import statusRoutes from '../routes/status.js';
 import switchoverRoutes from '../routes/switchover.js';
 import voteRoutes from '../routes/vote.js';
@@ -159,8 +158,7 @@ export function buildApp(opts: BuildAppOptions): App {
     logRoutes,
     switchoverRoutes,
     historyRoutes,
-    healthRoutes,
-    roleRoutes,
+    probeRoutes,
     metricsRoutes,
     openapiRoutes,
   ]) {
