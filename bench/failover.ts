@@ -48,6 +48,7 @@ const USAGE = `Usage: npm run bench:failover -- [options]
   --heartbeat-ms N           (default 30)
   --election-timeout-ms N    (default 150)
   --election-jitter-ms N     (default 150; etcd's own jitter always equals its timeout)
+  --fast-failover on|off     quorumd's QUORUMD_FAST_FAILOVER (default on: loopback, where a refused port means a dead process)
 
   BENCH_DEBUG=1 in the environment prints every round and every leader change seen while waiting.
 `;
@@ -74,6 +75,7 @@ function parseOptions(argv: string[]): Options {
       'heartbeat-ms': { type: 'string' },
       'election-timeout-ms': { type: 'string' },
       'election-jitter-ms': { type: 'string' },
+      'fast-failover': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -101,8 +103,14 @@ function parseOptions(argv: string[]): Options {
       heartbeatMs: int(values['heartbeat-ms'], 30, '--heartbeat-ms', 1),
       electionTimeoutMs: int(values['election-timeout-ms'], 150, '--election-timeout-ms', 2),
       electionJitterMs: int(values['election-jitter-ms'], 150, '--election-jitter-ms', 0),
+      fastFailover: onOff(values['fast-failover'] ?? 'on'),
     },
   };
+}
+
+function onOff(text: string): boolean {
+  if (text !== 'on' && text !== 'off') fail(`--fast-failover must be on or off; got ${JSON.stringify(text)}`);
+  return text === 'on';
 }
 
 function fail(message: string): never {
@@ -414,7 +422,7 @@ async function main(): Promise<void> {
   const t = opts.timings;
   const cpu = cpus();
   say(`bench:failover — ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, everything on 127.0.0.1`);
-  say(`timings: heartbeat ${t.heartbeatMs} ms, election timeout ${t.electionTimeoutMs} ms + jitter up to ${t.electionJitterMs} ms; all members are data members`);
+  say(`timings: heartbeat ${t.heartbeatMs} ms, election timeout ${t.electionTimeoutMs} ms + jitter up to ${t.electionJitterMs} ms; all members are data members; quorumd fast failover ${t.fastFailover ? 'on' : 'off'}`);
   const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
   say(`load average before the run: ${load()}${loadavg()[0]! > cpu.length ? ' (busy: other work on this machine skews the figures)' : ''}`);
   say(`${opts.rounds} rounds per configuration; members ${opts.members.join(', ')}; faults ${opts.faults.join(', ')}`);

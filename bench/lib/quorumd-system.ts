@@ -41,9 +41,9 @@ export class QuorumdSystem implements SystemUnderTest {
       }
       envFor = (id) => ({ QUORUMD_MEMBERS: lists.get(id)! });
     }
-    // The bench runs on loopback, where a refused connection does mean the
-    // process is gone: fast failover is on, as an operator there would set it.
-    const env = { QUORUMD_FAST_FAILOVER: 'on' };
+    // On loopback a refused connection does mean the process is gone, so the
+    // bench runs fast failover on unless told otherwise (--fast-failover off).
+    const env = { QUORUMD_FAST_FAILOVER: timings.fastFailover ? 'on' : 'off' };
     const cluster = await ProcessCluster.start({ specs, dir, timings, env, logLevel: 'error', ...(envFor ? { envFor } : {}) });
     const sut = new QuorumdSystem(cluster, dir, proxy);
     if (proxy) for (const id of sut.ids) await proxy.target(id, cluster.node(id).port);

@@ -10,6 +10,8 @@ export interface BenchTimings {
   readonly heartbeatMs: number;
   readonly electionTimeoutMs: number;
   readonly electionJitterMs: number;
+  /** quorumd only: QUORUMD_FAST_FAILOVER (a refused port means a dead primary). */
+  readonly fastFailover: boolean;
 }
 
 export type SystemName = 'quorumd' | 'etcd';
