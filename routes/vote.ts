@@ -9,6 +9,12 @@ const voteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { servic
   app.post(
     '/vote',
     {
+      // The reply documents the refusal as a union of eight shapes; compiled
+      // into fast-json-stringify it tries each branch on every reply, about a
+      // tenth of the probe rate (bench:vote: 0.71-0.75x of bare fastify, 0.78-0.81x
+      // with this). The runtime builds the reply field by field from the core's
+      // own types, so plain JSON.stringify writes exactly the schema.
+      serializerCompiler: () => (data) => JSON.stringify(data),
       schema: {
         operationId: 'vote',
         tags: ['peer'],
