@@ -27,6 +27,7 @@ import {
   type LogPosition,
   type Message,
   type Role,
+  type SwitchoverResult,
 } from '../core/index.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { StateFileError, type StateStore } from '../store/store.js';
@@ -87,7 +88,10 @@ export class NodeRuntime implements QuorumService {
   private stopped = false;
   private failed: Error | null = null;
   private switchoverWaiters: Array<(r: SwitchoverReply) => void> = [];
-  private pendingSwitchover: { readonly target: string; fromTerm: number } | null = null;
+  private pendingSwitchover: { readonly target: string; readonly fromTerm: number } | null = null;
+  /** The node's answer to the switchover request being stepped. */
+  private switchoverAnswer: SwitchoverResult | null = null;
+  private lastRole: Role = 'follower';
 
   constructor(
     private readonly opts: RuntimeOptions,
@@ -222,23 +226,26 @@ export class NodeRuntime implements QuorumService {
     return this.status();
   }
 
-  switchover(target: string | null): Promise<SwitchoverReply> {
+  /**
+   * switchover answers a refusal at once (to this caller only: a second
+   * request refused while a handover is under way must not end the first);
+   * a handover that started is answered once the target leads a newer term,
+   * or as abandoned when the node gives up or a bound passes.
+   */
+  async switchover(target: string | null): Promise<SwitchoverReply> {
+    this.switchoverAnswer = null;
+    this.step({ type: 'switchover', now: this.now(), target });
+    const answer = this.switchoverAnswer as SwitchoverResult | null;
+    if (answer === null) return { status: 'refused', reason: 'this node has stopped' };
+    if (answer.status !== 'started') return answer;
+    const pending = this.pendingSwitchover;
     return new Promise((resolve) => {
       this.switchoverWaiters.push(resolve);
-      const fromTerm = this.node.term;
-      this.step({ type: 'switchover', now: this.now(), target });
-      // A refusal has resolved it already; a handover under way is bounded.
-      const pending = this.pendingSwitchover;
-      if (this.switchoverWaiters.includes(resolve) && pending) {
-        pending.fromTerm = fromTerm;
-        const t = this.opts.timings;
-        const boundMs = 2 * (t.electionTimeoutMs + t.electionJitterMs);
-        setTimeout(() => {
-          if (this.pendingSwitchover === pending) this.finishSwitchover({ status: 'abandoned', target: pending.target });
-        }, boundMs).unref();
-      } else if (this.switchoverWaiters.includes(resolve)) {
-        this.finishSwitchover({ status: 'refused', reason: 'this node stopped' });
-      }
+      const t = this.opts.timings;
+      const boundMs = 2 * (t.electionTimeoutMs + t.electionJitterMs);
+      setTimeout(() => {
+        if (pending && this.pendingSwitchover === pending) this.finishSwitchover({ status: 'abandoned', target: pending.target });
+      }, boundMs).unref();
     });
   }
 
@@ -413,9 +420,9 @@ export class NodeRuntime implements QuorumService {
       case 'switchover': {
         const r = effect.result;
         this.logger.info({ switchover: r }, `switchover ${r.status}`);
+        this.switchoverAnswer = r;
         if (r.status === 'started') this.pendingSwitchover = { target: r.target, fromTerm: this.node.term };
-        else if (r.status === 'refused') this.finishSwitchover(r);
-        else this.finishSwitchover({ status: 'abandoned', target: r.target });
+        else if (r.status === 'abandoned') this.finishSwitchover(r);
         return null;
       }
     }
@@ -491,10 +498,8 @@ export class NodeRuntime implements QuorumService {
     }
   }
 
-  private lastRole: Role = 'follower';
-
   private finishSwitchover(r: SwitchoverReply): void {
-    if (r.status !== 'started') this.pendingSwitchover = null;
+    this.pendingSwitchover = null;
     const waiters = this.switchoverWaiters;
     this.switchoverWaiters = [];
     for (const w of waiters) w(r);

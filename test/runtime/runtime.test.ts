@@ -122,6 +122,16 @@ t.test('switchover hands leadership to the named member, with never two nodes an
   t.equal(overlaps, 0, 'no instant had two nodes answering as primary');
 });
 
+t.test('a second switchover refused while one is under way does not end the first', async (t) => {
+  const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'b', kind: 'data' }, { id: 'c', kind: 'data' }], { token: TOKEN });
+  const primary = await awaitPrimary(cluster);
+  const [target, other] = [...cluster.nodes.keys()].filter((id) => id !== primary.id) as [string, string];
+  const first = primary.runtime.switchover(target);
+  const second = await primary.runtime.switchover(other);
+  t.match(second, { status: 'refused', reason: /already under way/ }, 'the second is refused at once');
+  t.match(await first, { status: 'completed', target }, 'the first still completes');
+});
+
 t.test('switchover is refused with a clear reason when no target is eligible', async (t) => {
   const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'b', kind: 'data' }, { id: 'w', kind: 'witness' }], { token: TOKEN });
   const primary = await awaitPrimary(cluster);
