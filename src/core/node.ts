@@ -19,7 +19,6 @@ import {
   voters,
   watermarkHolders,
   type Member,
-  type Membership,
 } from './membership.js';
 import { comparePositions, covers, type LogPosition } from './position.js';
 import type { Heartbeat, HeartbeatResponse, Message, VoteRequest, VoteResponse } from './messages.js';
@@ -94,10 +93,12 @@ export class Node {
   private position: LogPosition | null = null;
   /** When this node last accepted a heartbeat from primaryId (or started). */
   private lastHeartbeatAt: number;
-  /** Evidence that primaryId's process is gone: its port refused us. */
-  private primaryGone = false;
-  /** When that evidence arrived: elections retry quickly for one election timeout after it. */
-  private goneAt = 0;
+  /**
+   * When the runtime saw primaryId's process gone (its port refused us), or
+   * null. It waives loyalty to that primary, and elections retry quickly for
+   * one election timeout after it.
+   */
+  private goneAt: number | null = null;
   private handoffCandidate: string | null = null;
   /** The follower the primary named to stand first if it dies. */
   private heir: string | null = null;
@@ -111,6 +112,8 @@ export class Node {
   private dirty = false;
   private timerAt = -1;
   private emitted: { role: Role; term: number; primaryId: string | null };
+  /** Why the view (role, term, primary) changed in this step, for the role effect. */
+  private pendingReason: RoleChangeReason = 'start';
 
   constructor(opts: NodeOptions) {
     this.id = opts.id;
@@ -241,7 +244,7 @@ export class Node {
     let livePrimary: VoterView['livePrimary'] = null;
     if (this.role === 'primary') {
       livePrimary = { id: this.id, agoMs: 0 };
-    } else if (!this.primaryGone && now - this.lastHeartbeatAt < this.timings.electionTimeoutMs) {
+    } else if (this.goneAt === null && now - this.lastHeartbeatAt < this.timings.electionTimeoutMs) {
       livePrimary = { id: this.primaryId, agoMs: now - this.lastHeartbeatAt };
     }
     return {
@@ -439,7 +442,7 @@ export class Node {
     if (hb.term > this.hard.term) this.setHard({ term: hb.term, votedFor: null });
     if (this.role !== 'follower' || this.primaryId !== hb.primaryId) this.becomeFollower(now, hb.primaryId, 'heartbeat');
     this.lastHeartbeatAt = now;
-    this.primaryGone = false;
+    this.goneAt = null;
     this.handoffCandidate = hb.handoffTo ?? null;
     this.heir = hb.heir ?? null;
     this.contacts.set(hb.primaryId, { lastContactAt: now, position: this.contacts.get(hb.primaryId)?.position ?? null });
@@ -464,8 +467,7 @@ export class Node {
   }
 
   private primaryUnreachable(now: number, primaryId: string): void {
-    if (this.role !== 'follower' || this.primaryId !== primaryId || this.primaryGone) return;
-    this.primaryGone = true;
+    if (this.role !== 'follower' || this.primaryId !== primaryId || this.goneAt !== null) return;
     this.goneAt = now;
     // Every follower sees the evidence within a few milliseconds of the others.
     // The heir the primary named stands after a third of a heartbeat interval,
@@ -505,12 +507,16 @@ export class Node {
       this.out.push({ type: 'switchover', result: { status: 'abandoned', target: p.handover.target } });
       p.handover = null;
     }
-    const lease = leaseMs(this.timings);
-    if (now >= Math.max(p.leaseExpiry, p.since + lease)) {
+    if (now >= this.leaseDeadline(p)) {
       this.becomeFollower(now, null, 'lease_lapsed');
       return;
     }
     if (now >= p.nextHeartbeatAt) this.sendHeartbeats(now);
+  }
+
+  /** A primary steps down at its lease expiry, or leaseMs after winning if no round was acknowledged. */
+  private leaseDeadline(p: PrimaryState): number {
+    return Math.max(p.leaseExpiry, p.since + leaseMs(this.timings));
   }
 
   private sendHeartbeats(now: number): void {
@@ -647,8 +653,6 @@ export class Node {
 
   // ---- Plumbing --------------------------------------------------------------
 
-  private pendingReason: RoleChangeReason = 'start';
-
   private setHard(patch: Partial<HardState>): void {
     const next = { ...this.hard, ...patch };
     if (next.term < this.hard.term) throw new InvariantViolation(`term would go back from ${this.hard.term} to ${next.term}`);
@@ -672,7 +676,7 @@ export class Node {
    */
   private resetElectionTimer(now: number): void {
     const hb = this.timings.heartbeatMs;
-    const quick = this.primaryGone && now - this.goneAt < this.timings.electionTimeoutMs;
+    const quick = this.goneAt !== null && now - this.goneAt < this.timings.electionTimeoutMs;
     const wait = quick ? (this.heir === this.id ? 0 : hb) + this.random.nextInt(hb) : this.randomTimeout();
     this.electionDeadline = now + wait;
   }
@@ -694,7 +698,7 @@ export class Node {
     else if (this.election) at = this.election.deadline;
     else {
       const p = this.primary!;
-      at = Math.min(p.nextHeartbeatAt, Math.max(p.leaseExpiry, p.since + leaseMs(this.timings)));
+      at = Math.min(p.nextHeartbeatAt, this.leaseDeadline(p));
       if (p.handover) at = Math.min(at, p.handover.deadline);
     }
     if (at !== this.timerAt) {
@@ -704,4 +708,3 @@ export class Node {
   }
 }
 
-export type { Membership };
