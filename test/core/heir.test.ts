@@ -5,28 +5,20 @@
 
 import t from 'tap';
 import type { Effect, Heartbeat, Node } from '../../src/core/index.js';
-import { TIMINGS, checkedStep, data, deliver, makeNode, membership, pos, sends, witness } from '../support/core-harness.js';
+import { TIMINGS, checkedStep, data, deliver, heartbeat, makeNode, membership, pos, sends, witness } from '../support/core-harness.js';
 
 const MS = membership([data('a'), data('b'), data('c'), data('d'), witness('w')]);
 const HB = TIMINGS.heartbeatMs;
 
-function heartbeat(heir: string | undefined): Heartbeat {
-  return {
-    type: 'heartbeat',
-    round: 1,
-    term: 2,
-    primaryId: 'a',
-    commitWatermark: pos(0, 0),
-    membership: MS,
-    leaseMs: 100,
-    ...(heir ? { heir } : {}),
-  };
+/** a's heartbeat of term 2, naming `heir` if given. */
+function heirHeartbeat(heir: string | undefined): Heartbeat {
+  return heartbeat(MS, 2, 'a', heir ? { heir } : {});
 }
 
 /** The moment a follower that heard `heir` named at time 1000 first sends a probe after the evidence at 1010. */
 function firstProbeAt(id: string, heir: string | undefined, seed: number): number {
   const node = makeNode(id, MS, { term: 2, position: pos(2, 10), seed });
-  deliver(node, 1000, heartbeat(heir));
+  deliver(node, 1000, heirHeartbeat(heir));
   checkedStep(node, { type: 'primary_unreachable', now: 1010, primaryId: 'a' });
   for (let now = 1010; now < 1010 + TIMINGS.electionTimeoutMs; now++) {
     if (sends(checkedStep(node, { type: 'tick', now }), 'vote_request').length > 0) return now - 1010;
@@ -92,7 +84,7 @@ t.test('right after the evidence, a failed probe is retried within a heartbeat i
   // with primary_alive; the heir tries again within one interval, and only
   // for one election timeout after the evidence.
   const b: Node = makeNode('b', MS, { term: 2, position: pos(2, 10), seed: 3 });
-  deliver(b, 1000, heartbeat('b'));
+  deliver(b, 1000, heirHeartbeat('b'));
   checkedStep(b, { type: 'primary_unreachable', now: 1010, primaryId: 'a' });
   const probes = sends(checkedStep(b, { type: 'tick', now: 1010 + Math.floor(HB / 3) }), 'vote_request');
   t.equal(probes.length, 4, 'b probes every other voter');

@@ -11,26 +11,24 @@ import {
   ask,
   checkedStep,
   data,
-  witness,
   deliver,
+  heartbeat,
   makeNode,
   membership,
   persists,
   pos,
   voteReply,
+  witness,
 } from '../support/core-harness.js';
 
 const MS = membership([data('a'), data('b'), data('c')]);
 const LOYALTY = TIMINGS.electionTimeoutMs;
 
-function heartbeat(term: number, primaryId: string, round = 1): Heartbeat {
-  return { type: 'heartbeat', round, term, primaryId, commitWatermark: pos(0, 0), membership: MS, leaseMs: 100 };
-}
 
 /** b, a follower of a in term 2, heard a's heartbeat at `heardAt`. */
 function followerOfA(heardAt: number) {
   const b = makeNode('b', MS, { term: 2, position: pos(2, 10) });
-  deliver(b, heardAt, heartbeat(2, 'a'));
+  deliver(b, heardAt, heartbeat(MS, 2, 'a'));
   return b;
 }
 
@@ -102,7 +100,7 @@ t.test('a heartbeat after primary_unreachable restores stickiness', async (t) =>
   // Proves the waiver lasts only until the primary is heard again.
   const b = followerOfA(1000);
   checkedStep(b, { type: 'primary_unreachable', now: 1001, primaryId: 'a' });
-  deliver(b, 1005, heartbeat(2, 'a', 2));
+  deliver(b, 1005, heartbeat(MS, 2, 'a', { round: 2 }));
   t.equal(voteReply(ask(b, 1006, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: true })).reason?.code, 'primary_alive', 'loyal again');
 });
 
@@ -156,11 +154,11 @@ t.test('a heartbeat naming a second primary for a known term, or sent by a membe
   // the primary throw and exit).
   const ms = membership([data('a'), data('b'), data('c'), witness('w')]);
   const b = makeNode('b', ms, { term: 2, position: pos(2, 10) });
-  deliver(b, 1000, { ...heartbeat(2, 'a'), membership: ms });
+  deliver(b, 1000, heartbeat(ms, 2, 'a'));
   const cases: Array<[string, Heartbeat]> = [
-    ['another primary in the same term', { ...heartbeat(2, 'c'), membership: ms }],
-    ['a witness', { ...heartbeat(3, 'w'), membership: ms }],
-    ['a stranger', { ...heartbeat(3, 'zz'), membership: ms }],
+    ['another primary in the same term', heartbeat(ms, 2, 'c')],
+    ['a witness', heartbeat(ms, 3, 'w')],
+    ['a stranger', heartbeat(ms, 3, 'zz')],
   ];
   for (const [what, hb] of cases) {
     const effects = deliver(b, 1010, hb);

@@ -5,7 +5,18 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { randomizedElectionTimeout, seededRandom } from '../../src/core/index.js';
-import { TIMINGS, checkProperty, checkedStep, data, deliver, makeNode, membership, pos, sends } from '../support/core-harness.js';
+import {
+  TIMINGS,
+  checkedStep,
+  checkProperty,
+  data,
+  deliver,
+  heartbeat,
+  makeNode,
+  membership,
+  pos,
+  sends,
+} from '../support/core-harness.js';
 
 const BASE = TIMINGS.electionTimeoutMs;
 const JITTER = TIMINGS.electionJitterMs;
@@ -79,19 +90,11 @@ t.test('a valid heartbeat pushes the election deadline back', async (t) => {
   // an election, the new one is a fresh draw from [now + base, now + base +
   // jitter), and it starts an election if nothing is heard before it.
   const b = makeNode('b', MS, { term: 2, position: pos(2, 10) });
-  deliver(b, 0, { type: 'heartbeat', round: 1, term: 2, primaryId: 'a', commitWatermark: pos(0, 0), membership: MS, leaseMs: 100 });
+  deliver(b, 0, heartbeat(MS, 2, 'a'));
   t.equal(b.knownPrimary, 'a', 'b already follows a');
   const first = b.nextTimer;
   const heardAt = first - 10;
-  const effects = deliver(b, heardAt, {
-    type: 'heartbeat',
-    round: 2,
-    term: 2,
-    primaryId: 'a',
-    commitWatermark: pos(0, 0),
-    membership: MS,
-    leaseMs: 100,
-  });
+  const effects = deliver(b, heardAt, heartbeat(MS, 2, 'a', { round: 2 }));
   const timer = effects.find((e) => e.type === 'timer');
   t.ok(timer && timer.type === 'timer' && timer.at >= heardAt + BASE && timer.at < heardAt + BASE + JITTER, `new deadline ${JSON.stringify(timer)} out of range`);
   t.same(sends(checkedStep(b, { type: 'tick', now: first }), 'vote_request'), [], 'the old deadline passes without an election');
@@ -120,15 +123,7 @@ t.test('a heartbeat of an older term does not push the deadline back', async (t)
   // heartbeat is refused and the follower still stands on time.
   const b = makeNode('b', MS, { term: 3, position: pos(2, 10) });
   const deadline = b.nextTimer;
-  const effects = deliver(b, deadline - 10, {
-    type: 'heartbeat',
-    round: 1,
-    term: 2,
-    primaryId: 'a',
-    commitWatermark: pos(0, 0),
-    membership: MS,
-    leaseMs: 100,
-  });
+  const effects = deliver(b, deadline - 10, heartbeat(MS, 2, 'a'));
   t.match(sends(effects, 'heartbeat_response')[0]?.message, { success: false, term: 3 }, 'the stale heartbeat is refused with the newer term');
   t.equal(b.nextTimer, deadline, 'the deadline is unchanged');
   t.equal(sends(checkedStep(b, { type: 'tick', now: deadline }), 'vote_request').length, 2, 'the election starts at the old deadline');

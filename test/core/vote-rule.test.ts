@@ -12,16 +12,17 @@ import {
   catchingUp,
   data,
   deliver,
+  heartbeat,
   makeNode,
   membership,
   persists,
   pos,
   roleChanges,
+  type NodeSetup,
+  type VoteRequestFields,
   voteReply,
   voteRequest,
   witness,
-  type NodeSetup,
-  type VoteRequestFields,
 } from '../support/core-harness.js';
 
 const MS = membership([data('a'), data('b'), data('c'), witness('w'), catchingUp('x')]);
@@ -231,15 +232,7 @@ t.test('a node refusing for any reason changes nothing: no persist, same term, s
       const id = row.id ?? 'b';
       const node = makeNode(id, MS, { term: 3, commitWatermark: pos(3, 50), position: pos(3, 60), ...row.setup });
       if (row.heartbeatFirst) {
-        deliver(node, NOW - 10, {
-          type: 'heartbeat',
-          round: 1,
-          term: 3,
-          primaryId: 'c',
-          commitWatermark: pos(3, 50),
-          membership: MS,
-          leaseMs: 100,
-        });
+        deliver(node, NOW - 10, heartbeat(MS, 3, 'c', { commitWatermark: pos(3, 50) }));
       }
       const before = node.hardState;
       const effects = ask(node, NOW, { ...row.req, dryRun });

@@ -14,6 +14,7 @@ import {
   type Effect,
   type ElectionOutcome,
   type Event,
+  type Heartbeat,
   type HardState,
   type LogPosition,
   type Member,
@@ -353,4 +354,9 @@ export class Cluster {
     this.deliver();
     return effects;
   }
+}
+
+/** heartbeat builds a primary's heartbeat; the watermark is zero unless given. */
+export function heartbeat(ms: Membership, term: number, primaryId: string, extra: Partial<Heartbeat> = {}): Heartbeat {
+  return { type: 'heartbeat', round: 1, term, primaryId, commitWatermark: ZERO_POSITION, membership: ms, leaseMs: 100, ...extra };
 }
