@@ -135,3 +135,19 @@ t.test('with fast failover on, a hung primary (SIGSTOP) refuses nothing, so it i
   const evidence = others.filter((id) => cluster.node(id).output.some((l) => l.includes('port refuses connections')));
   t.same(evidence, [], 'a stopped process still accepts connections: no node took it for dead');
 });
+
+t.test('SIGTERM of the primary hands over first: a new primary in a higher term, and the old process exits 0', async (t) => {
+  const cluster = await startCluster(t, shape(3), { logLevel: 'info' });
+  const first = await awaitAgreement(cluster, running(cluster));
+  const child = cluster.node(first.primaryId).child!;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  const others = running(cluster).filter((id) => id !== first.primaryId);
+  const next = await awaitAgreement(cluster, others, (a) => a.primaryId !== first.primaryId && a.term > first.term);
+  t.ok(next.term > first.term, `the target leads term ${next.term}`);
+  t.equal(await exited, 0, 'the old primary exited cleanly');
+  t.ok(
+    cluster.node(first.primaryId).output.some((l) => l.includes('handover before shutdown') && l.includes('"completed"')),
+    'it logged the completed handover before closing',
+  );
+});
