@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort, waitFor } from '../../scripts/lib/cluster.js';
+import { freePort, keepOutput, waitExit, waitFor } from '../../scripts/lib/cluster.js';
 import { track } from './cleanup.js';
 import type { LinkProxy } from './link-proxy.js';
 import type { BenchTimings, Leader, SystemUnderTest } from './system.js';
@@ -119,16 +119,8 @@ export class EtcdSystem implements SystemUnderTest {
     this.member(id).child?.kill(signal);
   }
 
-  async waitExit(id: string, timeoutMs: number): Promise<boolean> {
-    const child = this.member(id).child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return true;
-    return new Promise((res) => {
-      const timer = setTimeout(() => res(false), timeoutMs);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        res(true);
-      });
-    });
+  waitExit(id: string, timeoutMs: number): Promise<boolean> {
+    return waitExit(this.member(id).child, timeoutMs);
   }
 
   async respawn(id: string): Promise<void> {
@@ -208,12 +200,7 @@ export class EtcdSystem implements SystemUnderTest {
     // etcd reads ETCD_* variables as flags: pass none of the caller's but the architecture override.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD_') || k === 'ETCD_UNSUPPORTED_ARCH'));
     const child = track(spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
-    const keep = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) m.output.push(line);
-      if (m.output.length > 200) m.output.splice(0, m.output.length - 200);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    keepOutput(child, m.output);
     m.child = child;
     child.on('exit', () => {
       if (m.child === child) m.child = null;

@@ -5,7 +5,7 @@
 // be cut.
 
 import { mkdirSync, rmSync } from 'node:fs';
-import { ProcessCluster, waitFor, type NodeSpec } from '../../scripts/lib/cluster.js';
+import { ProcessCluster, waitExit, waitFor, type NodeSpec } from '../../scripts/lib/cluster.js';
 import { onCleanup } from './cleanup.js';
 import type { LinkProxy } from './link-proxy.js';
 import type { BenchTimings, Leader, SystemUnderTest } from './system.js';
@@ -60,16 +60,8 @@ export class QuorumdSystem implements SystemUnderTest {
     this.cluster.node(id).child?.kill(signal);
   }
 
-  async waitExit(id: string, timeoutMs: number): Promise<boolean> {
-    const child = this.cluster.node(id).child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return true;
-    return new Promise((res) => {
-      const timer = setTimeout(() => res(false), timeoutMs);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        res(true);
-      });
-    });
+  waitExit(id: string, timeoutMs: number): Promise<boolean> {
+    return waitExit(this.cluster.node(id).child, timeoutMs);
   }
 
   async respawn(id: string): Promise<void> {

@@ -123,12 +123,7 @@ export class ProcessCluster {
       env,
       stdio: ['ignore', this.opts.inheritOutput ? 'inherit' : 'pipe', this.opts.inheritOutput ? 'inherit' : 'pipe'],
     });
-    const keep = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) n.output.push(line);
-      if (n.output.length > 200) n.output.splice(0, n.output.length - 200);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    keepOutput(child, n.output);
     n.child = child;
     child.on('exit', () => {
       if (n.child === child) n.child = null;
@@ -250,6 +245,28 @@ export class ProcessCluster {
       }),
     );
   }
+}
+
+/** keepOutput keeps the last 200 lines a child writes, for diagnosing a failed run. */
+export function keepOutput(child: ChildProcess, lines: string[]): void {
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(line);
+    if (lines.length > 200) lines.splice(0, lines.length - 200);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+}
+
+/** waitExit resolves true once the child has exited, or false after timeoutMs. */
+export function waitExit(child: ChildProcess | null, timeoutMs: number): Promise<boolean> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((res) => {
+    const timer = setTimeout(() => res(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      res(true);
+    });
+  });
 }
 
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 10): Promise<void> {
