@@ -24,6 +24,10 @@ interface Probe {
   readonly answer: (service: QuorumService) => { ok: boolean; body: Body };
 }
 
+function checkAnswer(check: Static<typeof Check>): { ok: boolean; body: Body } {
+  return { ok: check.ok, body: check };
+}
+
 function roleAnswer(service: QuorumService, ok: boolean): { ok: boolean; body: Body } {
   const { id, role, term, primaryId } = service.status();
   return { ok, body: { id, role, term, primaryId } };
@@ -37,10 +41,7 @@ const PROBES: readonly Probe[] = [
     reply: Check,
     ok: 'Ok.',
     notOk: 'Not ok: the reason says why.',
-    answer: (s) => {
-      const c = s.health();
-      return { ok: c.ok, body: c };
-    },
+    answer: (s) => checkAnswer(s.health()),
   },
   {
     url: '/readyz',
@@ -49,10 +50,7 @@ const PROBES: readonly Probe[] = [
     reply: Check,
     ok: 'Ok.',
     notOk: 'Not ok: the reason says why.',
-    answer: (s) => {
-      const c = s.readiness();
-      return { ok: c.ok, body: c };
-    },
+    answer: (s) => checkAnswer(s.readiness()),
   },
   {
     url: '/primary',
