@@ -102,18 +102,16 @@ export class PeerClient {
   }
 }
 
+/** toWire drops what stays local (the type, the round); optional fields left undefined are not written. */
 function toWire(m: Message): { path: string; body: object } | null {
   switch (m.type) {
     case 'vote_request': {
-      const { type: _t, round: _r, handoff, ...body } = m;
-      return { path: '/vote', body: handoff ? { ...body, handoff } : body };
+      const { type: _t, round: _r, ...body } = m;
+      return { path: '/vote', body };
     }
     case 'heartbeat': {
       const { type: _t, round: _r, ...body } = m;
-      return {
-        path: '/heartbeat',
-        body: { ...body, membership: { version: m.membership.version, members: m.membership.members.map((x) => ({ ...x })) } },
-      };
+      return { path: '/heartbeat', body };
     }
     case 'handoff':
       return { path: '/handoff', body: { term: m.term, primaryId: m.primaryId } };
