@@ -202,7 +202,10 @@ export class NodeRuntime implements QuorumService {
       if (this.stopped || this.failed || this.node.knownPrimary !== primaryId) return;
       const member = findMember(this.node.hardState.membership.members, primaryId);
       if (!member) return;
-      void this.client.probeRefused(member.url, this.opts.timings.heartbeatMs).then((refused) => {
+      // A refusal comes back at once; the bound only ends a connect that hangs
+      // (a stopped process, a cut link). One heartbeat interval was too tight
+      // on a busy machine, where the timer could fire before the refusal was read.
+      void this.client.probeRefused(member.url, this.opts.timings.electionTimeoutMs).then((refused) => {
         if (!refused) return;
         this.logger.info({ primaryId }, 'the primary closed its connection and its port refuses connections');
         this.step({ type: 'primary_unreachable', now: this.now(), primaryId });
