@@ -64,6 +64,16 @@ export const QUORUMD_BIN = join(root, 'bin', 'quorumd.js');
 /** The node flags the command's shebang sets (a small young generation). */
 export const QUORUMD_NODE_FLAGS = ['--max-semi-space-size=2'];
 
+/** Environment variables a node never inherits from the process that starts it. */
+const INHERIT_NOT = /^(QUORUMD_|NODE_OPTIONS$|NODE_V8_COVERAGE$|_TAPJS_|TAP_)/;
+
+/**
+ * How long a node may take from spawn to answering /healthz. A quiet machine
+ * takes about 1.5 s; two busy cores shared with other test files, several
+ * times that. Waiting long costs nothing when the node is quick.
+ */
+export const START_TIMEOUT_MS = 60_000;
+
 export class ProcessCluster {
   readonly nodes = new Map<string, RunningNode>();
 
@@ -102,8 +112,12 @@ export class ProcessCluster {
   spawnNode(id: string): ChildProcess {
     const n = this.node(id);
     const t = this.opts.timings;
-    // Only this cluster's QUORUMD_* settings reach the node, never the caller's.
-    const inherited = Object.entries(process.env).filter(([k, v]) => !k.startsWith('QUORUMD_') && v !== undefined);
+    // Only this cluster's QUORUMD_* settings reach the node, never the caller's,
+    // and never a test runner's coverage hooks: under tap, NODE_OPTIONS loads
+    // its instrumentation into every child, which made a node take 8-16 s to
+    // start on a busy machine. Node processes are measured for what they do
+    // (the cluster, chaos and hostile suites), the code for coverage in-process.
+    const inherited = Object.entries(process.env).filter(([k, v]) => v !== undefined && !INHERIT_NOT.test(k));
     const env: Record<string, string> = {
       ...(Object.fromEntries(inherited) as Record<string, string>),
       QUORUMD_ID: id,
@@ -189,7 +203,7 @@ export class ProcessCluster {
   }
 
   /** waitUp resolves once the node answers /healthz, within timeoutMs. */
-  async waitUp(id: string, timeoutMs = 10_000): Promise<void> {
+  async waitUp(id: string, timeoutMs = START_TIMEOUT_MS): Promise<void> {
     try {
       await waitFor(async () => (await this.get(id, '/healthz', 200))?.status === 200, timeoutMs, `${id} to come up`);
     } catch (err) {

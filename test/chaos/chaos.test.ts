@@ -88,9 +88,14 @@ const CALM_MS = 250;
 const QUIET_SHARE = 0.35;
 const QUIET_LEAD_MS = 200;
 
-/** mulberry32: a small seeded generator, so a seed replays the choice of faults. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
+/**
+ * mulberry32: a small seeded generator, so a seed replays the choice of faults.
+ * Each round draws from its own generator, seeded from the run's seed and the
+ * round's number, so that a draw that depends on what the cluster did (a pick
+ * among the nodes that are up) cannot shift the plan of any later round.
+ */
+function seeded(seed: number, round: number): () => number {
+  let a = (Math.imul(seed >>> 0, 0x9e3779b1) ^ round) >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let x = a;
@@ -113,7 +118,7 @@ class Chaos {
     readonly cluster: ProcessCluster,
     readonly net: FaultNetwork,
     readonly checkers: ChaosCheckers,
-    readonly random: () => number,
+    public random: () => number,
   ) {}
 
   pick<T>(items: readonly T[]): T {
@@ -156,9 +161,10 @@ class Chaos {
     return null;
   }
 
-  /** The primary, or any node if there is none right now. */
+  /** The primary, or any node if there is none right now. The fallback is drawn either way, so the draws a round makes do not depend on the cluster. */
   async primaryOrAny(): Promise<string> {
-    return (await this.primary()) ?? this.pick(IDS);
+    const fallback = this.pick(IDS);
+    return (await this.primary()) ?? fallback;
   }
 
   others(...not: string[]): string[] {
@@ -184,7 +190,7 @@ class Chaos {
   async revive(id: string): Promise<void> {
     this.cluster.spawnNode(id);
     this.watch(id);
-    await this.cluster.waitUp(id, 15_000);
+    await this.cluster.waitUp(id);
     await this.net.setTargetUp(id, true);
     this.killed.delete(id);
   }
@@ -457,9 +463,9 @@ t.test(
       timings: TIMINGS,
       envFor: (id) => ({ QUORUMD_MEMBERS: net.membersFor(id, SPECS), QUORUMD_FAST_FAILOVER: FAST_FAILOVER }),
     });
-    chaos = new Chaos(cluster, net, checkers, seeded(SEED));
+    chaos = new Chaos(cluster, net, checkers, seeded(SEED, 0));
     for (const id of IDS) chaos.watch(id);
-    for (const id of IDS) await cluster.waitUp(id, 15_000);
+    for (const id of IDS) await cluster.waitUp(id);
     store = new ChaosStore(cluster, net, checkers, chaos.paused, {
       tickMs: 60,
       writesPerTick: 2,
@@ -490,6 +496,7 @@ t.test(
     let order: Fault[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       checkers.round = round;
+      c.random = seeded(SEED, round);
       if (order.length === 0) order = c.shuffle(FAULTS);
       const fault = order.pop()!;
       const hold = c.between(HOLD_MS.min, HOLD_MS.max);

@@ -76,7 +76,7 @@ async function startCluster(t: Test): Promise<Fixture> {
   });
   const cluster = await ProcessCluster.start({ specs: SPECS, dir, timings: TIMINGS, token: TOKEN });
   started = cluster;
-  for (const id of IDS) await cluster.waitUp(id, 15_000);
+  for (const id of IDS) await cluster.waitUp(id);
   for (const s of SPECS) if (s.kind === 'data') await waitFor(() => cluster.reportPosition(s.id, { term: 0, lsn: 0 }), 10_000, `${s.id} to take its position`);
   let agreed: { primaryId: string; term: number } | null = null;
   await waitFor(async () => (agreed = await cluster.agreedPrimary(IDS)) !== null, 20_000, 'the cluster to agree on a primary');

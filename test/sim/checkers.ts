@@ -51,6 +51,8 @@ export interface HeldLog {
 export interface AckedWrite {
   readonly entry: Entry;
   readonly primaryId: string;
+  /** The term of the primary that acknowledged it: later primaries than this must hold it. */
+  readonly term: number;
   readonly at: number;
 }
 
@@ -63,6 +65,7 @@ export function livenessBoundMs(t: Timings): number {
 export class Checkers {
   readonly violations: Violation[] = [];
   readonly acked: AckedWrite[] = [];
+  private readonly ackedEntries = new Set<Entry>();
   private readonly primaryOfTerm = new Map<number, string>();
   /** The vote ledger: `${voter}@${term}` -> the candidate granted, across restarts. */
   private readonly grants = new Map<string, string>();
@@ -114,32 +117,49 @@ export class Checkers {
     else this.lastTerm.set(id, term);
   }
 
-  /** primaryLog: when a node is elected and when it first writes, its log must hold every acknowledged write of earlier terms. */
+  /**
+   * primaryLog: when a node is elected and when it first writes, its log must
+   * hold every write acknowledged in an earlier term. The acknowledging term
+   * counts, not the entry's: an entry of term 3 covered only in term 5 (a
+   * prefix of that term's first covered entry) binds primaries from term 6 on.
+   */
   primaryLog(at: number, id: string, term: number, log: HeldLog, moment: 'elected' | 'first write'): void {
     for (const w of this.acked) {
-      if (w.entry.term < term && !log.holds(w.entry)) {
+      if (w.term < term && !log.holds(w.entry)) {
         this.fail(
           'acked_writes_kept',
           at,
           id,
-          `${id}, primary of term ${term}, lacks acknowledged write #${w.entry.writeId} at ${w.entry.term}/${w.entry.lsn} (acked by ${w.primaryId}) when ${moment === 'elected' ? 'elected' : 'it first writes'}`,
+          `${id}, primary of term ${term}, lacks acknowledged write #${w.entry.writeId} at ${w.entry.term}/${w.entry.lsn} (acked by ${w.primaryId} in term ${w.term}) when ${moment === 'elected' ? 'elected' : 'it first writes'}`,
         );
         return;
       }
     }
   }
 
-  /** writeAcknowledged: record the write; every primary already elected for a later term must hold it too. */
-  writeAcknowledged(at: number, primaryId: string, entry: Entry, commitWatermark: { term: number; lsn: number }): void {
+  /**
+   * writeAcknowledged: `primaryId`, primary of `primaryTerm`, acknowledges
+   * `entry` (a client write or a no-op, of its own term or of an earlier term's
+   * prefix). Record it once; every primary already elected for a later term
+   * than primaryTerm must hold it too.
+   */
+  writeAcknowledged(at: number, primaryId: string, primaryTerm: number, entry: Entry, commitWatermark: { term: number; lsn: number }): void {
+    if (this.ackedEntries.has(entry)) return;
+    this.ackedEntries.add(entry);
     if (!covers(commitWatermark, entry)) {
       this.fail('acked_writes_kept', at, primaryId, `write #${entry.writeId} acknowledged above the commit watermark`);
     }
-    this.acked.push({ entry, primaryId, at });
+    this.acked.push({ entry, primaryId, term: primaryTerm, at });
     for (const [term, id] of this.primaryOfTerm) {
-      if (term <= entry.term) continue;
+      if (term <= primaryTerm) continue;
       const log = this.logOf(id);
       if (log && !log.holds(entry)) {
-        this.fail('acked_writes_kept', at, primaryId, `write #${entry.writeId} at ${entry.term}/${entry.lsn} acknowledged by ${primaryId}, but ${id}, primary of later term ${term}, does not hold it`);
+        this.fail(
+          'acked_writes_kept',
+          at,
+          primaryId,
+          `write #${entry.writeId} at ${entry.term}/${entry.lsn} acknowledged by ${primaryId} in term ${primaryTerm}, but ${id}, primary of later term ${term}, does not hold it`,
+        );
         return;
       }
     }

@@ -36,6 +36,11 @@ export class DataLog {
     return e;
   }
 
+  /** The entry at `lsn`, if the log reaches it. */
+  at(lsn: number): Entry | undefined {
+    return this.entries[lsn - 1];
+  }
+
   holds(e: Entry): boolean {
     return this.entries[e.lsn - 1] === e;
   }

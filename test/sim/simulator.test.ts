@@ -156,7 +156,7 @@ t.test('each checker flags what breaks its invariant and nothing else', async (t
   c.voteGranted(2, 'v', 'a', 1);
   c.termObserved(1, 'a', 2, 'step');
   c.termObserved(2, 'a', 2, 'restart');
-  c.writeAcknowledged(3, 'a', w, { term: 1, lsn: 1 });
+  c.writeAcknowledged(3, 'a', 1, w, { term: 1, lsn: 1 });
   c.primaryLog(4, 'full', 2, held, 'elected');
   c.leaseHeld(5, 'a', []);
   t.same(c.violations, [], 'a clean history has no violation');
@@ -166,7 +166,7 @@ t.test('each checker flags what breaks its invariant and nothing else', async (t
   c.termObserved(8, 'a', 1, 'restart');
   c.primaryLog(9, 'empty', 2, empty, 'first write');
   c.leaseHeld(10, 'a', ['b']);
-  c.writeAcknowledged(11, 'a', held.append(1, 2), { term: 1, lsn: 1 });
+  c.writeAcknowledged(11, 'a', 1, held.append(1, 2), { term: 1, lsn: 1 });
   c.persistNotFirst(12, 'a', 2);
   c.nodeThrew(13, 'a', new Error('boom'));
   c.runaway(14, 'too many events');
@@ -180,8 +180,24 @@ t.test('an acknowledged write that an already elected later primary lacks is fla
   const c = new Checkers((id) => (id === 'b' ? new DataLog() : null));
   c.primaryElected(1, 'b', 3);
   const log = new DataLog();
-  c.writeAcknowledged(2, 'a', log.append(2, 9), { term: 2, lsn: 1 });
+  c.writeAcknowledged(2, 'a', 2, log.append(2, 9), { term: 2, lsn: 1 });
   t.equal(c.violations[0]?.checker, 'acked_writes_kept');
+});
+
+t.test('a prefix acknowledged in a later term binds only the primaries after the acknowledging term', async (t) => {
+  const empty = new DataLog();
+  const c = new Checkers((id) => (id === 'd' ? empty : null));
+  const log = new DataLog();
+  const written = log.append(3, 7); // written in term 3, left uncovered when its writer was deposed
+  c.primaryElected(1, 'd', 4); // d leads term 4 without it: nothing acknowledged it yet
+  c.writeAcknowledged(2, 'a', 5, written, { term: 5, lsn: 2 }); // a, re-elected in term 5, covers its prefix
+  c.primaryLog(3, 'd', 4, empty, 'first write');
+  t.same(c.violations, [], 'term 4 is before the acknowledging term 5');
+  c.writeAcknowledged(4, 'a', 5, written, { term: 5, lsn: 2 });
+  t.equal(c.acked.length, 1, 'an entry is acknowledged once');
+  c.primaryLog(5, 'e', 6, empty, 'elected');
+  t.equal(c.violations[0]?.checker, 'acked_writes_kept', 'a primary of term 6 without it is flagged');
+  t.match(c.violations[0]?.message, /acked by a in term 5/);
 });
 
 t.test('liveness: a healed majority must show a lease of one of its own within the bound', async (t) => {

@@ -29,13 +29,13 @@
 //  - The data store: the primary appends only while node.holdsLease(localNow),
 //    a no-op first in a new term; followers copy a prefix of the log of the
 //    primary they follow, in the same term (the term fences the data path); each
-//    node hears its log position through 'position' events; a write is
-//    acknowledged once the primary's commit watermark covers it.
+//    node hears its log position through 'position' events; once the primary's
+//    commit watermark of its own term covers an entry, it and the whole prefix
+//    below it (earlier terms' entries too) are acknowledged in that term.
 
 import {
   Node,
   ZERO_POSITION,
-  covers,
   formatPosition,
   isElectable,
   isVoter,
@@ -50,7 +50,7 @@ import {
   type Timings,
 } from '../../src/core/index.js';
 import { Checkers, livenessBoundMs, type CheckerName, type Violation } from './checkers.js';
-import { DataLog, type Entry } from './datastore.js';
+import { DataLog } from './datastore.js';
 import { CALM, Network, PARTITION_KINDS, type PartitionKind, type Weather } from './network.js';
 import { EventQueue } from './queue.js';
 import { SimRandom, mixSeed } from './random.js';
@@ -213,7 +213,8 @@ interface SimNode {
   readonly log: DataLog;
   positionPending: boolean;
   crashAtNextPersist: boolean;
-  pendingWrites: Entry[];
+  /** How far this node's log has been acknowledged as primary of `term`. */
+  ackedThrough: { term: number; lsn: number };
   readonly replEveryMs: number;
   readonly replBatch: number;
 }
@@ -329,7 +330,7 @@ export class Simulation {
         log: new DataLog(),
         positionPending: false,
         crashAtNextPersist: false,
-        pendingWrites: [],
+        ackedThrough: { term: 0, lsn: 0 },
         replEveryMs: this.rng.chance(0.2) ? this.rng.range(60, 250) : this.rng.range(3, 30),
         replBatch: this.rng.chance(0.3) ? 1 + this.rng.int(3) : 1000,
       };
@@ -360,7 +361,7 @@ export class Simulation {
     const primaryAt = this.checkers.primaryAfterHeal;
     this.stats.virtualMs = this.now;
     this.stats.primaryAfterHealMs = primaryAt === null ? null : primaryAt - this.stats.healedAt;
-    this.stats.acked = this.checkers.acked.length;
+    this.stats.acked = this.checkers.acked.filter((w) => w.entry.writeId > 0).length;
     for (const sn of this.nodes) this.stats.maxTerm = Math.max(this.stats.maxTerm, sn.node?.term ?? sn.durable?.term ?? 0);
     return {
       seed: this.seed,
@@ -724,7 +725,7 @@ export class Simulation {
       this.checkers.leaseHeld(this.now, sn.id, others);
       if (sn.isData && !sn.paused && sn.log.lastTerm < node.term) this.firstWrite(sn);
     }
-    if (sn.pendingWrites.length > 0) this.maybeAcknowledge(sn);
+    if (node.currentRole === 'primary') this.maybeAcknowledge(sn);
   }
 
   private save(sn: SimNode, state: HardState): void {
@@ -773,7 +774,6 @@ export class Simulation {
     for (const req of sn.outstanding.values()) req.done = true;
     sn.outstanding.clear();
     sn.timerGen++;
-    sn.pendingWrites = [];
     sn.positionPending = false;
     sn.crashAtNextPersist = false;
     this.stats.crashes++;
@@ -831,24 +831,23 @@ export class Simulation {
     this.reportPosition(sn);
   }
 
+  /**
+   * maybeAcknowledge: a primary's commit watermark of its own term covers the
+   * whole prefix of its log below it, entries of earlier terms included, so
+   * every entry up to it is acknowledged (once), in the primary's term.
+   */
   private maybeAcknowledge(sn: SimNode): void {
     const node = sn.node as Node;
-    if (node.currentRole !== 'primary') {
-      sn.pendingWrites = [];
-      return;
-    }
     const wm = node.hardState.commitWatermark;
-    let kept = 0;
-    for (const e of sn.pendingWrites) {
-      if (e.term !== node.term || !sn.log.holds(e)) continue;
-      if (covers(wm, e)) {
-        this.note(sn.index, `ack write #${e.writeId} at ${e.term}/${e.lsn} (wm ${formatPosition(wm)})`);
-        this.checkers.writeAcknowledged(this.now, sn.id, e, wm);
-      } else {
-        sn.pendingWrites[kept++] = e;
-      }
+    if (wm.term !== node.term) return;
+    if (sn.ackedThrough.term !== node.term) sn.ackedThrough = { term: node.term, lsn: 0 };
+    for (let lsn = sn.ackedThrough.lsn + 1; lsn <= wm.lsn; lsn++) {
+      const e = sn.log.at(lsn);
+      if (!e) break;
+      if (e.writeId > 0) this.note(sn.index, () => `ack write #${e.writeId} at ${e.term}/${e.lsn} in term ${node.term} (wm ${formatPosition(wm)})`);
+      this.checkers.writeAcknowledged(this.now, sn.id, node.term, e, wm);
+      sn.ackedThrough = { term: node.term, lsn };
     }
-    sn.pendingWrites.length = kept;
   }
 
   private onWriteTick(): void {
@@ -858,7 +857,6 @@ export class Simulation {
       if (sn.log.lastTerm < node.term) this.firstWrite(sn);
       const e = sn.log.append(node.term, ++this.writeSeq);
       this.stats.writes++;
-      sn.pendingWrites.push(e);
       this.note(sn.index, `write #${e.writeId} at ${e.term}/${e.lsn}`);
       this.reportPosition(sn);
     }
