@@ -18,7 +18,7 @@ function watch(parser, parent) {
   parser.on('complete', (results) => {
     let own = 0;
     if (node.children === 0 && parser.level > 0) {
-      if (results.plan && results.plan.skipAll) skipped++;
+      if (results.plan?.skipAll) skipped++;
       else if (results.ok) passed++;
       else own = 1;
     } else if (!results.ok && node.fails === 0) {
