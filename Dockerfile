@@ -1,23 +1,41 @@
-# quorumd image: one node per container, configured by QUORUMD_* variables.
-FROM node:20-bookworm-slim AS build
+# Two images, neither holding test or bench code:
+#   quorumd (the default target, the last stage): one node per container,
+#     configured by QUORUMD_* variables; the compiled src and routes, and bin.
+#   demo-store (docker build --target demo-store): the demo data store that
+#     docker-compose.yml runs beside the nodes, from scripts/demo-store.ts.
+FROM node:20-bookworm-slim AS deps
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
+
+# The service: tsconfig.build.json compiles src and routes only.
+FROM deps AS build
+COPY tsconfig.json tsconfig.build.json ./
 COPY src src
 COPY routes routes
-COPY scripts scripts
-COPY bench bench
-COPY test test
-RUN npx tsc -p tsconfig.json
+RUN npx tsc -p tsconfig.build.json
 
-FROM node:20-bookworm-slim
+# The demo store: scripts/demo-store.ts and what it imports, nothing else.
+FROM build AS build-demo
+COPY scripts scripts
+RUN echo '{ "extends": "./tsconfig.build.json", "include": ["scripts/demo-store.ts"] }' > tsconfig.demo.json && \
+  npx tsc -p tsconfig.demo.json
+
+FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM runtime AS demo-store
+COPY --from=build-demo /app/dist/src dist/src
+COPY --from=build-demo /app/dist/scripts dist/scripts
+USER node
+ENTRYPOINT ["node", "dist/scripts/demo-store.js"]
+
+FROM runtime AS quorumd
 COPY --from=build /app/dist/src dist/src
 COPY --from=build /app/dist/routes dist/routes
-COPY --from=build /app/dist/scripts dist/scripts
 COPY bin bin
 RUN mkdir -p /var/lib/quorumd && chown node:node /var/lib/quorumd
 USER node
