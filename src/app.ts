@@ -19,6 +19,7 @@ import Fastify, {
   type FastifySchemaValidationError,
   type RawServerDefault,
 } from 'fastify';
+import { ApiError, type ErrorBody } from './errors.js';
 import type { QuorumService } from './runtime/service.js';
 import { BEARER, MAX_COUNT, describedPrimitives, sharedSchemas } from './schemas.js';
 import handoffRoutes from '../routes/handoff.js';
@@ -56,25 +57,6 @@ export interface RouteOptions {
   readonly service: QuorumService;
 }
 
-/**
- * HttpError is every error the app answers with: a status, a stable
- * snake_case code, a message for people and, for bad input, the field.
- */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
-}
-
 export function buildApp(opts: BuildAppOptions): App {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
@@ -103,7 +85,7 @@ export function buildApp(opts: BuildAppOptions): App {
     forceCloseConnections: true,
     schemaErrorFormatter: validationError,
     frameworkErrors: (err, _request, reply) => {
-      void sendError(reply, new HttpError(400, 'bad_request', err.message));
+      void sendError(reply, new ApiError(400, 'bad_request', err.message));
     },
     clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -113,13 +95,13 @@ export function buildApp(opts: BuildAppOptions): App {
   installTokenCheck(app, opts.token);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const answer = toHttpError(err, bodyLimit);
+    const answer = toApiError(err, bodyLimit);
     if (answer.statusCode >= 500) request.log.error({ err }, 'request failed');
     else request.log.debug({ err: answer }, 'request refused');
     return sendError(reply, answer);
   });
   app.setNotFoundHandler((request, reply) => {
-    return sendError(reply, new HttpError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
+    return sendError(reply, new ApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
   });
 
   app.register(fastifySwagger, {
@@ -167,36 +149,35 @@ export function buildApp(opts: BuildAppOptions): App {
   return app;
 }
 
-function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
+function sendError(reply: FastifyReply, err: ApiError): FastifyReply {
   const body: ErrorBody = { error: { code: err.code, message: err.message } };
   if (err.field !== undefined) body.error.field = err.field;
   if (err.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="quorumd"');
   return reply.code(err.statusCode).type('application/json; charset=utf-8').send(body);
 }
 
-/** toHttpError turns whatever was thrown into the answer the client gets. */
-function toHttpError(err: FastifyError, bodyLimit: number): HttpError {
-  if (err instanceof HttpError) return err;
+/** toApiError turns whatever was thrown into the answer the client gets. */
+function toApiError(err: FastifyError, bodyLimit: number): ApiError {
+  if (err instanceof ApiError) return err;
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new HttpError(415, 'unsupported_media_type', 'the body must be JSON, sent with Content-Type: application/json');
+      return new ApiError(415, 'unsupported_media_type', 'the body must be JSON, sent with Content-Type: application/json');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpError(413, 'body_too_large', `the body must be at most ${bodyLimit} bytes`);
+      return new ApiError(413, 'body_too_large', `the body must be at most ${bodyLimit} bytes`);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new HttpError(400, 'invalid_json', 'the body is empty but Content-Type says JSON');
+      return new ApiError(400, 'invalid_json', 'the body is empty but Content-Type says JSON');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new HttpError(400, 'invalid_json', 'the body is not valid JSON');
+      return new ApiError(400, 'invalid_json', 'the body is not valid JSON');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new HttpError(400, 'bad_request', 'the body size does not match Content-Length');
+      return new ApiError(400, 'bad_request', 'the body size does not match Content-Length');
   }
   const status = err.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 600) {
-    // Errors of the runtime (ServiceError: statusCode, snake_case code) pass
-    // through as they are; fastify's own keep their status under a generic code.
-    const code = typeof err.code === 'string' && /^[a-z][a-z0-9_]*$/.test(err.code) ? err.code : genericCode(status);
-    return new HttpError(status, code, status >= 500 && code === genericCode(status) ? 'internal error' : err.message);
+    // Any other error with a status (fastify's own) keeps that status under
+    // a generic code; only a client error keeps its message.
+    return new ApiError(status, genericCode(status), status >= 500 ? 'internal error' : err.message);
   }
-  return new HttpError(500, 'internal_error', 'internal error');
+  return new ApiError(500, 'internal_error', 'internal error');
 }
 
 function genericCode(status: number): string {
@@ -222,11 +203,11 @@ function installTokenCheck(app: App, token: string | null): void {
     const security = request.routeOptions.schema?.security;
     if (!security || security.length === 0) return;
     const header = request.headers.authorization;
-    if (header === undefined) throw new HttpError(401, 'unauthorized', 'this route needs Authorization: Bearer <cluster token>');
+    if (header === undefined) throw new ApiError(401, 'unauthorized', 'this route needs Authorization: Bearer <cluster token>');
     const match = /^Bearer +(\S+) *$/i.exec(header);
     const presented = match?.[1];
-    if (presented === undefined) throw new HttpError(401, 'unauthorized', 'the Authorization header must be "Bearer <cluster token>"');
-    if (!timingSafeEqual(digest(presented), expected)) throw new HttpError(401, 'unauthorized', 'the bearer token is not the cluster token');
+    if (presented === undefined) throw new ApiError(401, 'unauthorized', 'the Authorization header must be "Bearer <cluster token>"');
+    if (!timingSafeEqual(digest(presented), expected)) throw new ApiError(401, 'unauthorized', 'the bearer token is not the cluster token');
   });
 }
 
@@ -249,7 +230,7 @@ function installJsonParser(app: App, bodyLimit: number): void {
       const rounded = findRoundedNumber(body);
       if (rounded) {
         return done(
-          new HttpError(
+          new ApiError(
             400,
             'invalid_request',
             `${rounded.field || 'the body'} must be a whole number; got ${rounded.literal}, which is not one (JSON would round it to ${rounded.value})`,
@@ -360,19 +341,19 @@ interface VerboseError extends FastifySchemaValidationError {
  * validationError turns Ajv's first error into one sentence that names the
  * field and says what it must be and what it was.
  */
-export function validationError(errors: FastifySchemaValidationError[], dataVar: string): HttpError {
+export function validationError(errors: FastifySchemaValidationError[], dataVar: string): ApiError {
   const e = (errors[0] ?? { keyword: 'unknown', instancePath: '', schemaPath: '', params: {} }) as VerboseError;
   const at = pointerParts(e.instancePath);
   const params = e.params as Record<string, unknown>;
   if (e.keyword === 'required' && typeof params.missingProperty === 'string') {
     const field = formatPath([...at, params.missingProperty]);
-    return new HttpError(400, 'invalid_request', `${field} is required`, field);
+    return new ApiError(400, 'invalid_request', `${field} is required`, field);
   }
   if (e.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
     const field = formatPath([...at, params.additionalProperty]);
     const known = Object.keys(e.parentSchema?.properties ?? {});
     const where = at.length ? ` in ${formatPath(at)}` : '';
-    return new HttpError(400, 'invalid_request', `unknown field ${field}: the fields${where} are ${known.join(', ')}`, field);
+    return new ApiError(400, 'invalid_request', `unknown field ${field}: the fields${where} are ${known.join(', ')}`, field);
   }
   const field = formatPath(at);
   const name = field || (dataVar === 'body' ? 'the body' : dataVar);
@@ -389,7 +370,7 @@ export function validationError(errors: FastifySchemaValidationError[], dataVar:
   } else {
     message = `${name} ${e.message ?? 'is not valid'}${got}`;
   }
-  return new HttpError(400, 'invalid_request', message, field || undefined);
+  return new ApiError(400, 'invalid_request', message, field || undefined);
 }
 
 function pointerParts(pointer: string): Array<string | number> {
