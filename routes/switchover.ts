@@ -3,7 +3,7 @@
 // abandoned: 200 completed, 202 started, 409 refused or abandoned.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 import { SwitchoverBody, SwitchoverReply, errorReplies, ref, refWith, requiresToken } from '../src/schemas.js';
 import type { SwitchoverReply as Reply } from '../src/runtime/service.js';
 
