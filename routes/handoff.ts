@@ -3,7 +3,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 import { HandoffBody, errorReplies, ref, requiresToken } from '../src/schemas.js';
 
 const handoffRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {

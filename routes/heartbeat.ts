@@ -3,7 +3,7 @@
 // term and durable log position.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 import { HeartbeatBody, HeartbeatReply, errorReplies, ref, refWith, requiresToken } from '../src/schemas.js';
 
 const heartbeatRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {

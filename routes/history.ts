@@ -2,7 +2,7 @@
 // each began, oldest first.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 import { History, errorReplies, refWith } from '../src/schemas.js';
 
 const historyRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {

@@ -3,7 +3,7 @@
 // status, so the agent sees the commit watermark and the fencing term too.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 import { ErrorReply, LogPosition, StatusView, errorReplies, ref, refWith, requiresToken } from '../src/schemas.js';
 
 const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {

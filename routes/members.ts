@@ -2,7 +2,7 @@
 // each member what it is and what this node last knew of it.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 import { MembersView, errorReplies, refWith } from '../src/schemas.js';
 
 const membersRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {

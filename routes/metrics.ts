@@ -3,7 +3,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 
 const metricsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {
   app.get(

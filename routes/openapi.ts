@@ -3,7 +3,7 @@
 // scripts/openapi.ts and checked against this route by test/http.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 
 const openapiRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app) => {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

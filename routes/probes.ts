@@ -8,7 +8,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from '@sinclair/typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 import type { QuorumService } from '../src/runtime/service.js';
 import { Check, RoleProbe, refWith } from '../src/schemas.js';
 

@@ -2,7 +2,7 @@
 // primary, log position, commit watermark, lease and timings.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 import { StatusView, errorReplies, refWith } from '../src/schemas.js';
 
 const statusRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {

@@ -1,9 +1,9 @@
-// POST /switchover: a planned handover from the primary to a named member, or
-// to the best one. The reply comes once it finished, was refused or was
+// POST /switchover: a planned switchover from the primary to a named member,
+// or to the best one. The reply comes once it finished, was refused or was
 // abandoned: 200 completed, 202 started, 409 refused or abandoned.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 import { SwitchoverBody, SwitchoverReply, errorReplies, ref, refWith, requiresToken } from '../src/schemas.js';
 import type { SwitchoverReply as Reply } from '../src/runtime/service.js';
 
@@ -16,7 +16,7 @@ const switchoverRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
       schema: {
         operationId: 'switchover',
         tags: ['operator'],
-        summary: 'Hand the primary role over to a named member, or to the best one',
+        summary: 'Switch the primary role over to a named member, or to the best one',
         security: requiresToken,
         body: ref(SwitchoverBody),
         response: {

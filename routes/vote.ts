@@ -2,7 +2,7 @@
 // the probe, which never persists and never advances the voter's term.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { RouteOptions } from '../src/app.js';
+import type { RouteOptions } from '../src/http/types.js';
 import { VoteBody, VoteReply, errorReplies, ref, refWith, requiresToken } from '../src/schemas.js';
 
 const voteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {

@@ -1,6 +1,6 @@
 // The quorumd command: check the configuration, open the node's state file,
 // start the runtime behind the HTTP app, and on SIGTERM or SIGINT stop the
-// runtime (a primary hands over first) before closing the server.
+// runtime (a primary makes a switchover first) before closing the server.
 // Exit status: 0 after a clean shutdown, 1 when start-up fails, 2 when the
 // configuration is not valid. bin/quorumd.js calls run().
 

@@ -29,6 +29,7 @@ import {
   type Role,
   type SwitchoverResult,
 } from '../core/index.js';
+import { ApiError } from '../errors.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { StateFileError, type StateStore } from '../store/store.js';
 import { HISTORY_FILE, History } from './history.js';
@@ -49,17 +50,6 @@ import type {
   VoteBody,
   VoteReply,
 } from './service.js';
-
-/** An error a route turns into an HTTP status. */
-export class ServiceError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Thrown after a fatal fault, so no further effect of the step is performed. */
 export class FatalError extends Error {
@@ -222,7 +212,7 @@ export class NodeRuntime implements QuorumService {
   reportPosition(position: LogPosition): StatusView {
     const self = this.node.self;
     if (self?.kind === 'witness') {
-      throw new ServiceError(409, 'witness_has_no_log', 'a witness holds no data, so it has no log position to report');
+      throw new ApiError(409, 'witness_has_no_log', 'a witness holds no data, so it has no log position to report');
     }
     this.step({ type: 'position', now: this.now(), position });
     this.metrics.positionLsn.set(position.lsn);
@@ -363,7 +353,7 @@ export class NodeRuntime implements QuorumService {
   /** request steps an inbound request and returns the node's reply to it. */
   private request(message: Message): Message | null {
     const reply = this.failed ? null : this.step({ type: 'message', now: this.now(), message });
-    if (this.failed) throw new ServiceError(503, 'node_failed', 'this node hit a fatal fault and answers nothing');
+    if (this.failed) throw new ApiError(503, 'node_failed', 'this node hit a fatal fault and answers nothing');
     return reply;
   }
 

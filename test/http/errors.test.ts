@@ -4,6 +4,7 @@
 
 import { connect } from 'node:net';
 import t from 'tap';
+import { ApiError } from '../../src/errors.js';
 import { auth, isErrorBody, setup } from './fixtures/helpers.js';
 
 t.test('an unknown route is a 404 in the error shape', async (t) => {
@@ -51,7 +52,7 @@ t.test('a request Node\'s HTTP parser refuses is answered in the error shape', a
 
 t.test('an error the runtime throws with a status and a code is answered as it is', async (t) => {
   const { app, service } = setup(t);
-  service.failWith = Object.assign(new Error('this node hit a fatal fault and answers nothing'), { statusCode: 503, code: 'node_failed' });
+  service.failWith = new ApiError(503, 'node_failed', 'this node hit a fatal fault and answers nothing');
   for (const [method, url, payload] of [
     ['GET', '/status', undefined],
     ['POST', '/vote', { candidateId: 'n2', term: 8, lastLogTerm: 7, lastLogLsn: 120, dryRun: false }],
@@ -60,6 +61,14 @@ t.test('an error the runtime throws with a status and a code is answered as it i
     t.equal(res.statusCode, 503, `${method} ${url}`);
     t.strictSame(res.json(), { error: { code: 'node_failed', message: 'this node hit a fatal fault and answers nothing' } });
   }
+});
+
+t.test('an error is trusted for its code only when it is an ApiError, not because its code looks like one', async (t) => {
+  const { app, service } = setup(t);
+  service.failWith = Object.assign(new Error('a look-alike'), { statusCode: 409, code: 'witness_has_no_log' });
+  const res = await app.inject({ method: 'GET', url: '/status' });
+  t.equal(res.statusCode, 409);
+  t.strictSame(res.json(), { error: { code: 'conflict', message: 'a look-alike' } });
 });
 
 t.test('an unexpected error is a 500 that does not say what went wrong inside', async (t) => {

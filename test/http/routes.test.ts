@@ -3,6 +3,7 @@
 // with the service's reply, field for field, and the documented status.
 
 import t from 'tap';
+import { ApiError } from '../../src/errors.js';
 import { auth, setup, statusView, validHeartbeat, validVote } from './fixtures/helpers.js';
 
 t.test('POST /vote as a ballot passes the body to the service and answers its vote', async (t) => {
@@ -90,10 +91,7 @@ t.test('PUT /log reports the position to the service and answers the status afte
 
 t.test('PUT /log on a witness answers the runtime\'s 409 in the error shape', async (t) => {
   const { app, service } = setup(t);
-  service.failWith = Object.assign(new Error('a witness holds no data, so it has no log position to report'), {
-    statusCode: 409,
-    code: 'witness_has_no_log',
-  });
+  service.failWith = new ApiError(409, 'witness_has_no_log', 'a witness holds no data, so it has no log position to report');
   const res = await app.inject({ method: 'PUT', url: '/log', headers: auth, payload: { term: 7, lsn: 121 } });
   t.equal(res.statusCode, 409);
   t.strictSame(res.json(), { error: { code: 'witness_has_no_log', message: 'a witness holds no data, so it has no log position to report' } });

@@ -4,7 +4,8 @@
 // request changes nothing.
 
 import t from 'tap';
-import { DEFAULT_BODY_LIMIT, findRoundedNumber, isExactInteger } from '../../src/app.js';
+import { DEFAULT_BODY_LIMIT } from '../../src/app.js';
+import { findRoundedNumber, isExactInteger } from '../../src/http/json.js';
 import { auth, isErrorBody, mutatingRoutes, setup, validHeartbeat, type MutatingRoute } from './fixtures/helpers.js';
 
 type Path = ReadonlyArray<string | number>;

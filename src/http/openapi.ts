@@ -1,0 +1,39 @@
+// The OpenAPI document: @fastify/swagger builds it from the route schemas,
+// with the shared schemas under components/schemas by their $id. It is
+// served by routes/openapi.ts and written to openapi.yaml by scripts/openapi.ts.
+
+import fastifySwagger from '@fastify/swagger';
+import { BEARER } from '../schemas.js';
+import type { App } from './types.js';
+
+/** The version of the API contract, as written in openapi.yaml. */
+export const API_VERSION = '0.1.0';
+
+/** registerOpenApi registers @fastify/swagger with the document's header, tags and security scheme. */
+export function registerOpenApi(app: App): void {
+  app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'quorumd',
+        version: API_VERSION,
+        description:
+          'Term-based, quorum-gated primary election for replicated data stores. ' +
+          'Every error has the shape { error: { code, message, field? } }. ' +
+          'Integers are whole numbers in [0, 2^53 - 1]; anything else is a 400, never rounded.',
+      },
+      tags: [
+        { name: 'peer', description: 'Messages between quorumd nodes.' },
+        { name: 'operator', description: 'What operators and the local data store\'s agent ask of a node.' },
+        { name: 'health', description: 'Probes for orchestrators and load balancers; never need a token.' },
+      ],
+      components: {
+        securitySchemes: { [BEARER]: { type: 'http', scheme: 'bearer', description: 'The cluster token, when one is configured.' } },
+      },
+    },
+    refResolver: {
+      // Shared schemas keep their $id as their name under components/schemas.
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
+  });
+}
