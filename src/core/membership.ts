@@ -1,22 +1,39 @@
 // Membership: who is in the cluster, who votes, who may stand, and the
 // arithmetic of majorities. Witnesses vote but hold no data; catching-up
-// members neither vote, nor count in the denominator, nor stand.
+// members neither vote, nor count in the denominator, nor stand. The member
+// and membership types are derived from their wire schemas.
 
-export type MemberKind = 'data' | 'witness';
-export type MemberState = 'voting' | 'catching_up';
+import { Type, type Static } from '@sinclair/typebox';
+import { Count, Id, MemberUrl, StringEnum, closed, ref, type Frozen } from './wire-types.js';
 
-export interface Member {
-  readonly id: string;
-  readonly url: string;
-  readonly kind: MemberKind;
-  readonly state: MemberState;
-}
+export const MemberKind = StringEnum(['data', 'witness'] as const, {
+  $id: 'MemberKind',
+  description: 'one of "data" and "witness"',
+});
+export type MemberKind = Static<typeof MemberKind>;
+
+export const MemberState = StringEnum(['voting', 'catching_up'] as const, {
+  $id: 'MemberState',
+  description: 'one of "voting" and "catching_up"',
+});
+export type MemberState = Static<typeof MemberState>;
+
+// The schema keeps the $id WireMember, the name the API has always given it.
+export const Member = Type.Object(
+  { id: ref(Id), url: ref(MemberUrl), kind: ref(MemberKind), state: ref(MemberState) },
+  { ...closed, $id: 'WireMember' },
+);
+export type Member = Frozen<Static<typeof Member>>;
+
+/** The most members a membership list may carry; the HTTP body limit is sized for 16. */
+export const MAX_MEMBERS = 64;
 
 /** Membership is a versioned member list; a higher version replaces a lower. */
-export interface Membership {
-  readonly version: number;
-  readonly members: readonly Member[];
-}
+export const Membership = Type.Object(
+  { version: ref(Count), members: Type.Array(ref(Member), { minItems: 1, maxItems: MAX_MEMBERS }) },
+  { ...closed, $id: 'Membership' },
+);
+export type Membership = Frozen<Static<typeof Membership>>;
 
 /** isVoter: only members in the voting state count toward a quorum. */
 export function isVoter(m: Member): boolean {

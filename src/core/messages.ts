@@ -1,89 +1,118 @@
 // The messages quorumd nodes exchange, and the refusal reasons a voter gives.
-// `round` is a candidate's or primary's own counter, echoed in the reply so
-// that late replies of a finished round are recognised and ignored; the HTTP
-// transport keeps it beside the request instead of putting it on the wire.
+// Each request and reply body is written once, here, as a TypeBox schema: the
+// HTTP API serves and validates these very schemas (src/schemas.ts), the peer
+// client checks replies against them, and the protocol message types below
+// are derived from them. A message is its wire body plus the fields that stay
+// local: its `type`, and `round`, a candidate's or primary's own counter,
+// echoed in the reply so that late replies of a finished round are recognised
+// and ignored; the HTTP transport keeps both beside the request instead of
+// putting them on the wire.
 
-import type { LogPosition } from './position.js';
-import type { Membership } from './membership.js';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { LogPosition } from './position.js';
+import { Member, MemberKind, MemberState, Membership } from './membership.js';
+import { Count, Id, MemberUrl, StringEnum, closed, ref, type Frozen } from './wire-types.js';
 
-export type RefusalCode =
-  | 'watermark_not_covered'
-  | 'not_a_member'
-  | 'not_electable'
-  | 'not_voting'
-  | 'stale_term'
-  | 'log_behind'
-  | 'primary_alive'
-  | 'already_voted';
+// ---- request bodies ----
 
-export type Refusal =
-  | { code: 'watermark_not_covered'; candidatePosition: LogPosition; commitWatermark: LogPosition }
-  | { code: 'not_a_member'; candidateId: string }
-  | { code: 'not_electable'; candidateId: string }
-  | { code: 'not_voting'; voterId: string; why: 'not_a_member' | 'catching_up' | 'position_unknown' }
-  | { code: 'stale_term'; candidateTerm: number; voterTerm: number }
-  | { code: 'log_behind'; candidatePosition: LogPosition; voterPosition: LogPosition }
-  /** primaryId is null while a freshly started voter cannot yet know the primary. */
-  | { code: 'primary_alive'; primaryId: string | null; lastHeartbeatAgoMs: number }
-  | { code: 'already_voted'; term: number; votedFor: string };
+export const VoteBody = Type.Object(
+  {
+    candidateId: ref(Id),
+    // The term the candidate stands for: its current term + 1.
+    term: ref(Count),
+    lastLogTerm: ref(Count),
+    lastLogLsn: ref(Count),
+    dryRun: Type.Boolean({ description: 'true for a probe, which never persists and never advances the voter\'s term' }),
+    handoff: Type.Optional(Type.Boolean({ description: 'set by a candidate the primary handed leadership to' })),
+  },
+  { ...closed, $id: 'VoteBody' },
+);
+export type VoteBody = Static<typeof VoteBody>;
 
-export interface VoteRequest {
-  readonly type: 'vote_request';
-  readonly round: number;
-  readonly candidateId: string;
-  /** The term the candidate stands for: its current term + 1. */
-  readonly term: number;
-  readonly lastLogTerm: number;
-  readonly lastLogLsn: number;
-  /** A probe asks "would you vote for me?" and changes nothing anywhere. */
-  readonly dryRun: boolean;
-  /** Set when the primary itself handed leadership to this candidate. */
-  readonly handoff?: boolean;
-}
+export const HeartbeatBody = Type.Object(
+  {
+    term: ref(Count),
+    primaryId: ref(Id),
+    commitWatermark: ref(LogPosition),
+    membership: ref(Membership),
+    leaseMs: ref(Count),
+    // The member the primary is handing leadership to, if it is.
+    handoffTo: Type.Optional(ref(Id)),
+    // The electable follower the primary judges most caught up. When the
+    // primary's process is seen gone, the heir stands at once and the others
+    // wait a heartbeat interval or two, so they do not split the vote.
+    heir: Type.Optional(ref(Id)),
+  },
+  { ...closed, $id: 'HeartbeatBody' },
+);
+export type HeartbeatBody = Static<typeof HeartbeatBody>;
 
-export interface VoteResponse {
-  readonly type: 'vote_response';
-  readonly round: number;
-  readonly voterId: string;
-  readonly term: number;
-  readonly granted: boolean;
-  readonly dryRun: boolean;
-  readonly reason?: Refusal;
-}
+/** A handoff tells the chosen member to stand now, on the primary's behalf. */
+export const HandoffBody = Type.Object({ term: ref(Count), primaryId: ref(Id) }, { ...closed, $id: 'HandoffBody' });
+export type HandoffBody = Static<typeof HandoffBody>;
 
-export interface Heartbeat {
-  readonly type: 'heartbeat';
-  readonly round: number;
-  readonly term: number;
-  readonly primaryId: string;
-  readonly commitWatermark: LogPosition;
-  readonly membership: Membership;
-  readonly leaseMs: number;
-  /** The member the primary is handing leadership to, if it is. */
-  readonly handoffTo?: string;
-  /**
-   * The electable follower the primary judges most caught up. When the
-   * primary's process is seen gone, the heir stands at once and the others
-   * wait a heartbeat interval or two, so they do not split the vote.
-   */
-  readonly heir?: string;
-}
+// ---- replies ----
 
-export interface HeartbeatResponse {
-  readonly type: 'heartbeat_response';
-  readonly round: number;
-  readonly memberId: string;
-  readonly term: number;
-  readonly success: boolean;
-  /** The member's durable log position; null for witnesses. */
-  readonly position: LogPosition | null;
-}
+const refusal = <const C extends string, P extends Record<string, TSchema>>(code: C, props: P) =>
+  Type.Object({ code: Type.Literal(code), ...props }, closed);
 
-/** Handoff tells the chosen member to stand now, on the primary's behalf. */
-export interface Handoff {
-  readonly type: 'handoff';
-  readonly term: number;
-  readonly primaryId: string;
-}
+export const Refusal = Type.Union(
+  [
+    refusal('watermark_not_covered', { candidatePosition: ref(LogPosition), commitWatermark: ref(LogPosition) }),
+    refusal('not_a_member', { candidateId: ref(Id) }),
+    refusal('not_electable', { candidateId: ref(Id) }),
+    refusal('not_voting', { voterId: ref(Id), why: StringEnum(['not_a_member', 'catching_up', 'position_unknown'] as const) }),
+    refusal('stale_term', { candidateTerm: ref(Count), voterTerm: ref(Count) }),
+    refusal('log_behind', { candidatePosition: ref(LogPosition), voterPosition: ref(LogPosition) }),
+    refusal('primary_alive', {
+      // Null while a freshly started voter cannot yet know the primary.
+      primaryId: Type.Union([ref(Id), Type.Null()]),
+      // Measured on the voter's monotonic clock: it may carry a fraction.
+      lastHeartbeatAgoMs: Type.Number({ minimum: 0, description: 'milliseconds since the voter last heard the primary' }),
+    }),
+    refusal('already_voted', { term: ref(Count), votedFor: ref(Id) }),
+  ],
+  { $id: 'Refusal', description: 'Why a voter refused: a code and its details.' },
+);
+export type Refusal = Frozen<Static<typeof Refusal>>;
+export type RefusalCode = Refusal['code'];
+
+export const VoteReply = Type.Object(
+  { granted: Type.Boolean(), term: ref(Count), voterId: ref(Id), reason: Type.Optional(ref(Refusal)) },
+  { ...closed, $id: 'VoteReply' },
+);
+export type VoteReply = Static<typeof VoteReply>;
+
+export const HeartbeatReply = Type.Object(
+  {
+    term: ref(Count),
+    success: Type.Boolean(),
+    memberId: ref(Id),
+    // The member's durable log position; null for witnesses.
+    position: Type.Union([ref(LogPosition), Type.Null()]),
+  },
+  { ...closed, $id: 'HeartbeatReply' },
+);
+export type HeartbeatReply = Static<typeof HeartbeatReply>;
+
+// ---- protocol messages: a wire body plus the fields that stay local ----
+
+export type VoteRequest = Frozen<{ type: 'vote_request'; round: number } & VoteBody>;
+
+/** dryRun is the request's, kept beside it: the reply does not repeat it. */
+export type VoteResponse = Frozen<{ type: 'vote_response'; round: number; dryRun: boolean } & VoteReply>;
+
+export type Heartbeat = Frozen<{ type: 'heartbeat'; round: number } & HeartbeatBody>;
+
+export type HeartbeatResponse = Frozen<{ type: 'heartbeat_response'; round: number } & HeartbeatReply>;
+
+/** Handoff has no reply, so it needs no round. */
+export type Handoff = Frozen<{ type: 'handoff' } & HandoffBody>;
 
 export type Message = VoteRequest | VoteResponse | Heartbeat | HeartbeatResponse | Handoff;
+
+/**
+ * wireReferences are the schemas a wire body or reply refers to by $id: a
+ * TypeBox checker resolves each `$ref` against this list.
+ */
+export const wireReferences: readonly TSchema[] = [Count, Id, MemberUrl, MemberKind, MemberState, LogPosition, Member, Membership, Refusal];

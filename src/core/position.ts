@@ -3,10 +3,14 @@
 // deposed primary's divergent suffix with a higher LSN still sorts below the
 // new history.
 
-export interface LogPosition {
-  readonly term: number;
-  readonly lsn: number;
-}
+import { Type, type Static } from '@sinclair/typebox';
+import { Count, closed, ref, type Frozen } from './wire-types.js';
+
+export const LogPosition = Type.Object(
+  { term: ref(Count), lsn: ref(Count) },
+  { ...closed, $id: 'LogPosition', description: 'The { term, lsn } of the last durable entry of a log; positions compare by term, then lsn.' },
+);
+export type LogPosition = Frozen<Static<typeof LogPosition>>;
 
 export const ZERO_POSITION: LogPosition = Object.freeze({ term: 0, lsn: 0 });
 

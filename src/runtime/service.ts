@@ -3,55 +3,26 @@
 // and translate; everything they can ask of a node is here. The body types are
 // the wire shapes of the API, field for field (see openapi.yaml).
 
+import type { Static } from '@sinclair/typebox';
 import type { Registry } from 'prom-client';
-import type { LogPosition, MemberKind, MemberState, Refusal, Role } from '../core/index.js';
+import type {
+  HandoffBody,
+  HeartbeatBody,
+  HeartbeatReply,
+  LogPosition,
+  Member,
+  MemberKind,
+  Role,
+  VoteBody,
+  VoteReply,
+} from '../core/index.js';
 
-export interface VoteBody {
-  candidateId: string;
-  term: number;
-  lastLogTerm: number;
-  lastLogLsn: number;
-  dryRun: boolean;
-  /** Set by a candidate the primary handed leadership to. */
-  handoff?: boolean;
-}
+// The peer bodies and replies are the static types of the core's wire schemas
+// (src/core/messages.ts): written once there, used here as they are.
+export type { HandoffBody, HeartbeatBody, HeartbeatReply, VoteBody, VoteReply };
 
-export interface VoteReply {
-  granted: boolean;
-  term: number;
-  voterId: string;
-  reason?: Refusal;
-}
-
-export interface WireMember {
-  id: string;
-  url: string;
-  kind: MemberKind;
-  state: MemberState;
-}
-
-export interface HeartbeatBody {
-  term: number;
-  primaryId: string;
-  commitWatermark: LogPosition;
-  membership: { version: number; members: WireMember[] };
-  leaseMs: number;
-  handoffTo?: string;
-  /** The follower the primary judges most caught up: it stands first if the primary dies. */
-  heir?: string;
-}
-
-export interface HeartbeatReply {
-  term: number;
-  success: boolean;
-  memberId: string;
-  position: LogPosition | null;
-}
-
-export interface HandoffBody {
-  term: number;
-  primaryId: string;
-}
+/** A member as the API writes it: the static type of the core's member schema. */
+export type WireMember = Static<typeof Member>;
 
 export type SwitchoverReply =
   | { status: 'started'; target: string }

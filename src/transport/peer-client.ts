@@ -1,11 +1,17 @@
 // The peer client: how a node's messages reach the other members over HTTP.
 // One undici keep-alive pool per peer; every request has its own deadline
 // (an AbortSignal) and can be aborted with the round it belongs to. Replies
-// are checked for shape before they go back into the protocol.
+// are checked against the core's reply schemas, the very ones the peer's HTTP
+// API serves them with, before they go back into the protocol.
 
 import { connect } from 'node:net';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Pool } from 'undici';
-import type { Heartbeat, LogPosition, Message, Refusal, VoteRequest } from '../core/index.js';
+import { HeartbeatReply, VoteReply, wireReferences, type Message } from '../core/index.js';
+
+// The reply checkers are compiled once, when the module loads.
+const voteReplyChecker = TypeCompiler.Compile(VoteReply, [...wireReferences]);
+const heartbeatReplyChecker = TypeCompiler.Compile(HeartbeatReply, [...wireReferences]);
 
 /** What became of one request. */
 export type Delivery =
@@ -120,41 +126,17 @@ function toWire(m: Message): { path: string; body: object } | null {
   }
 }
 
+/**
+ * fromWire checks a reply against its schema and adds back what stayed local
+ * (the type, the round, and a vote's dryRun); a reply that does not match is
+ * null. The schemas are closed, so a reply carries no field they do not name.
+ */
 function fromWire(sent: Message, body: unknown): Message | null {
-  if (!isObject(body)) return null;
-  if (sent.type === 'vote_request') return voteReply(sent, body);
-  if (sent.type === 'heartbeat') return heartbeatReply(sent, body);
+  if (sent.type === 'vote_request') {
+    return voteReplyChecker.Check(body) ? { ...body, type: 'vote_response', round: sent.round, dryRun: sent.dryRun } : null;
+  }
+  if (sent.type === 'heartbeat') {
+    return heartbeatReplyChecker.Check(body) ? { ...body, type: 'heartbeat_response', round: sent.round } : null;
+  }
   return null;
-}
-
-function voteReply(sent: VoteRequest, b: Record<string, unknown>): Message | null {
-  if (typeof b.granted !== 'boolean' || !isCount(b.term) || typeof b.voterId !== 'string') return null;
-  return {
-    type: 'vote_response',
-    round: sent.round,
-    voterId: b.voterId,
-    term: b.term,
-    granted: b.granted,
-    dryRun: sent.dryRun,
-    ...(isObject(b.reason) ? { reason: b.reason as unknown as Refusal } : {}),
-  };
-}
-
-function heartbeatReply(sent: Heartbeat, b: Record<string, unknown>): Message | null {
-  if (typeof b.success !== 'boolean' || !isCount(b.term) || typeof b.memberId !== 'string') return null;
-  const position = b.position === null ? null : isPosition(b.position) ? b.position : undefined;
-  if (position === undefined) return null;
-  return { type: 'heartbeat_response', round: sent.round, memberId: b.memberId, term: b.term, success: b.success, position };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-function isPosition(v: unknown): v is LogPosition {
-  return isObject(v) && isCount(v.term) && isCount(v.lsn);
 }
