@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort, keepOutput, waitExit, waitFor } from '../../scripts/lib/cluster.js';
+import { freePort, keepOutput, waitExit, waitFor } from '../../test/kit/cluster.js';
 import { track } from './cleanup.js';
 import type { LinkProxy } from './link-proxy.js';
 import type { BenchTimings, Leader, SystemUnderTest } from './system.js';

@@ -5,7 +5,7 @@
 // be cut.
 
 import { mkdirSync, rmSync } from 'node:fs';
-import { ProcessCluster, waitExit, waitFor, type NodeSpec } from '../../scripts/lib/cluster.js';
+import { ProcessCluster, waitExit, waitFor, type NodeSpec } from '../../test/kit/cluster.js';
 import { onCleanup } from './cleanup.js';
 import type { LinkProxy } from './link-proxy.js';
 import type { BenchTimings, Leader, SystemUnderTest } from './system.js';

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ChildProcess } from 'node:child_process';
 import t from 'tap';
-import { ProcessCluster, type NodeSpec } from '../../scripts/lib/cluster.js';
+import { ProcessCluster, type NodeSpec } from '../kit/cluster.js';
 import { FaultNetwork, type CutMode } from '../../scripts/lib/fault-proxy.js';
 import { CHECKER_NAMES, ChaosCheckers } from './fixtures/checkers.js';
 import { Observer } from './fixtures/observer.js';
