@@ -7,8 +7,8 @@
 //   sigkill    the primary's process is killed;
 //   sigstop    it hangs (SIGSTOP), and is continued (SIGCONT) to rejoin once
 //              the new primary is agreed;
-//   partition  every link to and from it is cut by a blackholing TCP proxy
-//              (bench/lib/link-proxy.ts), healed once the new primary is
+//   partition  every link to and from it is stalled by a TCP proxy
+//              (test/kit/fault-proxy.ts), healed once the new primary is
 //              agreed and the old one's lease has run out;
 //   sigterm    graceful shutdown: the primary hands over, then exits. Every
 //              node's GET /primary is watched meanwhile, and every poll in
@@ -28,7 +28,6 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { cleanupNow, installCleanup, trackFolder } from './lib/cleanup.js';
 import { EtcdSystem, etcdVersion } from './lib/etcd-system.js';
-import { LinkProxy } from './lib/link-proxy.js';
 import { QuorumdSystem } from './lib/quorumd-system.js';
 import { fmtMiB, fmtMs, fmtRatio, ratio, row, rssKiB, sleep, summarize, type Summary } from './lib/stats.js';
 import type { BenchTimings, Leader, SystemName, SystemUnderTest } from './lib/system.js';
@@ -254,9 +253,9 @@ async function runRound(sut: SystemUnderTest, fault: Fault): Promise<RoundResult
   return { ms, termDelta: after ? after.term - before.term : null, dual: watched?.dual ?? 0, dualExample: watched?.example ?? null, exitMs };
 }
 
-async function startSystem(system: SystemName, members: number, root: string, timings: BenchTimings, proxy: LinkProxy | null): Promise<SystemUnderTest> {
-  const dir = join(root, `${system}-${members}${proxy ? '-proxied' : ''}`);
-  return system === 'quorumd' ? QuorumdSystem.start(members, dir, timings, proxy) : EtcdSystem.start(members, dir, timings, proxy);
+async function startSystem(system: SystemName, members: number, root: string, timings: BenchTimings, proxied: boolean): Promise<SystemUnderTest> {
+  const dir = join(root, `${system}-${members}${proxied ? '-proxied' : ''}`);
+  return system === 'quorumd' ? QuorumdSystem.start(members, dir, timings, proxied) : EtcdSystem.start(members, dir, timings, proxied);
 }
 
 /** runSystem runs every requested fault on clusters of one system and size; RSS is read from the direct cluster. */
@@ -275,10 +274,9 @@ async function runSystem(
   if (opts.faults.includes('partition')) groups.push({ proxied: true, faults: ['partition'] });
 
   for (const group of groups) {
-    const proxy = group.proxied ? await LinkProxy.start() : null;
     let sut: SystemUnderTest | null = null;
     try {
-      sut = await startSystem(system, members, root, opts.timings, proxy);
+      sut = await startSystem(system, members, root, opts.timings, group.proxied);
       for (const fault of group.faults) {
         const r: ConfigResult = {
           system,
@@ -320,7 +318,6 @@ async function runSystem(
       if (!group.proxied || rss.size === 0) for (const id of sut.ids) rss.set(id, rssKiB(sut.pid(id)));
     } finally {
       await sut?.stop().catch(() => undefined);
-      proxy?.close();
     }
   }
   return { results, rss };

@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { ProcessCluster, waitFor, type NodeSpec } from '../scripts/lib/cluster.js';
+import { ProcessCluster, waitFor, type NodeSpec } from '../test/kit/cluster.js';
 import { cleanupNow, installCleanup, onCleanup, track, trackFolder } from './lib/cleanup.js';
 import { fmtMiB, fmtRatio, ratio, rssKiB, sleep, summarize } from './lib/stats.js';
 

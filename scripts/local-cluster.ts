@@ -6,7 +6,7 @@
 
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ProcessCluster, type NodeSpec } from './lib/cluster.js';
+import { ProcessCluster, type NodeSpec } from '../test/kit/cluster.js';
 import { DemoStore } from './lib/demo-store.js';
 
 const dir = resolve(process.env.LOCAL_CLUSTER_DIR ?? '.quorumd-local');

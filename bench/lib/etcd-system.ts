@@ -4,17 +4,18 @@
 // the timeout), `--pre-vote` (quorumd's probe), client and peer ports on
 // 127.0.0.1 and data folders under the benchmark's temp folder. The leader is
 // read from the v3 JSON gateway, POST /v3/maintenance/status, on each member.
-// With a LinkProxy, each member's advertised peer URL is its proxy listener,
-// which tells senders apart by the X-Server-From header of etcd's peer
-// requests, so the links of any member can be cut.
+// Proxied, each member's advertised peer URL is its listener in the test
+// kit's fault network (run in a process of its own), which tells senders
+// apart by the X-Server-From header of etcd's peer requests, so the links of
+// any member can be cut.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort, keepOutput, waitExit, waitFor } from '../../scripts/lib/cluster.js';
+import { freePort, keepOutput, waitExit, waitFor } from '../../test/kit/cluster.js';
+import { FaultProxyProcess } from '../../test/kit/fault-proxy-process.js';
 import { track } from './cleanup.js';
-import type { LinkProxy } from './link-proxy.js';
 import type { BenchTimings, Leader, SystemUnderTest } from './system.js';
 
 const HOST = '127.0.0.1';
@@ -55,20 +56,21 @@ export class EtcdSystem implements SystemUnderTest {
     members: Member[],
     private readonly dir: string,
     private readonly timings: BenchTimings,
-    private readonly proxy: LinkProxy | null,
+    private readonly proxy: FaultProxyProcess | null,
   ) {
     for (const m of members) this.members.set(m.name, m);
     this.ids = members.map((m) => m.name);
   }
 
-  static async start(count: number, dir: string, timings: BenchTimings, proxy: LinkProxy | null): Promise<EtcdSystem> {
+  static async start(count: number, dir: string, timings: BenchTimings, proxied: boolean): Promise<EtcdSystem> {
     mkdirSync(dir, { recursive: true });
+    const names = Array.from({ length: count }, (_, i) => `e${i + 1}`);
+    const proxy = proxied ? await FaultProxyProcess.start(names, 'header', track) : null;
     const members: Member[] = [];
-    for (let i = 1; i <= count; i++) {
-      const name = `e${i}`;
+    for (const name of names) {
       const peerPort = await freePort();
       const clientPort = await freePort();
-      const advertisedPeerPort = proxy ? await proxy.listen(name, null) : peerPort;
+      const advertisedPeerPort = proxy ? proxy.ports.port(name, name) : peerPort;
       if (proxy) await proxy.target(name, peerPort);
       members.push({ name, clientPort, peerPort, advertisedPeerPort, dataDir: join(dir, name), child: null, output: [] });
     }
@@ -131,7 +133,7 @@ export class EtcdSystem implements SystemUnderTest {
 
   async isolate(ids: readonly string[]): Promise<void> {
     if (!this.proxy) throw new Error('isolate needs a proxied cluster');
-    await this.proxy.isolate(ids);
+    await this.proxy.isolate(ids, 'stall');
   }
 
   pid(id: string): number | undefined {
@@ -151,6 +153,7 @@ export class EtcdSystem implements SystemUnderTest {
       }),
     );
     await this.agent.close();
+    this.proxy?.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 

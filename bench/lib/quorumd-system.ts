@@ -1,16 +1,14 @@
 // quorumd under the failover benchmark: a ProcessCluster of data members on
-// loopback, each data node's position reported as its agent would. With a
-// LinkProxy, every node reaches every peer through its own proxied link (each
-// node gets its own member list, whose URLs are its links), so any link can
-// be cut.
+// loopback, each data node's position reported as its agent would. Proxied,
+// every node reaches every peer through its own link of the test kit's fault
+// network, run in a process of its own (each node gets its own member list,
+// whose URLs are its links), so any link can be cut.
 
 import { mkdirSync, rmSync } from 'node:fs';
-import { ProcessCluster, waitExit, waitFor, type NodeSpec } from '../../scripts/lib/cluster.js';
-import { onCleanup } from './cleanup.js';
-import type { LinkProxy } from './link-proxy.js';
+import { ProcessCluster, waitExit, waitFor, type NodeSpec } from '../../test/kit/cluster.js';
+import { FaultProxyProcess } from '../../test/kit/fault-proxy-process.js';
+import { onCleanup, track } from './cleanup.js';
 import type { BenchTimings, Leader, SystemUnderTest } from './system.js';
-
-const HOST = '127.0.0.1';
 
 export class QuorumdSystem implements SystemUnderTest {
   readonly system = 'quorumd' as const;
@@ -20,31 +18,29 @@ export class QuorumdSystem implements SystemUnderTest {
   private constructor(
     readonly cluster: ProcessCluster,
     private readonly dir: string,
-    private readonly proxy: LinkProxy | null,
+    private readonly proxy: FaultProxyProcess | null,
   ) {
     this.ids = [...cluster.nodes.keys()];
     this.forget = onCleanup(() => this.killAllNow());
   }
 
-  static async start(members: number, dir: string, timings: BenchTimings, proxy: LinkProxy | null): Promise<QuorumdSystem> {
+  static async start(members: number, dir: string, timings: BenchTimings, proxied: boolean): Promise<QuorumdSystem> {
     mkdirSync(dir, { recursive: true });
     const specs: NodeSpec[] = [];
     for (let i = 1; i <= members; i++) specs.push({ id: `d${i}`, kind: 'data' });
-    let envFor: ((id: string) => Record<string, string>) | undefined;
-    if (proxy) {
-      // Node i reaches node j at its own link i->j (i->i is never cut: it only names the node itself).
-      const lists = new Map<string, string>();
-      for (const from of specs) {
-        const list: Array<{ id: string; url: string; kind: string }> = [];
-        for (const to of specs) list.push({ id: to.id, kind: 'data', url: `http://${HOST}:${await proxy.listen(to.id, from.id)}` });
-        lists.set(from.id, JSON.stringify(list));
-      }
-      envFor = (id) => ({ QUORUMD_MEMBERS: lists.get(id)! });
-    }
+    // Node i reaches node j at its own link i->j (i->i is never cut: it only names the node itself).
+    const proxy = proxied ? await FaultProxyProcess.start(specs.map((s) => s.id), 'port', track) : null;
+    const envFor = proxy ? (id: string) => ({ QUORUMD_MEMBERS: proxy.ports.membersFor(id, specs) }) : undefined;
     // On loopback a refused connection does mean the process is gone, so the
     // bench runs fast failover on unless told otherwise (--fast-failover off).
     const env = { QUORUMD_FAST_FAILOVER: timings.fastFailover ? 'on' : 'off' };
-    const cluster = await ProcessCluster.start({ specs, dir, timings, env, logLevel: 'error', ...(envFor ? { envFor } : {}) });
+    let cluster: ProcessCluster;
+    try {
+      cluster = await ProcessCluster.start({ specs, dir, timings, env, logLevel: 'error', ...(envFor ? { envFor } : {}) });
+    } catch (err) {
+      proxy?.close();
+      throw err;
+    }
     const sut = new QuorumdSystem(cluster, dir, proxy);
     if (proxy) for (const id of sut.ids) await proxy.target(id, cluster.node(id).port);
     for (const id of sut.ids) await cluster.waitUp(id, 20_000);
@@ -72,7 +68,7 @@ export class QuorumdSystem implements SystemUnderTest {
 
   async isolate(ids: readonly string[]): Promise<void> {
     if (!this.proxy) throw new Error('isolate needs a proxied cluster');
-    await this.proxy.isolate(ids);
+    await this.proxy.isolate(ids, 'stall');
   }
 
   async primaryAnswers(ids: readonly string[]): Promise<Array<{ id: string; term: number }>> {
@@ -93,6 +89,7 @@ export class QuorumdSystem implements SystemUnderTest {
   async stop(): Promise<void> {
     for (const id of this.ids) this.signal(id, 'SIGCONT');
     await this.cluster.stop(2_000);
+    this.proxy?.close();
     this.forget();
     rmSync(this.dir, { recursive: true, force: true });
   }

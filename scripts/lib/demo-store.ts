@@ -1,12 +1,14 @@
 // A demo replicated data store for the local cluster. Each data node has a
-// log (the term of each entry, by LSN). The node whose quorumd answers 200 on
-// /primary writes, stamping entries with its term (the fencing token); on
+// log in the test kit's model (test/kit/data-log.ts), the one the simulator
+// and the chaos test use. The node whose quorumd answers 200 on /primary
+// writes, stamping entries with its term (the fencing token); on
 // promotion it first writes one entry in its new term, as real stores write a
 // no-op. Followers copy the primary's log with some lag, truncating any
 // divergent suffix, and every node's agent reports its position by PUT /log.
 
 import { request } from 'undici';
 import type { StatusView } from '../../src/runtime/service.js';
+import { DataLog } from '../../test/kit/data-log.js';
 
 /** A data node the demo store stands beside: its quorumd's id and URL. */
 export interface DemoNode {
@@ -23,14 +25,15 @@ export interface DemoStoreOptions {
 }
 
 export class DemoStore {
-  /** logs.get(id)[i] is the term of the entry at LSN i + 1. */
-  private readonly logs = new Map<string, number[]>();
+  private readonly logs = new Map<string, DataLog>();
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
   /** The highest LSN acknowledged to clients: covered by the commit watermark. */
   acknowledged = { term: 0, lsn: 0 };
 
   private readonly urls = new Map<string, string>();
+  /** The last client write's number: each write carries the next. */
+  private writeSeq = 0;
 
   constructor(
     nodes: readonly DemoNode[],
@@ -38,14 +41,13 @@ export class DemoStore {
     private readonly opts: DemoStoreOptions = { writesPerTick: 3, replicatePerTick: 5, tickMs: 100 },
   ) {
     for (const n of nodes) {
-      this.logs.set(n.id, []);
+      this.logs.set(n.id, new DataLog(n.id));
       this.urls.set(n.id, n.url);
     }
   }
 
   position(id: string): { term: number; lsn: number } {
-    const log = this.logs.get(id) ?? [];
-    return { term: log.at(-1) ?? 0, lsn: log.length };
+    return this.logs.get(id)?.position() ?? { term: 0, lsn: 0 };
   }
 
   start(): void {
@@ -68,8 +70,8 @@ export class DemoStore {
       const [pid, ps] = primary;
       const log = this.logs.get(pid)!;
       const term = ps!.term;
-      if ((log.at(-1) ?? 0) < term) log.push(term);
-      for (let i = 0; i < this.opts.writesPerTick; i++) log.push(term);
+      if (log.lastTerm < term) log.append(term, 0);
+      for (let i = 0; i < this.opts.writesPerTick; i++) log.append(term, ++this.writeSeq);
       const wm = ps!.commitWatermark;
       if (wm.lsn > this.acknowledged.lsn || wm.term > this.acknowledged.term) this.acknowledged = wm;
       for (const [id, s] of statuses) {
@@ -110,11 +112,6 @@ export class DemoStore {
 
   /** replicate copies the primary's log onto a follower, a few entries at a time. */
   private replicate(from: string, to: string): void {
-    const src = this.logs.get(from)!;
-    const dst = this.logs.get(to)!;
-    let common = 0;
-    while (common < dst.length && common < src.length && dst[common] === src[common]) common++;
-    dst.length = common;
-    for (let i = 0; i < this.opts.replicatePerTick && dst.length < src.length; i++) dst.push(src[dst.length]!);
+    this.logs.get(to)!.copyFrom(this.logs.get(from)!, this.opts.replicatePerTick);
   }
 }

@@ -1,6 +1,6 @@
 // Chaos with real processes: five quorumd nodes (four data, one witness) on
 // loopback, every link between them through its own fault proxy
-// (scripts/lib/fault-proxy.ts), a client playing the data store that writes
+// (test/kit/fault-proxy.ts), a client playing the data store that writes
 // through whichever node holds the primary's lease (fixtures/store.ts), and
 // checkers over everything the nodes report (fixtures/checkers.ts, whose
 // header states each rule). Each round injects one fault (SIGKILL,
@@ -25,8 +25,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ChildProcess } from 'node:child_process';
 import t from 'tap';
-import { ProcessCluster, type NodeSpec } from '../../scripts/lib/cluster.js';
-import { FaultNetwork, type CutMode } from '../../scripts/lib/fault-proxy.js';
+import { ProcessCluster, type NodeSpec } from '../kit/cluster.js';
+import { FaultNetwork, type CutMode } from '../kit/fault-proxy.js';
 import { CHECKER_NAMES, ChaosCheckers } from './fixtures/checkers.js';
 import { Observer } from './fixtures/observer.js';
 import { ChaosStore } from './fixtures/store.js';
@@ -41,7 +41,7 @@ function intEnv(name: string, fallback: number): number {
 
 function cutModes(raw: string): CutMode[] {
   const modes = raw.split(',').map((m) => m.trim()).filter((m) => m !== '');
-  for (const m of modes) if (m !== 'blackhole' && m !== 'reset' && m !== 'refuse') throw new Error(`QUORUMD_CHAOS_CUT_MODES: unknown mode ${JSON.stringify(m)}`);
+  for (const m of modes) if (m !== 'blackhole' && m !== 'reset' && m !== 'refuse' && m !== 'stall') throw new Error(`QUORUMD_CHAOS_CUT_MODES: unknown mode ${JSON.stringify(m)}`);
   if (modes.length === 0) throw new Error('QUORUMD_CHAOS_CUT_MODES names no mode');
   return modes as CutMode[];
 }
@@ -461,7 +461,7 @@ t.test(
       specs: SPECS,
       dir,
       timings: TIMINGS,
-      envFor: (id) => ({ QUORUMD_MEMBERS: net.membersFor(id, SPECS), QUORUMD_FAST_FAILOVER: FAST_FAILOVER }),
+      envFor: (id) => ({ QUORUMD_MEMBERS: net.ports.membersFor(id, SPECS), QUORUMD_FAST_FAILOVER: FAST_FAILOVER }),
     });
     chaos = new Chaos(cluster, net, checkers, seeded(SEED, 0));
     for (const id of IDS) chaos.watch(id);

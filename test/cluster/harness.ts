@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { ProcessCluster, waitFor, type ClusterOptions, type NodeSpec } from '../../scripts/lib/cluster.js';
+import { ProcessCluster, waitFor, type ClusterOptions, type NodeSpec } from '../kit/cluster.js';
 
 /** Timings for tests: loose enough for a loaded 2-core machine. */
 export const TEST_TIMINGS = { heartbeatMs: 50, electionTimeoutMs: 300, electionJitterMs: 200 };

@@ -4,7 +4,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { waitFor } from '../../scripts/lib/cluster.js';
+import { waitFor } from '../kit/cluster.js';
 import { awaitAgreement, running, shape, startCluster } from './harness.js';
 
 t.test('the promotion hook runs with the new term, and the demotion hook when a primary steps down', async (t) => {

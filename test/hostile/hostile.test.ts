@@ -31,7 +31,7 @@ import { TypeRegistry, type TSchema } from '@sinclair/typebox';
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { ProcessCluster, waitFor } from '../../scripts/lib/cluster.js';
+import { ProcessCluster, waitFor } from '../kit/cluster.js';
 import { HandoffBody, HeartbeatBody, LogPosition, SwitchoverBody, VoteBody, sharedSchemas } from '../../src/schemas.js';
 import type { StatusView } from '../../src/runtime/service.js';
 

@@ -9,7 +9,7 @@ import t from 'tap';
 import { pino } from 'pino';
 import { NodeRuntime } from '../../src/runtime/node-runtime.js';
 import { FileStore, MemoryStore, StateFileError } from '../../src/store/index.js';
-import { waitFor } from '../../scripts/lib/cluster.js';
+import { waitFor } from '../kit/cluster.js';
 import { TIMINGS, awaitPrimary, ballot, loneVoter, startLocalCluster } from './support.js';
 
 const TOKEN = 'runtime-test-token-0123456789';

@@ -10,7 +10,7 @@ import { buildApp, type App } from '../../src/app.js';
 import type { Member, Timings } from '../../src/core/index.js';
 import { NodeRuntime, type RuntimeHooks } from '../../src/runtime/node-runtime.js';
 import { FileStore, type StateStore } from '../../src/store/index.js';
-import { freePort, waitFor } from '../../scripts/lib/cluster.js';
+import { freePort, waitFor } from '../kit/cluster.js';
 
 export const TIMINGS: Timings = { heartbeatMs: 30, electionTimeoutMs: 200, electionJitterMs: 100, clockDriftBound: 0.05 };
 

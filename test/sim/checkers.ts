@@ -22,7 +22,7 @@
 // for the measured distribution); a run that needs longer is reported.
 
 import { covers, type Timings } from '../../src/core/index.js';
-import type { Entry } from './datastore.js';
+import type { Entry } from '../kit/data-log.js';
 
 export type CheckerName =
   | 'one_primary_per_term'

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { DEFAULT_TIMINGS } from '../../src/core/index.js';
 import { Checkers, livenessBoundMs } from './checkers.js';
-import { DataLog } from './datastore.js';
+import { DataLog } from '../kit/data-log.js';
 import { Network, PARTITION_KINDS } from './network.js';
 import { EventQueue } from './queue.js';
 import { SimRandom, mixSeed } from './random.js';

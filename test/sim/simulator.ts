@@ -50,7 +50,7 @@ import {
   type Timings,
 } from '../../src/core/index.js';
 import { Checkers, livenessBoundMs, type CheckerName, type Violation } from './checkers.js';
-import { DataLog } from './datastore.js';
+import { DataLog } from '../kit/data-log.js';
 import { CALM, Network, PARTITION_KINDS, type PartitionKind, type Weather } from './network.js';
 import { EventQueue } from './queue.js';
 import { SimRandom, mixSeed } from './random.js';

@@ -1,7 +1,8 @@
-// A cluster of real quorumd processes on loopback: the local demo, the
-// cluster tests and the benchmarks all start nodes through this. Each node is
-// `node bin/quorumd.js` configured by environment, with its own data folder
-// under the cluster's folder, and can be killed, paused and restarted.
+// The test kit's process cluster: real quorumd processes on loopback, which
+// the local demo, the cluster, chaos and hostile tests and the benchmarks all
+// start nodes through. Each node is `node bin/quorumd.js` configured by
+// environment, with its own data folder under the cluster's folder, and can be
+// killed, paused and restarted.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
