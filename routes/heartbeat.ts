@@ -26,7 +26,7 @@ const heartbeatRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
         },
       },
     },
-    async (request) => service.heartbeat(request.body, request.raw.socket),
+    async (request) => service.heartbeat(request.body),
   );
 };
 

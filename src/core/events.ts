@@ -1,10 +1,13 @@
-// What goes into the node (events) and what comes out (effects). The runtime
-// performs a step's effects in the order given; a persist always comes first,
-// so nothing is sent before the state it depends on is durable.
+// What goes into the node (events) and what comes out (effects). The driver
+// (src/runtime/driver.ts) performs a step's effects in the order given; a
+// persist always comes first, so nothing is sent before the state it depends
+// on is durable. The answer to the request or command being stepped is an
+// effect of its own (reply, switchover_answer): it goes back to whoever asked,
+// after the step's persist, and never travels as a send.
 
 import type { LogPosition } from './position.js';
 import type { Membership } from './membership.js';
-import type { Message } from './messages.js';
+import type { HeartbeatResponse, Message, VoteResponse } from './messages.js';
 
 export type Event =
   /** Time passed; the node checks its timers. */
@@ -17,7 +20,7 @@ export type Event =
   | { readonly type: 'position'; readonly now: number; readonly position: LogPosition }
   /** The runtime saw the primary's process gone: its port refused a connection. */
   | { readonly type: 'primary_unreachable'; readonly now: number; readonly primaryId: string }
-  /** An operator asks the primary to hand over, to a named or the best member. */
+  /** An operator asks the primary for a switchover, to a named or the best member. */
   | { readonly type: 'switchover'; readonly now: number; readonly target: string | null };
 
 export type Role = 'follower' | 'precandidate' | 'candidate' | 'primary';
@@ -48,10 +51,13 @@ export type RoleChangeReason =
   | 'election_ended'
   | 'voted';
 
-export type SwitchoverResult =
+/** The node's answer to a switchover command, given in the step that took it. */
+export type SwitchoverAnswer =
   | { readonly status: 'started'; readonly target: string }
-  | { readonly status: 'refused'; readonly reason: string }
-  | { readonly status: 'abandoned'; readonly target: string };
+  | { readonly status: 'refused'; readonly reason: string };
+
+/** A reply answers a request (a vote request, a heartbeat) on the request's own connection. */
+export type Reply = VoteResponse | HeartbeatResponse;
 
 export type Effect =
   | { readonly type: 'persist'; readonly state: HardState }
@@ -68,4 +74,12 @@ export type Effect =
       readonly reason: RoleChangeReason;
     }
   | { readonly type: 'election'; readonly outcome: ElectionOutcome }
-  | { readonly type: 'switchover'; readonly result: SwitchoverResult };
+  /**
+   * The answer to the request being stepped. `to` names who asked; the answer
+   * goes back on the request's connection, so only that asker can get it.
+   */
+  | { readonly type: 'reply'; readonly to: string; readonly message: Reply }
+  /** The answer to the switchover command being stepped. */
+  | { readonly type: 'switchover_answer'; readonly answer: SwitchoverAnswer }
+  /** A switchover under way was given up: its target did not take over in time. */
+  | { readonly type: 'switchover_abandoned'; readonly target: string };

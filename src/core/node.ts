@@ -1,5 +1,7 @@
 // Node is one quorumd member's protocol state machine. It is pure: events go
-// in through step(), effects come out, and the caller performs them in order.
+// in through step(), effects come out, and the driver performs them in order.
+// The answer to a request or a switchover command is an effect of its own
+// (reply, switchover_answer), which the driver hands back to whoever asked.
 // Time arrives with each event and randomness through an injected source, so a
 // simulator can run many nodes in one process and replay any run exactly.
 //
@@ -22,7 +24,7 @@ import {
 } from './membership.js';
 import { comparePositions, covers, type LogPosition } from './position.js';
 import type { Heartbeat, HeartbeatResponse, Message, VoteRequest, VoteResponse } from './messages.js';
-import type { Effect, ElectionOutcome, Event, HardState, Role, RoleChangeReason } from './events.js';
+import type { Effect, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason } from './events.js';
 import { decideVote, type VoterView } from './vote.js';
 import { tally } from './tally.js';
 import { watermarkCandidate } from './watermark.js';
@@ -67,7 +69,8 @@ export interface PeerContact {
   readonly position: LogPosition | null;
 }
 
-interface Handover {
+/** A switchover under way: the primary is making `target` the next primary. */
+interface Switchover {
   readonly target: string;
   readonly deadline: number;
   /** The heartbeat round that first named the target, once the target caught up. */
@@ -79,7 +82,7 @@ interface PrimaryState {
   leaseExpiry: number;
   nextHeartbeatAt: number;
   readonly rounds: Map<number, HeartbeatRound>;
-  handover: Handover | null;
+  switchover: Switchover | null;
 }
 
 export class Node {
@@ -150,7 +153,7 @@ export class Node {
   }
   /** The lease expiry of a primary, or null if this node is not primary. */
   get leaseExpiry(): number | null {
-    return this.primary ? (this.primary.handover ? 0 : this.primary.leaseExpiry) : null;
+    return this.primary ? (this.primary.switchover ? 0 : this.primary.leaseExpiry) : null;
   }
   /** holdsLease: a primary may act as primary only while this is true. */
   holdsLease(now: number): boolean {
@@ -281,7 +284,7 @@ export class Node {
       dryRun: req.dryRun,
       ...(decision.granted ? {} : { reason: decision.reason }),
     };
-    this.send(req.candidateId, reply, this.timings.electionTimeoutMs);
+    this.reply(req.candidateId, reply);
   }
 
   // ---- Candidate -----------------------------------------------------------
@@ -463,7 +466,7 @@ export class Node {
       success,
       position: this.self?.kind === 'witness' ? null : this.position,
     };
-    this.send(hb.primaryId, reply, this.timings.electionTimeoutMs);
+    this.reply(hb.primaryId, reply);
   }
 
   private primaryUnreachable(now: number, primaryId: string): void {
@@ -484,7 +487,7 @@ export class Node {
     this.position = position;
     if (this.role === 'primary') {
       this.maybeAdvanceWatermark();
-      this.maybeHandOver(now);
+      this.maybeAnnounceTarget(now);
     }
   }
 
@@ -496,16 +499,16 @@ export class Node {
     this.election = null;
     this.handoffCandidate = null;
     this.contacts.clear();
-    this.primary = { since: now, leaseExpiry: 0, nextHeartbeatAt: now, rounds: new Map(), handover: null };
+    this.primary = { since: now, leaseExpiry: 0, nextHeartbeatAt: now, rounds: new Map(), switchover: null };
     this.pendingReason = 'elected';
     this.sendHeartbeats(now);
   }
 
   private tickPrimary(now: number): void {
     const p = this.primary!;
-    if (p.handover && now >= p.handover.deadline) {
-      this.out.push({ type: 'switchover', result: { status: 'abandoned', target: p.handover.target } });
-      p.handover = null;
+    if (p.switchover && now >= p.switchover.deadline) {
+      this.out.push({ type: 'switchover_abandoned', target: p.switchover.target });
+      p.switchover = null;
     }
     if (now >= this.leaseDeadline(p)) {
       this.becomeFollower(now, null, 'lease_lapsed');
@@ -534,7 +537,7 @@ export class Node {
       commitWatermark: this.hard.commitWatermark,
       membership: this.hard.membership,
       leaseMs: leaseMs(this.timings),
-      ...(p.handover && p.handover.announcedRound !== null ? { handoffTo: p.handover.target } : {}),
+      ...(p.switchover && p.switchover.announcedRound !== null ? { handoffTo: p.switchover.target } : {}),
       ...(heir ? { heir } : {}),
     };
     for (const m of this.hard.membership.members) {
@@ -568,7 +571,7 @@ export class Node {
     p.rounds.get(r.round)?.acks.add(r.memberId);
     this.maybeRenewLease(now, r.round);
     this.maybeAdvanceWatermark();
-    this.maybeHandOver(now);
+    this.maybeAnnounceTarget(now);
   }
 
   private maybeRenewLease(now: number, round: number): void {
@@ -580,9 +583,9 @@ export class Node {
     const acks = voterIds.filter((id) => hb.acks.has(id)).length;
     if (acks < quorumSize(voterIds.length)) return;
     p.leaseExpiry = Math.max(p.leaseExpiry, hb.sentAt + leaseMs(this.timings));
-    // A handover waits until a quorum, the target among it, has heard whom it
-    // names; then the primary steps down and tells the target to stand.
-    const h = p.handover;
+    // A switchover waits until a quorum, the target among it, has heard whom
+    // it names; then the primary steps down and sends the target a handoff.
+    const h = p.switchover;
     if (h && h.announcedRound !== null && round >= h.announcedRound && hb.acks.has(h.target)) {
       this.send(h.target, { type: 'handoff', term: this.hard.term, primaryId: this.id }, this.timings.electionTimeoutMs);
       this.handoffCandidate = h.target;
@@ -612,7 +615,7 @@ export class Node {
   private switchover(now: number, target: string | null): void {
     const p = this.primary;
     if (this.role !== 'primary' || !p) return this.refuseSwitchover('this node is not the primary');
-    if (p.handover) return this.refuseSwitchover(`a switchover to ${p.handover.target} is already under way`);
+    if (p.switchover) return this.refuseSwitchover(`a switchover to ${p.switchover.target} is already under way`);
     const fresh = (m: Member): boolean => {
       const c = this.contacts.get(m.id);
       return !!c && now - c.lastContactAt < this.timings.electionTimeoutMs;
@@ -632,18 +635,18 @@ export class Node {
       chosen = eligible[0];
       if (!chosen) return this.refuseSwitchover('no electable member has answered a heartbeat recently');
     }
-    p.handover = { target: chosen.id, deadline: now + this.timings.electionTimeoutMs, announcedRound: null };
-    this.out.push({ type: 'switchover', result: { status: 'started', target: chosen.id } });
-    this.maybeHandOver(now);
+    p.switchover = { target: chosen.id, deadline: now + this.timings.electionTimeoutMs, announcedRound: null };
+    this.out.push({ type: 'switchover_answer', answer: { status: 'started', target: chosen.id } });
+    this.maybeAnnounceTarget(now);
   }
 
   private refuseSwitchover(reason: string): void {
-    this.out.push({ type: 'switchover', result: { status: 'refused', reason } });
+    this.out.push({ type: 'switchover_answer', answer: { status: 'refused', reason } });
   }
 
   /** Once the target holds everything the primary holds, name it to every member. */
-  private maybeHandOver(now: number): void {
-    const h = this.primary?.handover;
+  private maybeAnnounceTarget(now: number): void {
+    const h = this.primary?.switchover;
     if (!h || h.announcedRound !== null) return;
     const targetPos = this.contacts.get(h.target)?.position;
     if (!targetPos || !this.position || comparePositions(targetPos, this.position) < 0) return;
@@ -665,6 +668,11 @@ export class Node {
 
   private send(to: string, message: Message, timeoutMs: number): void {
     this.out.push({ type: 'send', to, message, timeoutMs });
+  }
+
+  /** reply answers the request being stepped; `to` is who asked. */
+  private reply(to: string, message: Reply): void {
+    this.out.push({ type: 'reply', to, message });
   }
 
   /**
@@ -699,7 +707,7 @@ export class Node {
     else {
       const p = this.primary!;
       at = Math.min(p.nextHeartbeatAt, this.leaseDeadline(p));
-      if (p.handover) at = Math.min(at, p.handover.deadline);
+      if (p.switchover) at = Math.min(at, p.switchover.deadline);
     }
     if (at !== this.timerAt) {
       this.timerAt = at;

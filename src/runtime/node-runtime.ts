@@ -1,8 +1,9 @@
-// The runtime drives one protocol node with the real clock, timers and
-// network. Every event goes through Node.step(), and the effects it returns
-// are performed here in order: the persist first (synchronously, so nothing
-// is sent before the state is on disk), then sends, timers and role changes.
-// A failed persist is fatal: the process logs why and exits, granting nothing.
+// The runtime drives one protocol node with the real clock, timers, store
+// and network: it is the driver (driver.ts) with real ports. Events reach the
+// node through the driver, which performs the effects in order: the persist
+// first (synchronously, so nothing is sent before the state is on disk), then
+// sends, timers and notifications. A failed persist is fatal: the process logs
+// why and exits, granting nothing. The read-only views live in views.ts.
 
 import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -10,28 +11,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import {
-  Node,
-  ZERO_POSITION,
-  findMember,
-  isElectable,
-  isVoter,
-  leaseMs,
-  quorumSize,
-  seededRandom,
-  voters,
-  watermarkHolders,
-  type Effect,
-  type Event,
-  type HardState,
-  type LogPosition,
-  type Message,
-  type Role,
-  type SwitchoverResult,
-} from '../core/index.js';
+import { Node, ZERO_POSITION, seededRandom, type ElectionOutcome, type HardState, type LogPosition, type Message, type Role } from '../core/index.js';
 import { ApiError } from '../errors.js';
 import { PeerClient } from '../transport/peer-client.js';
+import { PrimaryWatch } from '../transport/primary-watch.js';
 import { StateFileError, type StateStore } from '../store/store.js';
+import { Driver, type RoleChange } from './driver.js';
 import { HISTORY_FILE, History } from './history.js';
 import { Metrics } from './metrics.js';
 import { RoleHook } from './role-hook.js';
@@ -43,18 +28,14 @@ import type {
   HeartbeatReply,
   HistoryEntry,
   MembersView,
-  PeerConnection,
   QuorumService,
   StatusView,
   SwitchoverReply,
   VoteBody,
   VoteReply,
 } from './service.js';
+import { healthCheck, isPrimary, isReplica, memberUrl, membersView, readinessCheck, statusView } from './views.js';
 
-/** Thrown after a fatal fault, so no further effect of the step is performed. */
-export class FatalError extends Error {
-  override name = 'FatalError';
-}
 
 export interface RuntimeHooks {
   /** Called on a fatal fault; the default exits the process with status 70. */
@@ -65,9 +46,11 @@ export class NodeRuntime implements QuorumService {
   readonly id: string;
   readonly registry: Registry;
   private readonly node: Node;
+  private readonly driver: Driver;
   private readonly store: StateStore;
   private readonly logger: Logger;
   private readonly client: PeerClient;
+  private readonly watch: PrimaryWatch | null;
   private readonly metrics = new Metrics();
   private readonly terms: History;
   private readonly hook: RoleHook | null;
@@ -76,11 +59,8 @@ export class NodeRuntime implements QuorumService {
   private readonly inflight = new Map<number, Set<AbortController>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private failed: Error | null = null;
   private switchoverWaiters: Array<(r: SwitchoverReply) => void> = [];
   private pendingSwitchover: { readonly target: string; readonly fromTerm: number } | null = null;
-  /** The node's answer to the switchover request being stepped. */
-  private switchoverAnswer: SwitchoverResult | null = null;
   private lastRole: Role = 'follower';
 
   constructor(
@@ -118,6 +98,23 @@ export class NodeRuntime implements QuorumService {
       random: seededRandom(opts.seed ?? randomInt(2 ** 31)),
       now: this.now(),
     });
+    this.driver = new Driver(this.node, {
+      clock: { now: () => this.now() },
+      timer: { arm: (at) => this.arm(at) },
+      store: { save: (state) => this.persist(state) },
+      transport: { send: (to, message, timeoutMs) => this.send(to, message, timeoutMs), abort: (round) => this.abort(round) },
+      notify: {
+        role: (change) => this.onRole(change),
+        election: (outcome) => this.onElection(outcome),
+        switchoverAbandoned: (target) => this.onSwitchoverAbandoned(target),
+        fatal: (err) => this.fail(err),
+      },
+    });
+    // The watch on the primary's connection is the fast-failover evidence, so
+    // it exists only when fast failover is on.
+    this.watch = opts.fastFailover
+      ? new PrimaryWatch({ probeTimeoutMs: opts.timings.electionTimeoutMs, onGone: (primaryId) => this.primaryGone(primaryId) })
+      : null;
     this.metrics.term.set(hardState.term);
     this.metrics.setRole('follower');
     this.metrics.commitWatermarkLsn.set(hardState.commitWatermark.lsn);
@@ -141,20 +138,23 @@ export class NodeRuntime implements QuorumService {
   }
 
   start(): void {
-    this.step({ type: 'tick', now: this.now() });
+    this.driver.handle({ type: 'tick' });
   }
 
   /**
-   * stop hands leadership over first when this node is the primary and a
-   * member is ready to take it, then stops timers and closes connections.
+   * stop makes a switchover first when this node is the primary and a member
+   * is ready to take over, then stops timers and closes connections.
    */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    if (this.node.currentRole === 'primary' && !this.failed) {
+    if (this.node.currentRole === 'primary' && !this.driver.failed) {
       const result = await this.switchover(null);
+      // test/cluster/failover.test.ts reads this line, so its words stay until that test says switchover too.
       this.logger.info({ result }, 'handover before shutdown');
     }
     this.stopped = true;
+    this.driver.halt();
+    this.watch?.close();
     if (this.timer) clearTimeout(this.timer);
     for (const set of this.inflight.values()) for (const c of set) c.abort();
     this.inflight.clear();
@@ -171,42 +171,18 @@ export class NodeRuntime implements QuorumService {
     return { granted: reply.granted, term: reply.term, voterId: reply.voterId, ...(reply.reason ? { reason: reply.reason } : {}) };
   }
 
-  heartbeat(body: HeartbeatBody, connection?: PeerConnection): HeartbeatReply {
+  heartbeat(body: HeartbeatBody): HeartbeatReply {
     const reply = this.request({ type: 'heartbeat', round: 0, ...body });
     if (reply?.type !== 'heartbeat_response') throw new Error('the node did not answer a heartbeat');
-    if (reply.success && connection && this.opts.fastFailover) this.watchPrimary(body.primaryId, connection);
+    if (reply.success && this.watch) {
+      const url = memberUrl(this.node, body.primaryId);
+      if (url !== null) this.watch.heartbeatAccepted(body.primaryId, url);
+    }
     return { term: reply.term, success: reply.success, memberId: reply.memberId, position: reply.position };
   }
 
-  /**
-   * watchPrimary waits for the primary's connection to close. A close alone
-   * proves nothing (connections are recycled), so the runtime then connects
-   * to the primary: a refused connection means no process listens there, and
-   * the node may start its election without waiting out the timeout. A hung
-   * process or a cut link refuses nothing and falls back to the timeout.
-   */
-  private watchPrimary(primaryId: string, connection: PeerConnection): void {
-    if (this.watched.has(connection)) return;
-    this.watched.add(connection);
-    connection.once('close', () => {
-      if (this.stopped || this.failed || this.node.knownPrimary !== primaryId) return;
-      const member = findMember(this.node.hardState.membership.members, primaryId);
-      if (!member) return;
-      // A refusal comes back at once; the bound only ends a connect that hangs
-      // (a stopped process, a cut link). One heartbeat interval was too tight
-      // on a busy machine, where the timer could fire before the refusal was read.
-      void this.client.probeRefused(member.url, this.opts.timings.electionTimeoutMs).then((refused) => {
-        if (!refused) return;
-        this.logger.info({ primaryId }, 'the primary closed its connection and its port refuses connections');
-        this.step({ type: 'primary_unreachable', now: this.now(), primaryId });
-      });
-    });
-  }
-
-  private readonly watched = new WeakSet<PeerConnection>();
-
   handoff(body: HandoffBody): void {
-    this.step({ type: 'message', now: this.now(), message: { type: 'handoff', ...body } });
+    this.driver.handle({ type: 'message', message: { type: 'handoff', ...body } });
   }
 
   reportPosition(position: LogPosition): StatusView {
@@ -214,93 +190,40 @@ export class NodeRuntime implements QuorumService {
     if (self?.kind === 'witness') {
       throw new ApiError(409, 'witness_has_no_log', 'a witness holds no data, so it has no log position to report');
     }
-    this.step({ type: 'position', now: this.now(), position });
+    this.driver.handle({ type: 'position', position });
     this.metrics.positionLsn.set(position.lsn);
     return this.status();
   }
 
   /**
    * switchover answers a refusal at once (to this caller only: a second
-   * request refused while a handover is under way must not end the first);
-   * a handover that started is answered once the target leads a newer term,
+   * request refused while a switchover is under way must not end the first);
+   * a switchover that started is answered once the target leads a newer term,
    * or as abandoned when the node gives up or a bound passes.
    */
   async switchover(target: string | null): Promise<SwitchoverReply> {
-    this.switchoverAnswer = null;
-    this.step({ type: 'switchover', now: this.now(), target });
-    const answer = this.switchoverAnswer as SwitchoverResult | null;
+    const answer = this.driver.handle({ type: 'switchover', target }).switchover;
     if (answer === null) return { status: 'refused', reason: 'this node has stopped' };
+    this.logger.info({ switchover: answer }, `switchover ${answer.status}`);
     if (answer.status !== 'started') return answer;
-    const pending = this.pendingSwitchover;
+    const pending = { target: answer.target, fromTerm: this.node.term };
+    this.pendingSwitchover = pending;
     return new Promise((resolve) => {
       this.switchoverWaiters.push(resolve);
       const t = this.opts.timings;
       const boundMs = 2 * (t.electionTimeoutMs + t.electionJitterMs);
       setTimeout(() => {
-        if (pending && this.pendingSwitchover === pending) this.finishSwitchover({ status: 'abandoned', target: pending.target });
+        if (this.pendingSwitchover === pending) this.finishSwitchover({ status: 'abandoned', target: pending.target });
       }, boundMs).unref();
     });
   }
 
   status(): StatusView {
-    const now = this.now();
-    const hard = this.node.hardState;
-    const self = this.node.self;
-    const expiry = this.node.leaseExpiry;
-    const t = this.opts.timings;
-    return {
-      id: this.id,
-      kind: self?.kind ?? 'data',
-      role: this.node.currentRole,
-      term: hard.term,
-      votedFor: hard.votedFor,
-      primaryId: this.node.knownPrimary,
-      position: this.node.logPosition,
-      commitWatermark: hard.commitWatermark,
-      lease: { holds: this.node.holdsLease(now), remainingMs: expiry === null ? 0 : Math.max(0, Math.round(expiry - now)) },
-      timings: {
-        heartbeatMs: t.heartbeatMs,
-        electionTimeoutMs: t.electionTimeoutMs,
-        electionJitterMs: t.electionJitterMs,
-        leaseMs: leaseMs(t),
-      },
-      startedAt: this.startedAt.toISOString(),
-    };
+    return statusView(this.node, this.now(), this.startedAt);
   }
 
   members(): MembersView {
-    const now = this.now();
-    const m = this.node.hardState.membership;
-    const voterCount = voters(m.members).length;
-    const primaryId = this.node.knownPrimary;
-    return {
-      version: m.version,
-      quorum: quorumSize(voterCount),
-      voters: voterCount,
-      watermarkHolders: watermarkHolders(voterCount),
-      members: m.members.map((member) => {
-        const contact = this.node.contactOf(member.id);
-        const isSelf = member.id === this.id;
-        const role: Role | 'unknown' = isSelf
-          ? this.node.currentRole
-          : member.id === primaryId
-            ? 'primary'
-            : primaryId === this.id && contact
-              ? 'follower'
-              : 'unknown';
-        return {
-          id: member.id,
-          url: member.url,
-          kind: member.kind,
-          state: member.state,
-          voter: isVoter(member),
-          electable: isElectable(member),
-          role,
-          position: isSelf ? this.node.logPosition : (contact?.position ?? null),
-          lastContactAgoMs: isSelf ? 0 : contact ? Math.round(now - contact.lastContactAt) : null,
-        };
-      }),
-    };
+    return membersView(this.node, this.now());
   }
 
   history(): HistoryEntry[] {
@@ -308,35 +231,19 @@ export class NodeRuntime implements QuorumService {
   }
 
   health(): Check {
-    if (this.failed) return { ok: false, reason: `fatal fault: ${this.failed.message}` };
-    return { ok: true };
+    return healthCheck(this.driver.failed);
   }
 
   readiness(): Check {
-    const health = this.health();
-    if (!health.ok) return health;
-    const now = this.now();
-    const role = this.node.currentRole;
-    if (role === 'primary') {
-      return this.node.holdsLease(now) ? { ok: true } : { ok: false, reason: 'primary without a lease yet' };
-    }
-    if (this.hearsPrimary(now)) return { ok: true };
-    return { ok: false, reason: role === 'follower' ? 'no live primary known' : `an election is under way (${role})` };
+    return readinessCheck(this.node, this.now(), this.driver.failed);
   }
 
   isPrimary(): boolean {
-    return !this.failed && this.node.holdsLease(this.now());
+    return isPrimary(this.node, this.now(), this.driver.failed);
   }
 
   isReplica(): boolean {
-    const self = this.node.self;
-    return (
-      !this.failed &&
-      this.node.currentRole === 'follower' &&
-      self?.kind === 'data' &&
-      this.node.logPosition !== null &&
-      this.hearsPrimary(this.now())
-    );
+    return isReplica(this.node, this.now(), this.driver.failed);
   }
 
   // ---- Driving the node ------------------------------------------------------
@@ -345,89 +252,35 @@ export class NodeRuntime implements QuorumService {
     return performance.now();
   }
 
-  private hearsPrimary(now: number): boolean {
-    const last = this.node.lastHeartbeat;
-    return last !== null && now - last < this.opts.timings.electionTimeoutMs;
-  }
-
   /** request steps an inbound request and returns the node's reply to it. */
   private request(message: Message): Message | null {
-    const reply = this.failed ? null : this.step({ type: 'message', now: this.now(), message });
-    if (this.failed) throw new ApiError(503, 'node_failed', 'this node hit a fatal fault and answers nothing');
+    const reply = this.driver.failed ? null : this.driver.handle({ type: 'message', message }).reply?.message ?? null;
+    if (this.driver.failed) throw new ApiError(503, 'node_failed', 'this node hit a fatal fault and answers nothing');
     return reply;
   }
 
   /**
-   * step feeds one event to the node and performs its effects in order. A
-   * reply to the inbound request, if the step produced one, is returned
-   * rather than sent: it travels back as the HTTP response.
+   * primaryGone: the primary's connection closed and its port refuses. The
+   * node is told only if it still follows that primary.
    */
-  private step(event: Event): Message | null {
-    if (this.failed || this.stopped) return null;
-    let reply: Message | null = null;
-    try {
-      for (const effect of this.node.step(event)) {
-        const r = this.perform(effect);
-        if (r) reply = r;
-      }
-    } catch (err) {
-      // A failed persist already stopped the node; anything else thrown here
-      // is a broken invariant of the protocol, just as fatal.
-      if (!(err instanceof FatalError)) this.fail(err as Error);
-      return null;
-    }
-    return reply;
+  private primaryGone(primaryId: string): void {
+    if (!this.driver.running || this.node.knownPrimary !== primaryId) return;
+    this.logger.info({ primaryId }, 'the primary closed its connection and its port refuses connections');
+    this.driver.handle({ type: 'primary_unreachable', primaryId });
   }
 
   private fail(err: Error): void {
-    this.failed = err;
     if (this.timer) clearTimeout(this.timer);
     for (const set of this.inflight.values()) for (const c of set) c.abort();
     this.onFatal(err);
   }
 
-  private perform(effect: Effect): Message | null {
-    switch (effect.type) {
-      case 'persist':
-        this.persist(effect.state);
-        return null;
-      case 'send':
-        if (effect.message.type === 'vote_response' || effect.message.type === 'heartbeat_response') return effect.message;
-        this.send(effect.to, effect.message, effect.timeoutMs);
-        return null;
-      case 'abort':
-        for (const c of this.inflight.get(effect.round) ?? []) c.abort();
-        this.inflight.delete(effect.round);
-        return null;
-      case 'timer':
-        this.arm(effect.at);
-        return null;
-      case 'role':
-        this.onRole(effect.role, effect.term, effect.primaryId, effect.reason);
-        return null;
-      case 'election':
-        this.metrics.elections.inc({ outcome: effect.outcome.kind });
-        // A witness or catching-up member declines every timeout: not news.
-        this.logger[effect.outcome.kind === 'not_electable' ? 'debug' : 'info']({ outcome: effect.outcome }, `election ${effect.outcome.kind}`);
-        return null;
-      case 'switchover': {
-        const r = effect.result;
-        this.logger.info({ switchover: r }, `switchover ${r.status}`);
-        this.switchoverAnswer = r;
-        if (r.status === 'started') this.pendingSwitchover = { target: r.target, fromTerm: this.node.term };
-        else if (r.status === 'abandoned') this.finishSwitchover(r);
-        return null;
-      }
-    }
-  }
+  // ---- Ports -------------------------------------------------------------------
 
   private persist(state: HardState): void {
     const end = this.metrics.persistSeconds.startTimer();
     try {
       this.store.save(state);
-    } catch (err) {
-      this.fail(err as Error);
-      throw new FatalError(`persist failed: ${(err as Error).message}`);
     } finally {
       end();
     }
@@ -436,25 +289,30 @@ export class NodeRuntime implements QuorumService {
   }
 
   private send(to: string, message: Message, timeoutMs: number): void {
-    const member = findMember(this.node.hardState.membership.members, to);
-    if (!member) return;
+    const url = memberUrl(this.node, to);
+    if (url === null) return;
     const controller = new AbortController();
     const round = message.type === 'vote_request' || message.type === 'heartbeat' ? message.round : -1;
     let set = this.inflight.get(round);
     if (!set) this.inflight.set(round, (set = new Set()));
     set.add(controller);
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))]);
-    void this.client.deliver(member.url, message, signal).then((d) => {
+    void this.client.deliver(url, message, signal).then((d) => {
       set.delete(controller);
       if (set.size === 0 && this.inflight.get(round) === set) this.inflight.delete(round);
       if (this.stopped || controller.signal.aborted) return;
       if (d.ok) {
-        if (d.reply) this.step({ type: 'message', now: this.now(), message: d.reply });
+        if (d.reply) this.driver.handle({ type: 'message', message: d.reply });
       } else {
         this.metrics.peerFailures.inc({ peer: to, message: message.type });
-        this.step({ type: 'undeliverable', now: this.now(), to, message });
+        this.driver.handle({ type: 'undeliverable', to, message });
       }
     });
+  }
+
+  private abort(round: number): void {
+    for (const c of this.inflight.get(round) ?? []) c.abort();
+    this.inflight.delete(round);
   }
 
   /**
@@ -468,11 +326,11 @@ export class NodeRuntime implements QuorumService {
       this.timer = null;
       const now = this.now();
       if (now < at) this.arm(at);
-      else this.step({ type: 'tick', now });
+      else this.driver.step({ type: 'tick', now });
     }, Math.ceil(Math.max(0, at - this.now())));
   }
 
-  private onRole(role: Role, term: number, primaryId: string | null, reason: string): void {
+  private onRole({ role, term, primaryId, reason }: RoleChange): void {
     this.metrics.setRole(role);
     this.metrics.roleChanges.inc({ role });
     this.metrics.term.set(term);
@@ -489,6 +347,17 @@ export class NodeRuntime implements QuorumService {
     if (pending && primaryId === pending.target && term > pending.fromTerm) {
       this.finishSwitchover({ status: 'completed', target: pending.target, term });
     }
+  }
+
+  private onElection(outcome: ElectionOutcome): void {
+    this.metrics.elections.inc({ outcome: outcome.kind });
+    // A witness or catching-up member declines every timeout: not news.
+    this.logger[outcome.kind === 'not_electable' ? 'debug' : 'info']({ outcome }, `election ${outcome.kind}`);
+  }
+
+  private onSwitchoverAbandoned(target: string): void {
+    this.logger.info({ switchover: { status: 'abandoned', target } }, 'switchover abandoned');
+    this.finishSwitchover({ status: 'abandoned', target });
   }
 
   private finishSwitchover(r: SwitchoverReply): void {

@@ -71,15 +71,6 @@ export interface HistoryEntry {
   reason: 'elected' | 'heartbeat';
 }
 
-/**
- * The connection a heartbeat arrived on. When the primary's process dies its
- * host closes this connection at once; the runtime then checks whether the
- * primary's port refuses connections, which is evidence the process is gone.
- */
-export interface PeerConnection {
-  once(event: 'close', listener: () => void): unknown;
-}
-
 export interface Check {
   ok: boolean;
   reason?: string;
@@ -89,11 +80,11 @@ export interface QuorumService {
   readonly id: string;
   readonly registry: Registry;
   vote(body: VoteBody): VoteReply;
-  heartbeat(body: HeartbeatBody, connection?: PeerConnection): HeartbeatReply;
+  heartbeat(body: HeartbeatBody): HeartbeatReply;
   handoff(body: HandoffBody): void;
   /** The local data store's agent reports this node's durable position. */
   reportPosition(position: LogPosition): StatusView;
-  /** Resolves once the handover finished, was refused, or was abandoned. */
+  /** Resolves once the switchover finished, was refused, or was abandoned. */
   switchover(target: string | null): Promise<SwitchoverReply>;
   status(): StatusView;
   members(): MembersView;

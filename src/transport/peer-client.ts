@@ -4,7 +4,6 @@
 // are checked against the core's reply schemas, the very ones the peer's HTTP
 // API serves them with, before they go back into the protocol.
 
-import { connect } from 'node:net';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Pool } from 'undici';
 import { HeartbeatReply, VoteReply, wireReferences, type Message } from '../core/index.js';
@@ -63,28 +62,6 @@ export class PeerClient {
       const code = (err as { code?: string }).code;
       return { ok: false, refused: code === 'ECONNREFUSED', error: code ?? (err as Error).message };
     }
-  }
-
-  /**
-   * probeRefused opens a bare TCP connection to `url` and says whether it was
-   * refused outright: nobody listens on that port. A hung process still
-   * accepts (its kernel does), and a cut link times out; neither is refused.
-   */
-  probeRefused(url: string, timeoutMs: number): Promise<boolean> {
-    const { hostname, port, protocol } = new URL(url);
-    return new Promise((resolve) => {
-      const socket = connect({
-        host: hostname.replace(/^\[|\]$/g, ''),
-        port: Number(port || (protocol === 'https:' ? 443 : 80)),
-      });
-      const done = (refused: boolean) => {
-        socket.destroy();
-        resolve(refused);
-      };
-      socket.setTimeout(timeoutMs, () => done(false));
-      socket.once('connect', () => done(false));
-      socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
-    });
   }
 
   async close(): Promise<void> {

@@ -35,7 +35,7 @@ t.test('random runs keep the invariants at every step', async (t) => {
   // at most one primary per term, no node's term ever goes back, at most one
   // node holds a lease at any instant, and every step's persist comes first
   // (checked by the harness). It also counts elections won and switchovers
-  // completed, so runs that never elect or hand over cannot pass for a proof.
+  // completed, so runs that never elect or switch over cannot pass for a proof.
   let elected = 0;
   let handoffs = 0;
   let steps = 0;

@@ -118,7 +118,7 @@ t.test('a real grant persists { term, votedFor } first, before the vote_response
   if (first?.type === 'persist') {
     t.same({ term: first.state.term, votedFor: first.state.votedFor }, { term: 4, votedFor: 'a' }, 'the persisted vote is the grant');
   }
-  const replyAt = effects.findIndex((e) => e.type === 'send' && e.message.type === 'vote_response');
+  const replyAt = effects.findIndex((e) => e.type === 'reply' && e.message.type === 'vote_response');
   t.ok(replyAt > 0, `the vote_response must come after the persist (index ${replyAt})`);
   t.equal(voteReply(effects).granted, true, 'the reply grants the vote');
 });

@@ -162,7 +162,7 @@ t.test('a heartbeat naming a second primary for a known term, or sent by a membe
   ];
   for (const [what, hb] of cases) {
     const effects = deliver(b, 1010, hb);
-    const reply = effects.find((e) => e.type === 'send' && e.message.type === 'heartbeat_response');
+    const reply = effects.find((e) => e.type === 'reply' && e.message.type === 'heartbeat_response');
     t.match(reply, { message: { success: false, term: 2 } }, `${what}: refused`);
     t.same(persists(effects), [], `${what}: nothing persisted`);
     t.equal(b.knownPrimary, 'a', `${what}: b still follows a`);

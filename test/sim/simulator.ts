@@ -10,10 +10,13 @@
 //  - A node's local time is rate × true time + offset, rates in
 //    [1 - clockDriftBound, 1 + clockDriftBound], offsets arbitrary; a
 //    clock_drift fault changes a rate without a jump in local time.
-//  - A step's effects are performed in order. A crash during a step's persist
-//    keeps either the whole new state or none of it (the file store writes a
-//    temp file, fsyncs, renames, fsyncs the directory), and none of the step's
-//    later effects happen. A crash between steps loses nothing durable.
+//  - A step's effects are performed by the runtime's own driver
+//    (src/runtime/driver.ts), in its order, through simulated ports: the
+//    clock, timer, store, transport and notifications below. A crash during a
+//    step's persist happens in the store port: it keeps either the whole new
+//    state or none of it (the file store writes a temp file, fsyncs, renames,
+//    fsyncs the directory) and fails the persist, so the driver performs none
+//    of the step's later effects. A crash between steps loses nothing durable.
 //  - Requests (vote_request, heartbeat, handoff) travel like HTTP requests: the
 //    reply comes back on the request's connection, so it reaches only the
 //    process that asked, and only while that request is still open. A request
@@ -41,7 +44,6 @@ import {
   isVoter,
   quorumSize,
   seededRandom,
-  type Effect,
   type Event,
   type HardState,
   type Member,
@@ -49,6 +51,7 @@ import {
   type NodeOptions,
   type Timings,
 } from '../../src/core/index.js';
+import { Driver, EffectOrderViolation, type Ports } from '../../src/runtime/driver.js';
 import { Checkers, livenessBoundMs, type CheckerName, type Violation } from './checkers.js';
 import { DataLog } from '../kit/data-log.js';
 import { CALM, Network, PARTITION_KINDS, type PartitionKind, type Weather } from './network.js';
@@ -202,6 +205,8 @@ interface SimNode {
   rate: number;
   offset: number;
   node: Node | null;
+  /** The driver that performs node's effects; null while the node is down. */
+  driver: Driver | null;
   incarnation: number;
   durable: HardState | null;
   previousDurable: HardState | null;
@@ -217,6 +222,11 @@ interface SimNode {
   ackedThrough: { term: number; lsn: number };
   readonly replEveryMs: number;
   readonly replBatch: number;
+}
+
+/** CrashMidPersist is the simulated store's failure: the process died while it saved. */
+class CrashMidPersist extends Error {
+  override name = 'CrashMidPersist';
 }
 
 /** After the first stable lease, the run goes on this long (more writes, more checks), then ends. */
@@ -319,6 +329,7 @@ export class Simulation {
         rate: this.drawRate(d),
         offset: this.rng.range(0, 1e6),
         node: null,
+        driver: null,
         incarnation: 0,
         durable: null,
         previousDurable: null,
@@ -577,103 +588,110 @@ export class Simulation {
 
   // ---- Stepping a node and performing its effects -------------------------
 
-  /** step feeds one event to a live node and performs its effects in order. `request` is the request being served, if any. */
-  private step(sn: SimNode, ev: Event, request: Request | null): void {
-    const node = sn.node as Node;
-    let effects: Effect[];
-    try {
-      effects = node.step(ev);
-    } catch (err) {
-      this.checkers.nodeThrew(this.now, sn.id, err);
-      this.note(sn.index, () => `threw ${String(err)}`);
-      this.crash(sn, 'after throwing');
-      return;
-    }
-    let replied = false;
-    for (let i = 0; i < effects.length; i++) {
-      const eff = effects[i] as Effect;
-      switch (eff.type) {
-        case 'persist': {
-          if (i !== 0) this.checkers.persistNotFirst(this.now, sn.id, i);
-          if (sn.crashAtNextPersist) {
-            const kept = this.rng.chance(0.5);
-            if (kept) this.save(sn, eff.state);
-            this.stats.midPersistCrashes++;
-            const st = eff.state;
-            this.crash(sn, `in the middle of a persist (new state ${kept ? 'kept' : 'lost'}: t${st.term} vote ${st.votedFor ?? '-'} wm ${formatPosition(st.commitWatermark)})`);
-            return;
-          }
-          this.save(sn, eff.state);
-          const s = eff.state;
-          this.note(sn.index, () => `persist t${s.term} vote ${s.votedFor ?? '-'} wm ${formatPosition(s.commitWatermark)}`);
-          break;
-        }
-        case 'send':
-          if (this.send(sn, eff.to, eff.message, eff.timeoutMs, request)) replied = true;
-          break;
-        case 'abort':
+  /**
+   * ports are the simulated world one incarnation of a node is driven
+   * through. They are called only while the driver performs a step of that
+   * incarnation, so `sn` is the live node throughout.
+   */
+  private ports(sn: SimNode): Ports {
+    return {
+      clock: { now: () => this.localOf(sn) },
+      timer: {
+        arm: (at) => {
+          const gen = ++sn.timerGen;
+          this.schedule({ kind: 'timer', at: this.trueTimeOf(sn, at), seq: 0, node: sn.index, inc: sn.incarnation, gen, localAt: at });
+        },
+      },
+      store: { save: (state) => this.persist(sn, state) },
+      transport: {
+        send: (to, message, timeoutMs) => this.send(sn, to, message, timeoutMs),
+        abort: (round) => {
           for (const [id, req] of sn.outstanding) {
-            if ('round' in req.message && req.message.round === eff.round) {
+            if ('round' in req.message && req.message.round === round) {
               req.done = true;
               sn.outstanding.delete(id);
             }
           }
-          break;
-        case 'timer': {
-          const gen = ++sn.timerGen;
-          this.schedule({ kind: 'timer', at: this.trueTimeOf(sn, eff.at), seq: 0, node: sn.index, inc: sn.incarnation, gen, localAt: eff.at });
-          break;
-        }
-        case 'role':
-          this.note(sn.index, () => `role ${eff.role} t${eff.term}${eff.primaryId ? ` primary ${eff.primaryId}` : ''} (${eff.reason})`);
-          if (eff.role === 'primary') {
+        },
+      },
+      notify: {
+        role: (change) => {
+          this.note(sn.index, () => `role ${change.role} t${change.term}${change.primaryId ? ` primary ${change.primaryId}` : ''} (${change.reason})`);
+          if (change.role === 'primary') {
             this.stats.elections++;
-            this.checkers.primaryElected(this.now, sn.id, eff.term);
-            this.checkers.primaryLog(this.now, sn.id, eff.term, sn.log, 'elected');
+            this.checkers.primaryElected(this.now, sn.id, change.term);
+            this.checkers.primaryLog(this.now, sn.id, change.term, sn.log, 'elected');
           }
-          break;
-        case 'election': {
-          const o = eff.outcome;
-          this.note(sn.index, () => `election ${o.kind} t${o.term}${'votes' in o ? ` ${o.votes}/${o.needed}` : ` (${o.why})`}`);
-          break;
-        }
-        case 'switchover': {
-          const r = eff.result;
-          this.note(sn.index, () => `switchover ${r.status} ${'target' in r ? r.target : r.reason}`);
-          break;
-        }
-      }
-    }
-    if (request && !replied && request.message.type === 'handoff') {
-      // A handoff has no reply body: the connection's empty answer closes it.
-      this.transmitReply(sn, request, null);
-    }
-    this.afterStep(sn);
+        },
+        election: (o) => this.note(sn.index, () => `election ${o.kind} t${o.term}${'votes' in o ? ` ${o.votes}/${o.needed}` : ` (${o.why})`}`),
+        switchoverAbandoned: (target) => this.note(sn.index, `switchover abandoned ${target}`),
+        fatal: (err, cause) => {
+          if (err instanceof CrashMidPersist) {
+            this.stats.midPersistCrashes++;
+            this.crash(sn, err.message);
+          } else if (err instanceof EffectOrderViolation) {
+            this.checkers.persistNotFirst(this.now, sn.id, err.index);
+            this.crash(sn, 'after breaking the effect order');
+          } else {
+            this.checkers.nodeThrew(this.now, sn.id, err);
+            this.note(sn.index, () => `threw ${String(err)} (${cause})`);
+            this.crash(sn, 'after throwing');
+          }
+        },
+      },
+    };
   }
 
-  /** send performs a send effect; it returns true if this was the reply to `request`. */
-  private send(sn: SimNode, to: string, m: Message, timeoutMs: number, request: Request | null): boolean {
-    const target = this.byId.get(to);
-    if (m.type === 'vote_response' && m.granted && !m.dryRun) this.checkers.voteGranted(this.now, sn.id, to, m.term);
-    if (!target) {
-      this.note(sn.index, `send to unknown member ${to}`);
-      return false;
+  /** persist is the store port: a save, or the crash in the middle of one that a fault asked for. */
+  private persist(sn: SimNode, state: HardState): void {
+    const describe = `t${state.term} vote ${state.votedFor ?? '-'} wm ${formatPosition(state.commitWatermark)}`;
+    if (sn.crashAtNextPersist) {
+      const kept = this.rng.chance(0.5);
+      if (kept) this.save(sn, state);
+      throw new CrashMidPersist(`in the middle of a persist (new state ${kept ? 'kept' : 'lost'}: ${describe})`);
     }
-    if (m.type === 'vote_response' || m.type === 'heartbeat_response') {
+    this.save(sn, state);
+    this.note(sn.index, () => `persist ${describe}`);
+  }
+
+  /**
+   * step feeds one event to a live node through its driver, then sends the
+   * node's answer back on `request`, the request being served, if any.
+   */
+  private step(sn: SimNode, ev: Event, request: Request | null): void {
+    const driver = sn.driver as Driver;
+    const result = driver.step(ev);
+    // A fatal fault in the step crashed the node: nothing of it goes out.
+    if (sn.driver !== driver) return;
+    const reply = result.reply;
+    if (reply !== null) {
+      const m = reply.message;
+      if (m.type === 'vote_response' && m.granted && !m.dryRun) this.checkers.voteGranted(this.now, sn.id, reply.to, m.term);
       const asked = request?.message;
       const matches =
         request !== null &&
         asked !== undefined &&
-        request.from === target.index &&
+        (this.nodes[request.from] as SimNode).id === reply.to &&
         'round' in asked &&
-        asked.round === m.round &&
-        ((asked.type === 'vote_request' && m.type === 'vote_response') || (asked.type === 'heartbeat' && m.type === 'heartbeat_response'));
-      if (matches) {
-        this.transmitReply(sn, request, m);
-        return true;
-      }
-      this.note(sn.index, () => `reply with no open request, dropped: ${describeMessage(m)}`);
-      return false;
+        asked.round === reply.message.round &&
+        ((asked.type === 'vote_request' && reply.message.type === 'vote_response') || (asked.type === 'heartbeat' && reply.message.type === 'heartbeat_response'));
+      if (request !== null && matches) this.transmitReply(sn, request, reply.message);
+      else this.note(sn.index, () => `reply with no open request, dropped: ${describeMessage(reply.message)}`);
+    } else if (request !== null && request.message.type === 'handoff') {
+      // A handoff has no reply body: the connection's empty answer closes it.
+      this.transmitReply(sn, request, null);
+    }
+    const answer = result.switchover;
+    if (answer !== null) this.note(sn.index, () => `switchover ${answer.status} ${'target' in answer ? answer.target : answer.reason}`);
+    this.afterStep(sn);
+  }
+
+  /** send is the transport port: a request travels to `to`, and its deadline runs on the sender's clock. */
+  private send(sn: SimNode, to: string, m: Message, timeoutMs: number): void {
+    const target = this.byId.get(to);
+    if (!target) {
+      this.note(sn.index, `send to unknown member ${to}`);
+      return;
     }
     const req: Request = { id: ++this.requestSeq, from: sn.index, fromInc: sn.incarnation, to: target.index, message: m, done: false };
     sn.outstanding.set(req.id, req);
@@ -681,18 +699,18 @@ export class Simulation {
     this.schedule({ kind: 'deadline', at: this.trueTimeOf(sn, localAt), seq: 0, req, localAt });
     if (!this.network.isUp(sn.index, target.index)) {
       this.lost(sn.index, m, target.index, 'partition');
-      return false;
+      return;
     }
     if (this.netRng.chance(this.network.weather.dropRate)) {
       this.lost(sn.index, m, target.index, 'dropped');
-      return false;
+      return;
     }
     this.schedule({ kind: 'request', at: this.now + this.network.delayMs(this.netRng), seq: 0, req });
     if (this.netRng.chance(this.network.weather.duplicateRate)) {
       this.stats.duplicated++;
       this.schedule({ kind: 'request', at: this.now + this.network.delayMs(this.netRng), seq: 0, req });
     }
-    return false;
+    return;
   }
 
   private transmitReply(sn: SimNode, request: Request, m: Message | null): void {
@@ -757,6 +775,7 @@ export class Simulation {
       now: this.localOf(sn),
     };
     sn.node = new this.NodeCtor(opts);
+    sn.driver = new Driver(sn.node, this.ports(sn));
     const verb = sn.incarnation === 0 ? 'start' : 'restart';
     this.note(sn.index, () => `${verb} t${hardState.term} vote ${hardState.votedFor ?? '-'} wm ${formatPosition(hardState.commitWatermark)}`);
     this.checkers.termObserved(this.now, sn.id, sn.node.term, 'restart');
@@ -768,6 +787,8 @@ export class Simulation {
     const node = sn.node;
     if (node === null) return;
     sn.node = null;
+    sn.driver?.halt();
+    sn.driver = null;
     sn.incarnation++;
     sn.paused = false;
     sn.inbox = [];

@@ -51,9 +51,9 @@ function startVoter(hardState: HardState, startMs: number, seed: number): { node
 }
 
 function replyIn(effects: readonly Effect[]): VoteResponse {
-  const send = effects.find((e) => e.type === 'send' && e.message.type === 'vote_response');
-  if (!send || send.type !== 'send' || send.message.type !== 'vote_response') throw new Error('the voter sent no vote response');
-  return send.message;
+  const reply = effects.find((e) => e.type === 'reply' && e.message.type === 'vote_response');
+  if (!reply || reply.type !== 'reply' || reply.message.type !== 'vote_response') throw new Error('the voter sent no vote response');
+  return reply.message;
 }
 
 function grantsSent(sent: readonly Sent[]): string[] {

@@ -1,8 +1,10 @@
 // Test helpers for the protocol core: build members, memberships, nodes and
 // vote requests in one line, and run a few nodes together by delivering the
 // messages their effects send. Nothing here decides anything: every decision
-// is the core's. The harness only checks, on every step, the one rule the
-// runtime relies on (at most one persist, and it comes first).
+// is the core's. A cluster's nodes are driven by the runtime's own driver
+// (src/runtime/driver.ts) through ports that record what it performs, and
+// every step is checked for the one rule the driver relies on (at most one
+// persist, and it comes first).
 
 import fc from 'fast-check';
 import type { Test } from 'tap';
@@ -26,6 +28,7 @@ import {
   type VoteRequest,
   type VoteResponse,
 } from '../../src/core/index.js';
+import { Driver, type Ports } from '../../src/runtime/driver.js';
 
 export const TIMINGS: Timings = DEFAULT_TIMINGS;
 
@@ -136,6 +139,13 @@ export function checkProperty<Ts>(t: Test, message: string, property: fc.IProper
 // ---- Reading effects ----------------------------------------------------------
 
 export type SendEffect = Extract<Effect, { type: 'send' }>;
+export type ReplyEffect = Extract<Effect, { type: 'reply' }>;
+/**
+ * An outgoing message of a step: a send, or the reply to the request stepped.
+ * A reply travels on its request's connection and has no deadline of its own,
+ * so its timeoutMs reads 0.
+ */
+export type Outgoing = Readonly<Omit<SendEffect, 'type'>> & { readonly type: 'send' | 'reply' };
 export type PersistEffect = Extract<Effect, { type: 'persist' }>;
 export type RoleEffect = Extract<Effect, { type: 'role' }>;
 
@@ -143,14 +153,17 @@ export function persists(effects: readonly Effect[]): PersistEffect[] {
   return effects.filter((e): e is PersistEffect => e.type === 'persist');
 }
 
+/** sends lists what a step sent, replies included, of one message type or of all. */
 export function sends<T extends Message['type']>(
   effects: readonly Effect[],
   type?: T,
-): Array<SendEffect & { message: Extract<Message, { type: T }> }> {
-  return effects.filter(
-    (e): e is SendEffect & { message: Extract<Message, { type: T }> } =>
-      e.type === 'send' && (type === undefined || e.message.type === type),
-  );
+): Array<Outgoing & { message: Extract<Message, { type: T }> }> {
+  const out: Outgoing[] = [];
+  for (const e of effects) {
+    if (e.type === 'send') out.push(e);
+    else if (e.type === 'reply') out.push({ type: 'reply', to: e.to, message: e.message, timeoutMs: 0 });
+  }
+  return out.filter((e): e is Outgoing & { message: Extract<Message, { type: T }> } => type === undefined || e.message.type === type);
 }
 
 export function outcomes(effects: readonly Effect[]): ElectionOutcome[] {
@@ -205,6 +218,9 @@ export interface Envelope {
  */
 export class Cluster {
   readonly nodes = new Map<string, Node>();
+  private readonly drivers = new Map<string, Driver>();
+  /** The hard state each node last persisted through its driver's store port. */
+  private readonly saved = new Map<string, HardState>();
   readonly membership: Membership;
   inFlight: Envelope[] = [];
   now: number;
@@ -222,7 +238,7 @@ export class Cluster {
   constructor(members: readonly Member[], setups: Record<string, NodeSetup> = {}, now = 0) {
     this.membership = membership(members);
     this.now = now;
-    for (const m of members) this.nodes.set(m.id, makeNode(m.id, this.membership, { now, ...setups[m.id] }));
+    for (const m of members) this.attach(m.id, makeNode(m.id, this.membership, { now, ...setups[m.id] }));
     // A first tick arms every node's timer, so run() knows when each is due.
     for (const m of members) this.tick(m.id, now);
   }
@@ -233,25 +249,57 @@ export class Cluster {
     return n;
   }
 
+  /**
+   * step feeds one event to a node through its driver and returns the node's
+   * effects. The driver's ports put sends in flight and log role changes and
+   * outcomes; a reply is put in flight back to whoever asked.
+   */
   step(id: string, ev: Event): Effect[] {
-    const effects = checkedStep(this.node(id), ev);
-    for (const e of effects) {
-      if (e.type === 'send') {
-        const env = { from: id, to: e.to, message: e.message, timeoutMs: e.timeoutMs };
-        this.inFlight.push(env);
-        this.sentLog.push(env);
-      }
-      else if (e.type === 'role') {
-        this.roleLog.push({ id, change: e });
-        if (e.role === 'primary') {
-          const set = this.primaries.get(e.term) ?? new Set<string>();
-          set.add(id);
-          this.primaries.set(e.term, set);
-        }
-      } else if (e.type === 'election') this.outcomeLog.push({ id, outcome: e.outcome });
-    }
+    const driver = this.drivers.get(id);
+    if (!driver) throw new Error(`no node ${id}`);
+    const { effects, reply } = driver.step(ev);
+    checkEffectOrder(effects, `${id} on ${ev.type}`);
+    if (reply) this.post({ from: id, to: reply.to, message: reply.message, timeoutMs: 0 });
     this.onStep?.(id, ev, effects);
-    return effects;
+    return [...effects];
+  }
+
+  /** attach drives `node` from now on, through ports that record what it does. */
+  private attach(id: string, node: Node): void {
+    const ports: Ports = {
+      clock: { now: () => this.now },
+      // run() reads each node's nextTimer instead.
+      timer: { arm: () => undefined },
+      store: { save: (state) => void this.saved.set(id, state) },
+      transport: {
+        send: (to, message, timeoutMs) => this.post({ from: id, to, message, timeoutMs }),
+        // A round's requests stay in flight: a test decides what becomes of each.
+        abort: () => undefined,
+      },
+      notify: {
+        role: (change) => {
+          const e: RoleEffect = { type: 'role', ...change };
+          this.roleLog.push({ id, change: e });
+          if (e.role === 'primary') {
+            const set = this.primaries.get(e.term) ?? new Set<string>();
+            set.add(id);
+            this.primaries.set(e.term, set);
+          }
+        },
+        election: (outcome) => void this.outcomeLog.push({ id, outcome }),
+        switchoverAbandoned: () => undefined,
+        fatal: (err) => {
+          throw err;
+        },
+      },
+    };
+    this.nodes.set(id, node);
+    this.drivers.set(id, new Driver(node, ports));
+  }
+
+  private post(env: Envelope): void {
+    this.inFlight.push(env);
+    this.sentLog.push(env);
   }
 
   tick(id: string, now = this.now): Effect[] {
@@ -261,11 +309,11 @@ export class Cluster {
 
   /**
    * restart replaces a node by a fresh one started at `now` from the hard
-   * state it last persisted (the core persists before anything else, so that
-   * is its current hard state), with its data store reporting `position`.
+   * state it last persisted through its store port (or started with), with
+   * its data store reporting `position`.
    */
   restart(id: string, now: number, position?: LogPosition): Node {
-    const saved = this.node(id).hardState;
+    const saved = this.saved.get(id) ?? this.node(id).hardState;
     const node = makeNode(id, saved.membership, {
       term: saved.term,
       votedFor: saved.votedFor,
@@ -273,7 +321,7 @@ export class Cluster {
       now,
       ...(position ? { position } : {}),
     });
-    this.nodes.set(id, node);
+    this.attach(id, node);
     this.now = Math.max(this.now, now);
     this.tick(id, now);
     return node;

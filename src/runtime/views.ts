@@ -1,0 +1,107 @@
+// Views of one protocol node for the HTTP API: its status, what it knows of
+// the members, and the answers of the health, readiness, /primary and /replica
+// probes. Each reads the node at a given time on its clock and changes nothing.
+
+import { findMember, isElectable, isVoter, leaseMs, quorumSize, voters, watermarkHolders, type Node, type Role } from '../core/index.js';
+import type { Check, MembersView, StatusView } from './service.js';
+
+export function statusView(node: Node, now: number, startedAt: Date): StatusView {
+  const hard = node.hardState;
+  const expiry = node.leaseExpiry;
+  const t = node.timings;
+  return {
+    id: node.id,
+    kind: node.self?.kind ?? 'data',
+    role: node.currentRole,
+    term: hard.term,
+    votedFor: hard.votedFor,
+    primaryId: node.knownPrimary,
+    position: node.logPosition,
+    commitWatermark: hard.commitWatermark,
+    lease: { holds: node.holdsLease(now), remainingMs: expiry === null ? 0 : Math.max(0, Math.round(expiry - now)) },
+    timings: {
+      heartbeatMs: t.heartbeatMs,
+      electionTimeoutMs: t.electionTimeoutMs,
+      electionJitterMs: t.electionJitterMs,
+      leaseMs: leaseMs(t),
+    },
+    startedAt: startedAt.toISOString(),
+  };
+}
+
+export function membersView(node: Node, now: number): MembersView {
+  const m = node.hardState.membership;
+  const voterCount = voters(m.members).length;
+  const primaryId = node.knownPrimary;
+  return {
+    version: m.version,
+    quorum: quorumSize(voterCount),
+    voters: voterCount,
+    watermarkHolders: watermarkHolders(voterCount),
+    members: m.members.map((member) => {
+      const contact = node.contactOf(member.id);
+      const isSelf = member.id === node.id;
+      const role: Role | 'unknown' = isSelf
+        ? node.currentRole
+        : member.id === primaryId
+          ? 'primary'
+          : primaryId === node.id && contact
+            ? 'follower'
+            : 'unknown';
+      return {
+        id: member.id,
+        url: member.url,
+        kind: member.kind,
+        state: member.state,
+        voter: isVoter(member),
+        electable: isElectable(member),
+        role,
+        position: isSelf ? node.logPosition : (contact?.position ?? null),
+        lastContactAgoMs: isSelf ? 0 : contact ? Math.round(now - contact.lastContactAt) : null,
+      };
+    }),
+  };
+}
+
+/** healthCheck is liveness: this process and its store, never the cluster. */
+export function healthCheck(failed: Error | null): Check {
+  if (failed) return { ok: false, reason: `fatal fault: ${failed.message}` };
+  return { ok: true };
+}
+
+/** readinessCheck: a primary holding its lease, or a node that hears its primary. */
+export function readinessCheck(node: Node, now: number, failed: Error | null): Check {
+  const health = healthCheck(failed);
+  if (!health.ok) return health;
+  const role = node.currentRole;
+  if (role === 'primary') {
+    return node.holdsLease(now) ? { ok: true } : { ok: false, reason: 'primary without a lease yet' };
+  }
+  if (hearsPrimary(node, now)) return { ok: true };
+  return { ok: false, reason: role === 'follower' ? 'no live primary known' : `an election is under way (${role})` };
+}
+
+export function isPrimary(node: Node, now: number, failed: Error | null): boolean {
+  return !failed && node.holdsLease(now);
+}
+
+/** isReplica: a healthy data follower that hears its primary. */
+export function isReplica(node: Node, now: number, failed: Error | null): boolean {
+  return (
+    !failed &&
+    node.currentRole === 'follower' &&
+    node.self?.kind === 'data' &&
+    node.logPosition !== null &&
+    hearsPrimary(node, now)
+  );
+}
+
+/** The url of a member as this node knows it, or null. */
+export function memberUrl(node: Node, id: string): string | null {
+  return findMember(node.hardState.membership.members, id)?.url ?? null;
+}
+
+function hearsPrimary(node: Node, now: number): boolean {
+  const last = node.lastHeartbeat;
+  return last !== null && now - last < node.timings.electionTimeoutMs;
+}

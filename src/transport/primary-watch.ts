@@ -1,0 +1,93 @@
+// The primary watch: fast evidence that the primary's process is gone. The
+// primary's heartbeats arrive on a keep-alive connection; when its process
+// dies, its host closes that connection at once. A close alone proves nothing
+// (connections are recycled), so the watch then opens a bare connection to the
+// primary's port: a refusal means nobody listens there any more. A hung
+// process or a cut link refuses nothing, and the election timeout covers them.
+//
+// The connection is found without the route's help: fastify publishes every
+// handler call on its 'fastify.request.handler' tracing channel, and the watch
+// binds the request's socket to an AsyncLocalStorage for the handler's run, so
+// the runtime can ask for it while it takes a heartbeat.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import diagnostics from 'node:diagnostics_channel';
+import { connect } from 'node:net';
+
+/** The part of a socket the watch uses. */
+interface Connection {
+  once(event: 'close', listener: () => void): unknown;
+}
+
+interface HandlerStore {
+  readonly request?: { readonly raw?: { readonly socket?: Connection | null } };
+}
+
+const handlerChannel = diagnostics.tracingChannel('fastify.request.handler');
+const currentConnection = new AsyncLocalStorage<Connection | null>();
+/** How many watches need the binding; it is undone when the last one closes. */
+let bound = 0;
+
+export interface PrimaryWatchOptions {
+  /** How long a connect to the primary's port may hang before it counts as not refused. */
+  readonly probeTimeoutMs: number;
+  /** Called when the primary's connection closed and its port refused a connect. */
+  readonly onGone: (primaryId: string) => void;
+}
+
+export class PrimaryWatch {
+  private readonly watched = new WeakSet<Connection>();
+  private closed = false;
+
+  constructor(private readonly opts: PrimaryWatchOptions) {
+    if (bound++ === 0) handlerChannel.start.bindStore(currentConnection, (store) => (store as HandlerStore).request?.raw?.socket ?? null);
+  }
+
+  /**
+   * heartbeatAccepted watches the connection the heartbeat being handled
+   * arrived on (once per connection). It must be called while the route
+   * handler runs; outside one there is no connection and nothing is watched.
+   */
+  heartbeatAccepted(primaryId: string, url: string): void {
+    const connection = currentConnection.getStore();
+    if (this.closed || !connection || this.watched.has(connection)) return;
+    this.watched.add(connection);
+    connection.once('close', () => {
+      if (this.closed) return;
+      // A refusal comes back at once; the bound only ends a connect that hangs
+      // (a stopped process, a cut link). One heartbeat interval was too tight
+      // on a busy machine, where the timer could fire before the refusal was read.
+      void probeRefused(url, this.opts.probeTimeoutMs).then((refused) => {
+        if (refused && !this.closed) this.opts.onGone(primaryId);
+      });
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (--bound === 0) handlerChannel.start.unbindStore(currentConnection);
+  }
+}
+
+/**
+ * probeRefused opens a bare TCP connection to `url` and says whether it was
+ * refused outright: nobody listens on that port. A hung process still
+ * accepts (its kernel does), and a cut link times out; neither is refused.
+ */
+export function probeRefused(url: string, timeoutMs: number): Promise<boolean> {
+  const { hostname, port, protocol } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({
+      host: hostname.replace(/^\[|\]$/g, ''),
+      port: Number(port || (protocol === 'https:' ? 443 : 80)),
+    });
+    const done = (refused: boolean) => {
+      socket.destroy();
+      resolve(refused);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(false));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
+  });
+}
