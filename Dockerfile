@@ -15,9 +15,11 @@ COPY src src
 COPY routes routes
 RUN npx tsc -p tsconfig.build.json
 
-# The demo store: scripts/demo-store.ts and what it imports, nothing else.
+# The demo store: scripts/demo-store.ts and what it imports (the model data
+# log of test/kit, which the simulator and the chaos suite share), nothing else.
 FROM build AS build-demo
 COPY scripts scripts
+COPY test/kit test/kit
 RUN echo '{ "extends": "./tsconfig.build.json", "include": ["scripts/demo-store.ts"] }' > tsconfig.demo.json && \
   npx tsc -p tsconfig.demo.json
 
@@ -30,6 +32,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 FROM runtime AS demo-store
 COPY --from=build-demo /app/dist/src dist/src
 COPY --from=build-demo /app/dist/scripts dist/scripts
+COPY --from=build-demo /app/dist/test/kit dist/test/kit
 USER node
 ENTRYPOINT ["node", "dist/scripts/demo-store.js"]
 
