@@ -10,7 +10,7 @@
 //   partition  every link to and from it is stalled by a TCP proxy
 //              (test/kit/fault-proxy.ts), healed once the new primary is
 //              agreed and the old one's lease has run out;
-//   sigterm    graceful shutdown: the primary hands over, then exits. Every
+//   sigterm    graceful shutdown: the primary makes a switchover, then exits. Every
 //              node's GET /primary is watched meanwhile, and every poll in
 //              which two nodes answer 200 is counted (for partition too).
 // A killed node is restarted from its data folder after each round, and the

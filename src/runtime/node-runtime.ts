@@ -149,8 +149,7 @@ export class NodeRuntime implements QuorumService {
     if (this.stopped) return;
     if (this.node.currentRole === 'primary' && !this.driver.failed) {
       const result = await this.switchover(null);
-      // test/cluster/failover.test.ts reads this line, so its words stay until that test says switchover too.
-      this.logger.info({ result }, 'handover before shutdown');
+      this.logger.info({ result }, 'switchover before shutdown');
     }
     this.stopped = true;
     this.driver.halt();

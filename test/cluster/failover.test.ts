@@ -136,7 +136,7 @@ t.test('with fast failover on, a hung primary (SIGSTOP) refuses nothing, so it i
   t.same(evidence, [], 'a stopped process still accepts connections: no node took it for dead');
 });
 
-t.test('SIGTERM of the primary hands over first: a new primary in a higher term, and the old process exits 0', async (t) => {
+t.test('SIGTERM of the primary makes a switchover first: a new primary in a higher term, and the old process exits 0', async (t) => {
   const cluster = await startCluster(t, shape(3), { logLevel: 'info' });
   const first = await awaitAgreement(cluster, running(cluster));
   const child = cluster.node(first.primaryId).child!;
@@ -147,7 +147,7 @@ t.test('SIGTERM of the primary hands over first: a new primary in a higher term,
   t.ok(next.term > first.term, `the target leads term ${next.term}`);
   t.equal(await exited, 0, 'the old primary exited cleanly');
   t.ok(
-    cluster.node(first.primaryId).output.some((l) => l.includes('handover before shutdown') && l.includes('"completed"')),
-    'it logged the completed handover before closing',
+    cluster.node(first.primaryId).output.some((l) => l.includes('switchover before shutdown') && l.includes('"completed"')),
+    'it logged the completed switchover before closing',
   );
 });

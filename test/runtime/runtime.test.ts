@@ -1,6 +1,6 @@
 // The runtime against real HTTP on loopback, in one process: it persists
 // before it answers, a failed persist is fatal and grants nothing, bad input
-// through the real routes changes nothing, a planned switchover hands over
+// through the real routes changes nothing, a planned switchover passes leadership over
 // without a moment of two primaries, and a lost state file stops start-up.
 
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
