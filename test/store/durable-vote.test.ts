@@ -1,7 +1,7 @@
 // The point of the store: a voter that granted a candidate a term, then
 // restarted from disk, never grants a second candidate that term. Driven
-// through the real protocol Node, with effects performed in the runtime's
-// order (persist, then send), on the real filesystem and across crashes at
+// through the real protocol Node and the runtime's own effect driver
+// (persist, then send), on the real filesystem and across crashes at
 // every step of the save on the disk model.
 
 import t from 'tap';
@@ -19,7 +19,7 @@ import {
 } from '../../src/core/index.js';
 import { FileStore, StateWriteError, type StateStore } from '../../src/store/index.js';
 import { DiskModel, causedByCrash, type OpKind } from '../support/disk-model.js';
-import { caught, perform, type Sent } from './fixtures/index.js';
+import { caught, driveStep, type Sent } from './fixtures/index.js';
 
 const VOTER = 'v';
 const member = (id: string): Member => ({ id, url: `http://${id}.test:7400`, kind: 'data', state: 'voting' });
@@ -63,9 +63,7 @@ function grantsSent(sent: readonly Sent[]): string[] {
 /** The voter grants A in term 2, performing the effects against `store`; returns what was sent. */
 function grantA(store: StateStore, sent: Sent[]): readonly Effect[] {
   const { node, nowMs } = startVoter(INITIAL, 0, 1);
-  const effects = node.step({ type: 'message', now: nowMs, message: ballot('A') });
-  perform(effects, store, sent);
-  return effects;
+  return driveStep(node, { type: 'message', now: nowMs, message: ballot('A') }, store, sent);
 }
 
 t.test('a voter restarted from its state file never grants a second candidate in the term it voted in', async (t) => {
