@@ -5,17 +5,15 @@
 
 import type { Static } from '@sinclair/typebox';
 import type { Registry } from 'prom-client';
+import type { HandoffBody, HeartbeatBody, HeartbeatReply, LogPosition, Member, VoteBody, VoteReply } from '../core/index.js';
 import type {
-  HandoffBody,
-  HeartbeatBody,
-  HeartbeatReply,
-  LogPosition,
-  Member,
-  MemberKind,
-  Role,
-  VoteBody,
-  VoteReply,
-} from '../core/index.js';
+  Check as CheckSchema,
+  HistoryEntry as HistoryEntrySchema,
+  MemberView as MemberViewSchema,
+  MembersView as MembersViewSchema,
+  StatusView as StatusViewSchema,
+  SwitchoverReply as SwitchoverReplySchema,
+} from '../schemas.js';
 
 // The peer bodies and replies are the static types of the core's wire schemas
 // (src/core/messages.ts): written once there, used here as they are.
@@ -24,57 +22,14 @@ export type { HandoffBody, HeartbeatBody, HeartbeatReply, VoteBody, VoteReply };
 /** A member as the API writes it: the static type of the core's member schema. */
 export type WireMember = Static<typeof Member>;
 
-export type SwitchoverReply =
-  | { status: 'started'; target: string }
-  | { status: 'refused'; reason: string }
-  | { status: 'completed'; target: string; term: number }
-  | { status: 'abandoned'; target: string };
-
-export interface StatusView {
-  id: string;
-  kind: MemberKind;
-  role: Role;
-  term: number;
-  votedFor: string | null;
-  primaryId: string | null;
-  /** This node's durable log position as last reported; null if unknown or a witness. */
-  position: LogPosition | null;
-  commitWatermark: LogPosition;
-  lease: { holds: boolean; remainingMs: number };
-  timings: { heartbeatMs: number; electionTimeoutMs: number; electionJitterMs: number; leaseMs: number };
-  startedAt: string;
-}
-
-export interface MemberView extends WireMember {
-  voter: boolean;
-  electable: boolean;
-  /** What this node last knew of the member. */
-  role: Role | 'unknown';
-  position: LogPosition | null;
-  lastContactAgoMs: number | null;
-}
-
-export interface MembersView {
-  version: number;
-  quorum: number;
-  voters: number;
-  watermarkHolders: number;
-  members: MemberView[];
-}
-
-export interface HistoryEntry {
-  term: number;
-  primaryId: string;
-  /** When this node learned that primaryId leads term (ISO 8601). */
-  at: string;
-  /** elected: this node won; heartbeat: it heard the new primary. */
-  reason: 'elected' | 'heartbeat';
-}
-
-export interface Check {
-  ok: boolean;
-  reason?: string;
-}
+// The views and the switchover reply are the static types of the HTTP schemas
+// (src/schemas.ts), which also serialize them and document them in openapi.yaml.
+export type SwitchoverReply = Static<typeof SwitchoverReplySchema>;
+export type StatusView = Static<typeof StatusViewSchema>;
+export type MemberView = Static<typeof MemberViewSchema>;
+export type MembersView = Static<typeof MembersViewSchema>;
+export type HistoryEntry = Static<typeof HistoryEntrySchema>;
+export type Check = Static<typeof CheckSchema>;
 
 export interface QuorumService {
   readonly id: string;
