@@ -172,9 +172,7 @@ async function main(): Promise<void> {
   const ids = specs.map((s) => s.id);
   for (const id of ids) await cluster.waitUp(id, 20_000);
   for (const id of ids) await waitFor(() => cluster.reportPosition(id, { term: 0, lsn: 0 }), 20_000, `${id} to accept its position`);
-  let agreed: { primaryId: string; term: number } | null = null;
-  await waitFor(async () => (agreed = await cluster.agreedPrimary(ids)) !== null, 20_000, 'a primary');
-  const { primaryId, term } = agreed!;
+  const { primaryId, term } = await cluster.waitAgreedPrimary(ids, 20_000);
   const [target, candidate] = ids.filter((id) => id !== primaryId) as [string, string];
   const body = JSON.stringify({ candidateId: candidate, term: term + 1, lastLogTerm: 0, lastLogLsn: 0, dryRun: true });
   const node = cluster.node(target);

@@ -103,7 +103,7 @@ export class EtcdSystem implements SystemUnderTest {
     let leader: string | null = null;
     let term: string | null = null;
     for (const s of statuses) {
-      if (!s || !s.leader || s.leader === '0' || !s.raftTerm) return null;
+      if (!s?.leader || s.leader === '0' || !s.raftTerm) return null;
       if (leader !== null && (s.leader !== leader || s.raftTerm !== term)) return null;
       leader = s.leader;
       term = s.raftTerm;

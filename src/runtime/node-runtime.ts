@@ -293,7 +293,10 @@ export class NodeRuntime implements QuorumService {
     const controller = new AbortController();
     const round = message.type === 'vote_request' || message.type === 'heartbeat' ? message.round : -1;
     let set = this.inflight.get(round);
-    if (!set) this.inflight.set(round, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.inflight.set(round, set);
+    }
     set.add(controller);
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))]);
     void this.client.deliver(url, message, signal).then((d) => {

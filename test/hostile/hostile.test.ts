@@ -78,12 +78,11 @@ async function startCluster(t: Test): Promise<Fixture> {
   started = cluster;
   for (const id of IDS) await cluster.waitUp(id);
   for (const s of SPECS) if (s.kind === 'data') await waitFor(() => cluster.reportPosition(s.id, { term: 0, lsn: 0 }), 10_000, `${s.id} to take its position`);
-  let agreed: { primaryId: string; term: number } | null = null;
-  await waitFor(async () => (agreed = await cluster.agreedPrimary(IDS)) !== null, 20_000, 'the cluster to agree on a primary');
+  const agreed = await cluster.waitAgreedPrimary(IDS, 20_000);
   // Let every follower persist the term it learned from the first heartbeats.
   await new Promise((r) => setTimeout(r, 3 * TIMINGS.heartbeatMs));
   const baseline = await snapshot(cluster);
-  const a = agreed!;
+  const a = agreed;
   return { cluster, primaryId: a.primaryId, term: a.term, baseline };
 }
 

@@ -235,7 +235,7 @@ export class ProcessCluster {
     const statuses = await Promise.all(ids.map((id) => this.status(id, timeoutMs)));
     let agreed: { primaryId: string; term: number } | null = null;
     for (const s of statuses) {
-      if (!s || !s.primaryId) return null;
+      if (!s?.primaryId) return null;
       if (agreed && (agreed.primaryId !== s.primaryId || agreed.term !== s.term)) return null;
       agreed = { primaryId: s.primaryId, term: s.term };
     }
@@ -243,6 +243,20 @@ export class ProcessCluster {
     const primary = statuses.find((s) => s?.id === agreed!.primaryId);
     if (primary && !primary.lease.holds) return null;
     return agreed;
+  }
+
+  /** waitAgreedPrimary resolves with the primary every node of `ids` agrees on, once they do, within timeoutMs. */
+  async waitAgreedPrimary(ids: readonly string[], timeoutMs: number): Promise<{ primaryId: string; term: number }> {
+    let agreed = null as { primaryId: string; term: number } | null;
+    await waitFor(
+      async () => {
+        agreed = await this.agreedPrimary(ids);
+        return agreed !== null;
+      },
+      timeoutMs,
+      'the nodes to agree on a primary',
+    );
+    return agreed!;
   }
 
   /** stop ends every node: SIGTERM, then SIGKILL after graceMs. */

@@ -65,7 +65,7 @@ export class Network {
   /** split connects each group within itself and cuts every link between groups, both ways. */
   split(groups: readonly (readonly number[])[]): void {
     const groupOf = new Int32Array(this.size).fill(-1);
-    groups.forEach((g, gi) => g.forEach((n) => (groupOf[n] = gi)));
+    for (const [gi, g] of groups.entries()) for (const n of g) groupOf[n] = gi;
     for (let a = 0; a < this.size; a++) {
       for (let b = 0; b < this.size; b++) {
         this.blocked[a * this.size + b] = a !== b && groupOf[a] !== groupOf[b] ? 1 : 0;

@@ -52,7 +52,7 @@ function startVoter(hardState: HardState, startMs: number, seed: number): { node
 
 function replyIn(effects: readonly Effect[]): VoteResponse {
   const reply = effects.find((e) => e.type === 'reply' && e.message.type === 'vote_response');
-  if (!reply || reply.type !== 'reply' || reply.message.type !== 'vote_response') throw new Error('the voter sent no vote response');
+  if (reply?.type !== 'reply' || reply.message.type !== 'vote_response') throw new Error('the voter sent no vote response');
   return reply.message;
 }
 
