@@ -90,7 +90,8 @@ function parseOptions(argv: string[]): Options {
   };
   const members = (values.members ?? '3,5,7,9').split(',').map((m) => int(m.trim(), 0, '--members', 1));
   const faults = (values.faults ?? FAULTS.join(',')).split(',').map((f) => f.trim().toLowerCase());
-  for (const f of faults) if (!(FAULTS as readonly string[]).includes(f)) fail(`--faults: unknown fault ${JSON.stringify(f)}; the faults are ${FAULTS.join(', ')}`);
+  for (const f of faults)
+    if (!(FAULTS as readonly string[]).includes(f)) fail(`--faults: unknown fault ${JSON.stringify(f)}; the faults are ${FAULTS.join(', ')}`);
   POLL_MS = int(values['poll-ms'], POLL_MS, '--poll-ms', 0);
   return {
     rounds: int(values.rounds, 20, '--rounds', 1),
@@ -248,7 +249,9 @@ async function runRound(sut: SystemUnderTest, fault: Fault): Promise<RoundResult
       break;
   }
   if (process.env.BENCH_DEBUG) {
-    process.stderr.write(`    round ${sut.system} ${fault}: failover ${ms?.toFixed(0)} ms, recovered after ${(performance.now() - t0).toFixed(0)} ms, term ${before.term} -> ${after?.term}\n`);
+    process.stderr.write(
+      `    round ${sut.system} ${fault}: failover ${ms?.toFixed(0)} ms, recovered after ${(performance.now() - t0).toFixed(0)} ms, term ${before.term} -> ${after?.term}\n`,
+    );
   }
   return { ms, termDelta: after ? after.term - before.term : null, dual: watched?.dual ?? 0, dualExample: watched?.example ?? null, exitMs };
 }
@@ -343,7 +346,12 @@ function ratios(q: Summary, e: Summary): Ratios {
 
 const round1 = (v: number) => (Number.isFinite(v) ? Math.round(v * 10) / 10 : null);
 
-function jsonLine(r: ConfigResult, etcd: ConfigResult | undefined, rss: Map<string, number | null> | undefined, growth: { from: number; ratio: number | null } | null): string {
+function jsonLine(
+  r: ConfigResult,
+  etcd: ConfigResult | undefined,
+  rss: Map<string, number | null> | undefined,
+  growth: { from: number; ratio: number | null } | null,
+): string {
   const s = summarize(r.samples);
   const sv = splitVotes(r);
   const out: Record<string, unknown> = {
@@ -419,14 +427,21 @@ async function main(): Promise<void> {
   const t = opts.timings;
   const cpu = cpus();
   say(`bench:failover — ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, everything on 127.0.0.1`);
-  say(`timings: heartbeat ${t.heartbeatMs} ms, election timeout ${t.electionTimeoutMs} ms + jitter up to ${t.electionJitterMs} ms; all members are data members; quorumd fast failover ${t.fastFailover ? 'on' : 'off'}`);
-  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  say(
+    `timings: heartbeat ${t.heartbeatMs} ms, election timeout ${t.electionTimeoutMs} ms + jitter up to ${t.electionJitterMs} ms; all members are data members; quorumd fast failover ${t.fastFailover ? 'on' : 'off'}`,
+  );
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   say(`load average before the run: ${load()}${loadavg()[0]! > cpu.length ? ' (busy: other work on this machine skews the figures)' : ''}`);
   say(`${opts.rounds} rounds per configuration; members ${opts.members.join(', ')}; faults ${opts.faults.join(', ')}`);
   if (version) {
-    say(`etcd: ${version}, --heartbeat-interval ${t.heartbeatMs} --election-timeout ${t.electionTimeoutMs} --pre-vote (etcd's timeout is drawn from [${t.electionTimeoutMs}, ${2 * t.electionTimeoutMs}) ms)`);
+    say(
+      `etcd: ${version}, --heartbeat-interval ${t.heartbeatMs} --election-timeout ${t.electionTimeoutMs} --pre-vote (etcd's timeout is drawn from [${t.electionTimeoutMs}, ${2 * t.electionTimeoutMs}) ms)`,
+    );
   } else if (opts.etcd) {
-    say('etcd: not found, so quorumd runs alone. To measure etcd side by side: bash bench/install-etcd.sh (Debian\'s etcd-server and etcd-client)');
+    say("etcd: not found, so quorumd runs alone. To measure etcd side by side: bash bench/install-etcd.sh (Debian's etcd-server and etcd-client)");
   } else {
     say('etcd: skipped (--no-etcd)');
   }
@@ -472,7 +487,9 @@ async function main(): Promise<void> {
           if (r && r.fault === 'sigterm') {
             const x = summarize(r.exitMs);
             const hung = r.exitHung ? `; in ${r.exitHung} it still ran ${SIGTERM_EXIT_CAP_MS / 1000} s after the new primary was agreed (then SIGKILLed)` : '';
-            out(`         ${r.system}: the old primary exited by itself in ${r.exitMs.length} of ${r.exitMs.length + r.exitHung} rounds, ${fmtMs(x.p50)} ms (p50), ${fmtMs(x.max)} ms (max) after SIGTERM${hung}`);
+            out(
+              `         ${r.system}: the old primary exited by itself in ${r.exitMs.length} of ${r.exitMs.length + r.exitHung} rounds, ${fmtMs(x.p50)} ms (p50), ${fmtMs(x.max)} ms (max) after SIGTERM${hung}`,
+            );
           }
         }
       }
@@ -481,7 +498,9 @@ async function main(): Promise<void> {
         if (!rss || rss.size === 0) continue;
         const values = [...rss.values()].filter((v): v is number => v !== null);
         const total = values.reduce((a, b) => a + b, 0);
-        out(`resident memory (VmRSS), ${system}, ${members} members: ${[...rss].map(([id, kib]) => `${id} ${fmtMiB(kib)}`).join(', ')}; mean ${fmtMiB(values.length ? total / values.length : null)}`);
+        out(
+          `resident memory (VmRSS), ${system}, ${members} members: ${[...rss].map(([id, kib]) => `${id} ${fmtMiB(kib)}`).join(', ')}; mean ${fmtMiB(values.length ? total / values.length : null)}`,
+        );
       }
       out();
     }
@@ -505,7 +524,9 @@ async function main(): Promise<void> {
       say(`  ${fault.padEnd(10)} ${parts.join('    ')}`);
     }
   }
-  say(`\nsplit votes: rounds whose new term is more than one above the old (more than one ballot). 2-primary: polls of GET /primary (every node, every ${POLL_MS} ms or so) in which two nodes answered 200, during sigterm and partition rounds (quorumd only).`);
+  say(
+    `\nsplit votes: rounds whose new term is more than one above the old (more than one ballot). 2-primary: polls of GET /primary (every node, every ${POLL_MS} ms or so) in which two nodes answered 200, during sigterm and partition rounds (quorumd only).`,
+  );
   say(`total time ${((performance.now() - started) / 1000).toFixed(0)} s; load average at the end: ${load()}`);
 }
 

@@ -178,7 +178,11 @@ async function main(): Promise<void> {
   const node = cluster.node(target);
   const bare = await startBare();
 
-  say(`bench:vote — ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  say(
+    `bench:vote — ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   say(`quorumd: 3 data members on 127.0.0.1 (primary ${primaryId}, term ${term}); probes go to follower ${target} from candidate ${candidate}`);
   say(`load: POST /vote ${body}`);
   say(`      ${opts.concurrency} in flight over an undici Pool, ${opts.warmupMs / 1000} s warm-up then ${opts.durationMs / 1000} s measured per target,`);
@@ -220,7 +224,10 @@ async function main(): Promise<void> {
           p99Ms: Math.round(r.p99Ms * 100) / 100,
           rssKiB: r.rss,
           ...(name === 'quorumd'
-            ? { rssKiBBefore: rssBefore, ratioToBare: { perSecond: ratio(q.perSecond, b.perSecond), p50: ratio(q.p50Ms, b.p50Ms), p99: ratio(q.p99Ms, b.p99Ms) } }
+            ? {
+                rssKiBBefore: rssBefore,
+                ratioToBare: { perSecond: ratio(q.perSecond, b.perSecond), p50: ratio(q.p50Ms, b.p50Ms), p99: ratio(q.p99Ms, b.p99Ms) },
+              }
             : {}),
           reply: r.sample,
         })}\n`,
@@ -230,12 +237,21 @@ async function main(): Promise<void> {
     const line = (cells: string[]) => say(cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(12))).join(' '));
     line(['target', 'probes/s', 'p50 ms', 'p99 ms', 'errors', 'RSS']);
     for (const [name, r] of results) line([name, r.perSecond.toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), String(r.errors), fmtMiB(r.rss)]);
-    line(['quorumd / bare', fmtRatio(ratio(q.perSecond, b.perSecond)), fmtRatio(ratio(q.p50Ms, b.p50Ms)), fmtRatio(ratio(q.p99Ms, b.p99Ms)), '', fmtRatio(ratio(q.rss ?? NaN, b.rss ?? NaN))]);
+    line([
+      'quorumd / bare',
+      fmtRatio(ratio(q.perSecond, b.perSecond)),
+      fmtRatio(ratio(q.p50Ms, b.p50Ms)),
+      fmtRatio(ratio(q.p99Ms, b.p99Ms)),
+      '',
+      fmtRatio(ratio(q.rss ?? NaN, b.rss ?? NaN)),
+    ]);
     say();
     say(`quorumd's reply: ${q.sample}`);
     say(`bare reply:      ${b.sample}`);
     say(`quorumd node ${target} resident memory (VmRSS): ${fmtMiB(rssBefore)} before the load, ${fmtMiB(q.rss)} after it`);
-    say(`the cluster after the load: ${after ? `primary ${after.primaryId} in term ${after.term}` : 'no agreed primary at that moment'} (it was ${primaryId} in term ${term})`);
+    say(
+      `the cluster after the load: ${after ? `primary ${after.primaryId} in term ${after.term}` : 'no agreed primary at that moment'} (it was ${primaryId} in term ${term})`,
+    );
   }
   bare.stop();
   await cluster.stop(2_000);

@@ -13,7 +13,7 @@ const handoffRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { ser
       schema: {
         operationId: 'handoff',
         tags: ['peer'],
-        summary: 'Stand for election now, on the primary\'s behalf',
+        summary: "Stand for election now, on the primary's behalf",
         security: requiresToken,
         body: ref(HandoffBody),
         response: {

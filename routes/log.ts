@@ -13,11 +13,11 @@ const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service
       schema: {
         operationId: 'reportPosition',
         tags: ['operator'],
-        summary: 'Report this node\'s durable log position (from the data store\'s agent)',
+        summary: "Report this node's durable log position (from the data store's agent)",
         security: requiresToken,
         body: ref(LogPosition),
         response: {
-          200: refWith(StatusView, 'The position is taken; the node\'s status after it.'),
+          200: refWith(StatusView, "The position is taken; the node's status after it."),
           400: errorReplies[400],
           401: errorReplies[401],
           409: refWith(ErrorReply, 'This node is a witness: it holds no log.'),

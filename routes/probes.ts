@@ -88,7 +88,10 @@ const probeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { servi
       },
       async (_request, reply) => {
         const { ok, body } = probe.answer(service);
-        return reply.code(ok ? 200 : 503).header('cache-control', 'no-store').send(body);
+        return reply
+          .code(ok ? 200 : 503)
+          .header('cache-control', 'no-store')
+          .send(body);
       },
     );
   }

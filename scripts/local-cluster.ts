@@ -25,9 +25,7 @@ mkdirSync(dir, { recursive: true });
 // On loopback a refused connection means the process is gone, so fast
 // failover is safe here (see the README before turning it on elsewhere).
 const cluster = await ProcessCluster.start({ specs, dir, timings, env: { QUORUMD_FAST_FAILOVER: 'on' }, logLevel: 'warn' });
-const store = new DemoStore(
-  [...cluster.nodes.values()].filter((n) => n.spec.kind === 'data').map((n) => ({ id: n.spec.id, url: n.url })),
-);
+const store = new DemoStore([...cluster.nodes.values()].filter((n) => n.spec.kind === 'data').map((n) => ({ id: n.spec.id, url: n.url })));
 store.start();
 
 const tty = process.stdout.isTTY;

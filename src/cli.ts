@@ -36,8 +36,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
   const result = resolveConfig(argv, env);
   if (!result.ok) {
     io.stderr.write(
-      `quorumd: the configuration is not valid:\n${result.problems.map((p) => `  - ${p}\n`).join('')}` +
-        'Run quorumd --help for the settings.\n',
+      `quorumd: the configuration is not valid:\n${result.problems.map((p) => `  - ${p}\n`).join('')}` + 'Run quorumd --help for the settings.\n',
     );
     process.exitCode = EXIT_BAD_CONFIG;
     return;

@@ -22,17 +22,16 @@ export const DEFAULT_ROLE_CHANGE_TIMEOUT_MS = 10_000;
 export const MIN_TOKEN_LENGTH = 16;
 
 const oneOf = (values: readonly string[]) =>
-  `one of ${values.map((v) => `"${v}"`).join(', ').replace(/, ([^,]*)$/, ' and $1')}`;
+  `one of ${values
+    .map((v) => `"${v}"`)
+    .join(', ')
+    .replace(/, ([^,]*)$/, ' and $1')}`;
 
 function literals<const T extends readonly string[]>(values: T) {
-  return Type.Union(
-    values.map((v) => Type.Literal(v)) as Array<TLiteral<T[number]>>,
-    { description: oneOf(values) },
-  );
+  return Type.Union(values.map((v) => Type.Literal(v)) as Array<TLiteral<T[number]>>, { description: oneOf(values) });
 }
 
-const millis = (min: number, max: number) =>
-  Type.Integer({ minimum: min, maximum: max, description: `a whole number of milliseconds from ${min} to ${max}` });
+const millis = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max, description: `a whole number of milliseconds from ${min} to ${max}` });
 
 const MemberSetting = Type.Object(
   {
@@ -118,7 +117,7 @@ interface Spec {
 
 /** Every setting, its flag and variable, in the order problems and --help list them. */
 export const SETTINGS: readonly Spec[] = [
-  { key: 'id', flag: 'id', env: 'QUORUMD_ID', parse: 'string', help: 'this node\'s id (required)' },
+  { key: 'id', flag: 'id', env: 'QUORUMD_ID', parse: 'string', help: "this node's id (required)" },
   { key: 'kind', flag: 'kind', env: 'QUORUMD_KIND', parse: 'string', help: 'data or witness (default data)' },
   { key: 'listen', flag: 'listen', env: 'QUORUMD_LISTEN', parse: 'string', help: `host:port to listen on (default ${DEFAULT_LISTEN})` },
   {
@@ -144,7 +143,13 @@ export const SETTINGS: readonly Spec[] = [
     secret: true,
     help: `cluster token, at least ${MIN_TOKEN_LENGTH} characters (default none; prefer the variable: flags show in ps)`,
   },
-  { key: 'heartbeatMs', flag: 'heartbeat-ms', env: 'QUORUMD_HEARTBEAT_MS', parse: 'integer', help: `heartbeat interval (default ${DEFAULT_TIMINGS.heartbeatMs})` },
+  {
+    key: 'heartbeatMs',
+    flag: 'heartbeat-ms',
+    env: 'QUORUMD_HEARTBEAT_MS',
+    parse: 'integer',
+    help: `heartbeat interval (default ${DEFAULT_TIMINGS.heartbeatMs})`,
+  },
   {
     key: 'electionTimeoutMs',
     flag: 'election-timeout-ms',
@@ -179,7 +184,7 @@ export const SETTINGS: readonly Spec[] = [
     flag: 'fast-failover',
     env: 'QUORUMD_FAST_FAILOVER',
     parse: 'string',
-    help: 'on: a refused connection to the primary\'s port means its process is gone; only where no firewall or proxy rejects connections between members (default off)',
+    help: "on: a refused connection to the primary's port means its process is gone; only where no firewall or proxy rejects connections between members (default off)",
   },
 ];
 
@@ -325,9 +330,7 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResu
     clockDriftBound: DEFAULT_TIMINGS.clockDriftBound,
   };
   for (const why of validateTimings(timings)) {
-    const used = (['heartbeatMs', 'electionTimeoutMs', 'electionJitterMs'] as const)
-      .filter((k) => why.includes(k))
-      .map((k) => `${label(k)} = ${s[k]}`);
+    const used = (['heartbeatMs', 'electionTimeoutMs', 'electionJitterMs'] as const).filter((k) => why.includes(k)).map((k) => `${label(k)} = ${s[k]}`);
     problems.push(`timings: ${why}${used.length ? ` (${used.join(', ')})` : ''}`);
   }
 

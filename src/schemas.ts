@@ -87,10 +87,7 @@ export const StatusView = Type.Object(
     position: NullablePosition,
     commitWatermark: ref(LogPosition),
     lease: Type.Object({ holds: Type.Boolean(), remainingMs: ref(Count) }, closed),
-    timings: Type.Object(
-      { heartbeatMs: ref(Count), electionTimeoutMs: ref(Count), electionJitterMs: ref(Count), leaseMs: ref(Count) },
-      closed,
-    ),
+    timings: Type.Object({ heartbeatMs: ref(Count), electionTimeoutMs: ref(Count), electionJitterMs: ref(Count), leaseMs: ref(Count) }, closed),
     startedAt: Type.String({ format: 'date-time' }),
   },
   { ...closed, $id: 'StatusView' },

@@ -29,7 +29,13 @@ export class QuorumdSystem implements SystemUnderTest {
     const specs: NodeSpec[] = [];
     for (let i = 1; i <= members; i++) specs.push({ id: `d${i}`, kind: 'data' });
     // Node i reaches node j at its own link i->j (i->i is never cut: it only names the node itself).
-    const proxy = proxied ? await FaultProxyProcess.start(specs.map((s) => s.id), 'port', track) : null;
+    const proxy = proxied
+      ? await FaultProxyProcess.start(
+          specs.map((s) => s.id),
+          'port',
+          track,
+        )
+      : null;
     const envFor = proxy ? (id: string) => ({ QUORUMD_MEMBERS: proxy.ports.membersFor(id, specs) }) : undefined;
     // On loopback a refused connection does mean the process is gone, so the
     // bench runs fast failover on unless told otherwise (--fast-failover off).

@@ -63,5 +63,8 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** row writes cells in fixed columns: the first `left` left-aligned (labels), the rest right-aligned (figures). */
 export function row(cells: readonly string[], widths: readonly number[], left = 1): string {
-  return cells.map((c, i) => (i < left ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' ').trimEnd();
+  return cells
+    .map((c, i) => (i < left ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+    .join(' ')
+    .trimEnd();
 }

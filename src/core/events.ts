@@ -40,21 +40,10 @@ export type ElectionOutcome =
   | { readonly kind: 'timed_out'; readonly term: number; readonly votes: number; readonly needed: number }
   | { readonly kind: 'not_electable'; readonly term: number; readonly why: string };
 
-export type RoleChangeReason =
-  | 'start'
-  | 'elected'
-  | 'heartbeat'
-  | 'higher_term'
-  | 'lease_lapsed'
-  | 'handoff'
-  | 'election_started'
-  | 'election_ended'
-  | 'voted';
+export type RoleChangeReason = 'start' | 'elected' | 'heartbeat' | 'higher_term' | 'lease_lapsed' | 'handoff' | 'election_started' | 'election_ended' | 'voted';
 
 /** The node's answer to a switchover command, given in the step that took it. */
-export type SwitchoverAnswer =
-  | { readonly status: 'started'; readonly target: string }
-  | { readonly status: 'refused'; readonly reason: string };
+export type SwitchoverAnswer = { readonly status: 'started'; readonly target: string } | { readonly status: 'refused'; readonly reason: string };
 
 /** A reply answers a request (a vote request, a heartbeat) on the request's own connection. */
 export type Reply = VoteResponse | HeartbeatResponse;

@@ -19,10 +19,7 @@ export const MemberState = StringEnum(['voting', 'catching_up'] as const, {
 export type MemberState = Static<typeof MemberState>;
 
 // The schema keeps the $id WireMember, the name the API has always given it.
-export const Member = Type.Object(
-  { id: ref(Id), url: ref(MemberUrl), kind: ref(MemberKind), state: ref(MemberState) },
-  { ...closed, $id: 'WireMember' },
-);
+export const Member = Type.Object({ id: ref(Id), url: ref(MemberUrl), kind: ref(MemberKind), state: ref(MemberState) }, { ...closed, $id: 'WireMember' });
 export type Member = Frozen<Static<typeof Member>>;
 
 /** The most members a membership list may carry; the HTTP body limit is sized for 16. */

@@ -22,7 +22,7 @@ export const VoteBody = Type.Object(
     term: ref(Count),
     lastLogTerm: ref(Count),
     lastLogLsn: ref(Count),
-    dryRun: Type.Boolean({ description: 'true for a probe, which never persists and never advances the voter\'s term' }),
+    dryRun: Type.Boolean({ description: "true for a probe, which never persists and never advances the voter's term" }),
     handoff: Type.Optional(Type.Boolean({ description: 'set by a candidate the primary handed leadership to' })),
   },
   { ...closed, $id: 'VoteBody' },
@@ -53,8 +53,7 @@ export type HandoffBody = Static<typeof HandoffBody>;
 
 // ---- replies ----
 
-const refusal = <const C extends string, P extends Record<string, TSchema>>(code: C, props: P) =>
-  Type.Object({ code: Type.Literal(code), ...props }, closed);
+const refusal = <const C extends string, P extends Record<string, TSchema>>(code: C, props: P) => Type.Object({ code: Type.Literal(code), ...props }, closed);
 
 export const Refusal = Type.Union(
   [

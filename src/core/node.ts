@@ -13,15 +13,7 @@
 // quorum-acknowledged heartbeat rounds keep renewing it, and advances the
 // commit watermark from the positions its voting data members report.
 
-import {
-  findMember,
-  isElectable,
-  isVoter,
-  quorumSize,
-  voters,
-  watermarkHolders,
-  type Member,
-} from './membership.js';
+import { findMember, isElectable, isVoter, quorumSize, voters, watermarkHolders, type Member } from './membership.js';
 import { comparePositions, covers, type LogPosition } from './position.js';
 import type { Heartbeat, HeartbeatResponse, Message, VoteRequest, VoteResponse } from './messages.js';
 import type { Effect, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason } from './events.js';
@@ -403,12 +395,7 @@ export class Node {
    * that ends early failed, a ballot that ends early is lost, unless the round
    * ran out of time) and follows primaryId, or nobody yet.
    */
-  private becomeFollower(
-    now: number,
-    primaryId: string | null,
-    reason: RoleChangeReason,
-    kind: 'timed_out' | null = null,
-  ): void {
+  private becomeFollower(now: number, primaryId: string | null, reason: RoleChangeReason, kind: 'timed_out' | null = null): void {
     const e = this.election;
     if (e) {
       this.out.push({ type: 'abort', round: e.round });
@@ -715,4 +702,3 @@ export class Node {
     }
   }
 }
-

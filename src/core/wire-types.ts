@@ -12,11 +12,7 @@ import { Kind, Type, TypeRegistry, type Static, type TSchema, type TUnsafe } fro
  * and every array of it, all the way down. Static<> types are mutable; the
  * protocol never changes a message it was given.
  */
-export type Frozen<T> = T extends readonly (infer E)[]
-  ? readonly Frozen<E>[]
-  : T extends object
-    ? { readonly [K in keyof T]: Frozen<T[K]> }
-    : T;
+export type Frozen<T> = T extends readonly (infer E)[] ? readonly Frozen<E>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
 
 /** ref points at a shared schema by its $id while keeping its static type. */
 export function ref<T extends TSchema>(schema: T): TUnsafe<Static<T>> {

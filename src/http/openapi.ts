@@ -24,7 +24,7 @@ export function registerOpenApi(app: App): void {
       },
       tags: [
         { name: 'peer', description: 'Messages between quorumd nodes.' },
-        { name: 'operator', description: 'What operators and the local data store\'s agent ask of a node.' },
+        { name: 'operator', description: "What operators and the local data store's agent ask of a node." },
         { name: 'health', description: 'Probes for orchestrators and load balancers; never need a token.' },
       ],
       components: {

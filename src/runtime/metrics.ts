@@ -27,7 +27,7 @@ export class Metrics {
   });
   readonly positionLsn = new Gauge({
     name: 'quorumd_log_position_lsn',
-    help: 'The LSN of this node\'s durable log position, as its agent last reported it.',
+    help: "The LSN of this node's durable log position, as its agent last reported it.",
     registers: [this.registry],
   });
   readonly elections = new Counter({
@@ -50,7 +50,7 @@ export class Metrics {
   });
   readonly persistSeconds = new Histogram({
     name: 'quorumd_persist_seconds',
-    help: 'Time to make the node\'s state durable (write, fsync, rename, directory fsync).',
+    help: "Time to make the node's state durable (write, fsync, rename, directory fsync).",
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });

@@ -36,7 +36,6 @@ import type {
 } from './service.js';
 import { healthCheck, isPrimary, isReplica, memberUrl, membersView, readinessCheck, statusView } from './views.js';
 
-
 export interface RuntimeHooks {
   /** Called on a fatal fault; the default exits the process with status 70. */
   readonly onFatal?: (err: Error) => void;
@@ -85,7 +84,10 @@ export class NodeRuntime implements QuorumService {
       ? { ...stored, membership: { version: stored.membership.version, members: opts.members } }
       : { term: 0, votedFor: null, commitWatermark: ZERO_POSITION, membership: { version: 1, members: opts.members } };
     if (stored && JSON.stringify(stored.membership.members) !== JSON.stringify(opts.members)) {
-      this.logger.warn({ stored: stored.membership.members, configured: opts.members }, 'the configured members differ from the stored ones; using the configured');
+      this.logger.warn(
+        { stored: stored.membership.members, configured: opts.members },
+        'the configured members differ from the stored ones; using the configured',
+      );
     }
     if (stored === null) this.initialize(hardState);
     this.client = new PeerClient({ token: opts.token });
@@ -253,7 +255,7 @@ export class NodeRuntime implements QuorumService {
 
   /** request steps an inbound request and returns the node's reply to it. */
   private request(message: Message): Message | null {
-    const reply = this.driver.failed ? null : this.driver.handle({ type: 'message', message }).reply?.message ?? null;
+    const reply = this.driver.failed ? null : (this.driver.handle({ type: 'message', message }).reply?.message ?? null);
     if (this.driver.failed) throw new ApiError(503, 'node_failed', 'this node hit a fatal fault and answers nothing');
     return reply;
   }
@@ -324,12 +326,15 @@ export class NodeRuntime implements QuorumService {
    */
   private arm(at: number): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const now = this.now();
-      if (now < at) this.arm(at);
-      else this.driver.step({ type: 'tick', now });
-    }, Math.ceil(Math.max(0, at - this.now())));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        const now = this.now();
+        if (now < at) this.arm(at);
+        else this.driver.step({ type: 'tick', now });
+      },
+      Math.ceil(Math.max(0, at - this.now())),
+    );
   }
 
   private onRole({ role, term, primaryId, reason }: RoleChange): void {

@@ -87,13 +87,7 @@ export function isPrimary(node: Node, now: number, failed: Error | null): boolea
 
 /** isReplica: a healthy data follower that hears its primary. */
 export function isReplica(node: Node, now: number, failed: Error | null): boolean {
-  return (
-    !failed &&
-    node.currentRole === 'follower' &&
-    node.self?.kind === 'data' &&
-    node.logPosition !== null &&
-    hearsPrimary(node, now)
-  );
+  return !failed && node.currentRole === 'follower' && node.self?.kind === 'data' && node.logPosition !== null && hearsPrimary(node, now);
 }
 
 /** The url of a member as this node knows it, or null. */

@@ -69,9 +69,7 @@ function checkString(v: unknown, at: string): string | null {
 }
 
 function checkOneOf(v: unknown, at: string, allowed: readonly string[]): string | null {
-  return typeof v === 'string' && allowed.includes(v)
-    ? null
-    : `${at} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(v)}`;
+  return typeof v === 'string' && allowed.includes(v) ? null : `${at} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(v)}`;
 }
 
 function checkMember(v: unknown, at: string, exact: boolean): string | null {

@@ -13,9 +13,7 @@ const voteReplyChecker = TypeCompiler.Compile(VoteReply, [...wireReferences]);
 const heartbeatReplyChecker = TypeCompiler.Compile(HeartbeatReply, [...wireReferences]);
 
 /** What became of one request. */
-export type Delivery =
-  | { readonly ok: true; readonly reply: Message | null }
-  | { readonly ok: false; readonly refused: boolean; readonly error: string };
+export type Delivery = { readonly ok: true; readonly reply: Message | null } | { readonly ok: false; readonly refused: boolean; readonly error: string };
 
 export interface PeerClientOptions {
   readonly token: string | null;

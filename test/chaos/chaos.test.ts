@@ -40,8 +40,12 @@ function intEnv(name: string, fallback: number): number {
 }
 
 function cutModes(raw: string): CutMode[] {
-  const modes = raw.split(',').map((m) => m.trim()).filter((m) => m !== '');
-  for (const m of modes) if (m !== 'blackhole' && m !== 'reset' && m !== 'refuse' && m !== 'stall') throw new Error(`QUORUMD_CHAOS_CUT_MODES: unknown mode ${JSON.stringify(m)}`);
+  const modes = raw
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m !== '');
+  for (const m of modes)
+    if (m !== 'blackhole' && m !== 'reset' && m !== 'refuse' && m !== 'stall') throw new Error(`QUORUMD_CHAOS_CUT_MODES: unknown mode ${JSON.stringify(m)}`);
   if (modes.length === 0) throw new Error('QUORUMD_CHAOS_CUT_MODES names no mode');
   return modes as CutMode[];
 }
@@ -78,8 +82,7 @@ const IDS = SPECS.map((s) => s.id);
  * with E = 300, J = 200, H = 50. One more second allows for five node
  * processes, the proxies and the client sharing two busy cores.
  */
-const LIVENESS_BOUND_MS =
-  TIMINGS.electionTimeoutMs + 9 * (TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs) + TIMINGS.heartbeatMs + 1000;
+const LIVENESS_BOUND_MS = TIMINGS.electionTimeoutMs + 9 * (TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs) + TIMINGS.heartbeatMs + 1000;
 
 const HOLD_MS = { min: 400, max: 1000 };
 /** After the cluster agrees on a primary, how long writes run before the next fault. */
@@ -517,12 +520,16 @@ t.test(
         const views = await live.statuses(1_000);
         for (const id of IDS) {
           const s = views.get(id);
-          const view = s ? `${s.role} in term ${s.term}, primary ${s.primaryId ?? 'none'}, lease ${s.lease.holds}, position ${JSON.stringify(s.position)}` : 'no answer';
+          const view = s
+            ? `${s.role} in term ${s.term}, primary ${s.primaryId ?? 'none'}, lease ${s.lease.holds}, position ${JSON.stringify(s.position)}`
+            : 'no answer';
           t.comment(`after round ${round}: ${id}: ${view}; last output: ${live.node(id).output.slice(-3).join(' | ')}`);
         }
       }
       kinds.set(fault.kind, (kinds.get(fault.kind) ?? 0) + 1);
-      log.push(`round ${round} (${((performance.now() - startedAt) / 1000).toFixed(1)} s): ${what}; primary again after ${took === null ? 'never' : `${took.toFixed(0)} ms`}`);
+      log.push(
+        `round ${round} (${((performance.now() - startedAt) / 1000).toFixed(1)} s): ${what}; primary again after ${took === null ? 'never' : `${took.toFixed(0)} ms`}`,
+      );
       if (took === null) break; // A cluster that does not recover makes later rounds meaningless.
       await sleep(CALM_MS);
     }
@@ -557,7 +564,10 @@ t.test(
     const links = net.totals();
     const summary = [
       `chaos summary (seed ${SEED}): ${log.length} rounds in ${wallS.toFixed(1)} s; cut links ${[...new Set(CUT_MODES)].join('/')} new connections`,
-      `fault kinds: ${[...kinds.entries()].sort().map(([k, n]) => `${k} x${n}`).join(', ')}`,
+      `fault kinds: ${[...kinds.entries()]
+        .sort()
+        .map(([k, n]) => `${k} x${n}`)
+        .join(', ')}`,
       `elections seen (terms with a primary): ${checkers.electedTerms}`,
       `writes: ${store.writes} written, ${checkers.ackedWrites} acknowledged`,
       `primary after heal: median ${pct(0.5)} ms, p90 ${pct(0.9)} ms, max ${pct(1)} ms (bound ${LIVENESS_BOUND_MS} ms)`,

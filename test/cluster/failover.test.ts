@@ -21,7 +21,10 @@ t.test('a 5-node cluster (4 data + 1 witness) elects exactly one primary that al
   const agreed = await awaitAgreement(cluster, running(cluster));
   const statuses = [...(await cluster.statuses()).values()];
   t.equal(statuses.filter((s) => s.role === 'primary').length, 1, 'exactly one primary');
-  t.ok(statuses.every((s) => s.term === agreed.term && s.primaryId === agreed.primaryId), 'all agree on the term and the primary');
+  t.ok(
+    statuses.every((s) => s.term === agreed.term && s.primaryId === agreed.primaryId),
+    'all agree on the term and the primary',
+  );
 });
 
 t.test('SIGKILL of the primary: a new primary in a higher term, agreed by every live node, within the bound', async (t) => {
@@ -66,7 +69,10 @@ t.test('a witness never becomes primary, and with no data member left there is n
   t.equal(w?.role, 'follower', 'the witness stays a follower');
   t.not(w?.primaryId, 'w1', 'the witness never names itself primary');
   const history = await cluster.get<Array<{ primaryId: string }>>('w1', '/history');
-  t.notOk(history?.body.some((h) => h.primaryId === 'w1'), 'no term in the witness history was led by the witness');
+  t.notOk(
+    history?.body.some((h) => h.primaryId === 'w1'),
+    'no term in the witness history was led by the witness',
+  );
 });
 
 t.test('a catching-up member never votes and never stands', async (t) => {
@@ -84,7 +90,10 @@ t.test('a catching-up member never votes and never stands', async (t) => {
   t.equal(members?.body.voters, 3, 'it is not counted among the voters');
   t.equal(members?.body.quorum, 2, 'the quorum is a majority of the three voters');
   // Kill every data voter but one: two voters are down, so no majority; c1 must not stand.
-  const victims = ['d1', 'd2', 'd3'].filter((id) => id !== first.primaryId).slice(0, 1).concat(first.primaryId);
+  const victims = ['d1', 'd2', 'd3']
+    .filter((id) => id !== first.primaryId)
+    .slice(0, 1)
+    .concat(first.primaryId);
   for (const id of victims) await cluster.kill(id, 'SIGKILL');
   await new Promise((r) => setTimeout(r, 2500));
   const c = await cluster.status('c1');
@@ -113,16 +122,19 @@ t.test('a killed node restarted from its data folder rejoins as a follower and k
 });
 
 for (const fast of ['on', 'off'] as const) {
-  t.test(`fast failover ${fast}: a SIGKILLed primary is ${fast === 'on' ? 'replaced on the evidence of its refused port' : 'replaced by the timeout alone'}`, async (t) => {
-    const cluster = await startCluster(t, shape(3), { env: { QUORUMD_FAST_FAILOVER: fast }, logLevel: 'info' });
-    const first = await awaitAgreement(cluster, running(cluster));
-    await cluster.kill(first.primaryId, 'SIGKILL');
-    const next = await awaitAgreement(cluster, running(cluster), (a) => a.primaryId !== first.primaryId);
-    t.ok(next.term > first.term, 'a new primary in a higher term');
-    const evidence = running(cluster).filter((id) => cluster.node(id).output.some((l) => l.includes('port refuses connections')));
-    if (fast === 'on') t.ok(evidence.length >= 1, `survivors saw the refused port (${evidence.join(', ')})`);
-    else t.same(evidence, [], 'no node acted on a refused connection');
-  });
+  t.test(
+    `fast failover ${fast}: a SIGKILLed primary is ${fast === 'on' ? 'replaced on the evidence of its refused port' : 'replaced by the timeout alone'}`,
+    async (t) => {
+      const cluster = await startCluster(t, shape(3), { env: { QUORUMD_FAST_FAILOVER: fast }, logLevel: 'info' });
+      const first = await awaitAgreement(cluster, running(cluster));
+      await cluster.kill(first.primaryId, 'SIGKILL');
+      const next = await awaitAgreement(cluster, running(cluster), (a) => a.primaryId !== first.primaryId);
+      t.ok(next.term > first.term, 'a new primary in a higher term');
+      const evidence = running(cluster).filter((id) => cluster.node(id).output.some((l) => l.includes('port refuses connections')));
+      if (fast === 'on') t.ok(evidence.length >= 1, `survivors saw the refused port (${evidence.join(', ')})`);
+      else t.same(evidence, [], 'no node acted on a refused connection');
+    },
+  );
 }
 
 t.test('with fast failover on, a hung primary (SIGSTOP) refuses nothing, so it is replaced by the timeout', async (t) => {

@@ -23,11 +23,7 @@ export function shape(data: number, witnesses = 0, catchingUp = 0): NodeSpec[] {
   return specs;
 }
 
-export async function startCluster(
-  t: Test,
-  specs: NodeSpec[],
-  extra: Partial<Omit<ClusterOptions, 'specs' | 'dir'>> = {},
-): Promise<ProcessCluster> {
+export async function startCluster(t: Test, specs: NodeSpec[], extra: Partial<Omit<ClusterOptions, 'specs' | 'dir'>> = {}): Promise<ProcessCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'quorumd-test-'));
   const cluster = await ProcessCluster.start({ specs, dir, timings: TEST_TIMINGS, ...extra });
   t.teardown(async () => {

@@ -26,7 +26,10 @@ t.test('the promotion hook runs with the new term, and the demotion hook when a 
   const next = await awaitAgreement(cluster, others, (a) => a.primaryId !== first.primaryId);
   await cluster.kill(first.primaryId, 'SIGCONT');
   await waitFor(() => readFileSync(file, 'utf8').includes(' follower '), 10_000, 'the demotion hook to write');
-  const demotion = readFileSync(file, 'utf8').trim().split('\n').find((l) => l.includes(' follower '));
+  const demotion = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .find((l) => l.includes(' follower '));
   t.match(demotion, new RegExp(`^${first.primaryId} follower \\d+`), 'the demotion names the old primary and its new role');
   const newFile = join(dir, `${next.primaryId}.log`);
   await waitFor(() => existsSync(newFile), 5000, 'the new primary hook to write');

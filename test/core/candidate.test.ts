@@ -112,7 +112,10 @@ t.test('the candidate persists { term + 1, votedFor: self } once, after a probe 
     [{ term: 2, votedFor: 'a' }],
     'exactly one persist, of term 2 and the self-vote',
   );
-  t.ok(second.some((e) => e.type === 'abort' && e.round === 1), 'the probe round is aborted');
+  t.ok(
+    second.some((e) => e.type === 'abort' && e.round === 1),
+    'the probe round is aborted',
+  );
   const ballots = sends(second, 'vote_request');
   t.same(ballots.map((b) => b.to).sort(), OTHER_VOTERS, 'ballots go to every other voter in the same step');
   for (const b of ballots) t.match(b.message, { candidateId: 'a', term: 2, dryRun: false, round: 2 }, `ballot to ${b.to}`);
@@ -137,9 +140,22 @@ t.test('a ballot quorum makes the candidate primary: elected with its votes and 
   const win = receive(a, NOW + 2, reply('w', 2, true, 2, false));
   t.same(outcomes(win), [{ kind: 'elected', term: 2, votes: 3, needed: 3 }], 'elected with 3 of the 3 needed');
   t.same(persists(win), [], 'winning persists nothing more');
-  t.ok(win.some((e) => e.type === 'abort' && e.round === 2), 'the ballot round is aborted');
-  t.same(roleChanges(win).map((r) => [r.role, r.term, r.primaryId, r.reason]), [['primary', 2, 'a', 'elected']], 'a becomes primary');
-  t.same(sends(win, 'heartbeat').map((h) => h.to).sort(), ['b', 'c', 'd', 'w', 'x'], 'the first heartbeats go to every other member');
+  t.ok(
+    win.some((e) => e.type === 'abort' && e.round === 2),
+    'the ballot round is aborted',
+  );
+  t.same(
+    roleChanges(win).map((r) => [r.role, r.term, r.primaryId, r.reason]),
+    [['primary', 2, 'a', 'elected']],
+    'a becomes primary',
+  );
+  t.same(
+    sends(win, 'heartbeat')
+      .map((h) => h.to)
+      .sort(),
+    ['b', 'c', 'd', 'w', 'x'],
+    'the first heartbeats go to every other member',
+  );
 });
 
 t.test('every election outcome carries its term, votes and quorum', async (t) => {

@@ -45,19 +45,30 @@ t.test('a primary names as heir the electable follower with the highest position
   t.equal(a.currentRole, 'primary', 'a won');
   const positions: Record<string, ReturnType<typeof pos> | null> = { b: pos(2, 7), c: pos(2, 9), d: pos(2, 3), w: null };
   for (const hb of sends(effects, 'heartbeat')) {
-    checkedStep(a, { type: 'message', now, message: { type: 'heartbeat_response', round: hb.message.round, memberId: hb.to, term: a.term, success: true, position: positions[hb.to] ?? null } });
+    checkedStep(a, {
+      type: 'message',
+      now,
+      message: { type: 'heartbeat_response', round: hb.message.round, memberId: hb.to, term: a.term, success: true, position: positions[hb.to] ?? null },
+    });
   }
   now += HB;
   const next = sends(checkedStep(a, { type: 'tick', now }), 'heartbeat');
   t.equal(next.length, voters.length, 'a heartbeat goes to every member');
-  t.ok(next.every((s) => s.message.heir === 'c'), 'the heir is c, the most caught-up data follower');
+  t.ok(
+    next.every((s) => s.message.heir === 'c'),
+    'the heir is c, the most caught-up data follower',
+  );
   // c goes silent while the others answer every round: once it has not been
   // heard for an election timeout, the heir changes.
   let round = next;
   for (let i = 0; i <= TIMINGS.electionTimeoutMs / HB; i++) {
     for (const hb of round) {
       if (hb.to === 'c') continue;
-      checkedStep(a, { type: 'message', now, message: { type: 'heartbeat_response', round: hb.message.round, memberId: hb.to, term: a.term, success: true, position: positions[hb.to] ?? null } });
+      checkedStep(a, {
+        type: 'message',
+        now,
+        message: { type: 'heartbeat_response', round: hb.message.round, memberId: hb.to, term: a.term, success: true, position: positions[hb.to] ?? null },
+      });
     }
     now += HB;
     round = sends(checkedStep(a, { type: 'tick', now }), 'heartbeat');
@@ -93,7 +104,15 @@ t.test('right after the evidence, a failed probe is retried within a heartbeat i
     checkedStep(b, {
       type: 'message',
       now: start + 1,
-      message: { type: 'vote_response', round: p.message.round, voterId: p.to, term: 2, granted: false, dryRun: true, reason: { code: 'primary_alive', primaryId: 'a', lastHeartbeatAgoMs: 5 } },
+      message: {
+        type: 'vote_response',
+        round: p.message.round,
+        voterId: p.to,
+        term: 2,
+        granted: false,
+        dryRun: true,
+        reason: { code: 'primary_alive', primaryId: 'a', lastHeartbeatAgoMs: 5 },
+      },
     });
   }
   t.equal(b.currentRole, 'follower', 'the probe failed');

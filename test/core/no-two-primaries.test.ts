@@ -11,17 +11,7 @@
 
 import t from 'tap';
 import { isElectable, isVoter, quorumSize, type Member } from '../../src/core/index.js';
-import {
-  AFTER_START_LOYALTY,
-  Cluster,
-  catchingUp,
-  data,
-  pos,
-  sends,
-  witness,
-  type Envelope,
-  type NodeSetup,
-} from '../support/core-harness.js';
+import { AFTER_START_LOYALTY, Cluster, catchingUp, data, pos, sends, witness, type Envelope, type NodeSetup } from '../support/core-harness.js';
 
 interface Shape {
   readonly voters: number;
@@ -46,7 +36,7 @@ function permutations<T>(items: readonly T[]): T[][] {
 function splits(ids: readonly string[]): Array<Map<string, 0 | 1>> {
   const out: Array<Map<string, 0 | 1>> = [];
   for (let mask = 0; mask < 1 << (ids.length - 1); mask++) {
-    out.push(new Map(ids.map((id, i) => [id, i === 0 ? 0 : ((mask >> (i - 1)) & 1) as 0 | 1])));
+    out.push(new Map(ids.map((id, i) => [id, i === 0 ? 0 : (((mask >> (i - 1)) & 1) as 0 | 1)])));
   }
   return out;
 }
@@ -129,9 +119,7 @@ function runScenario(
           promoted.add(voter);
         } else {
           if (!promoted.has(a.ballotFrom)) break;
-          const ballots = cluster.take(
-            (e) => e.from === a.ballotFrom && e.to === voter && e.message.type === 'vote_request' && !e.message.dryRun,
-          );
+          const ballots = cluster.take((e) => e.from === a.ballotFrom && e.to === voter && e.message.type === 'vote_request' && !e.message.dryRun);
           for (const env of ballots) {
             const effects = cluster.deliverEnvelope(env);
             if (replies === 'at_once' && side.get(voter) === side.get(a.ballotFrom)) {

@@ -54,7 +54,11 @@ t.test('a primary sends a heartbeat round to every other member every heartbeatM
     rounds.push(hbs[0]?.message.round ?? -1);
     cluster.deliver();
   }
-  t.same(rounds, [...rounds].sort((x, y) => x - y), 'round numbers only grow');
+  t.same(
+    rounds,
+    [...rounds].sort((x, y) => x - y),
+    'round numbers only grow',
+  );
   t.equal(new Set(rounds).size, 5, 'each round has its own number');
 });
 
@@ -123,15 +127,11 @@ t.test('leaseMs keeps a lease shorter than every voter loyalty under the drift b
   checkProperty(
     t,
     'lease / (1 - d) < electionTimeout / (1 + d), and the lease is a whole number >= 0',
-    fc.property(
-      fc.integer({ min: 2, max: 60_000 }),
-      fc.double({ min: 0, max: 0.49, noNaN: true }),
-      (electionTimeoutMs, clockDriftBound) => {
-        const timings: Timings = { heartbeatMs: 1, electionTimeoutMs, electionJitterMs: 0, clockDriftBound };
-        const lease = leaseMs(timings);
-        return Number.isInteger(lease) && lease >= 0 && lease / (1 - clockDriftBound) < electionTimeoutMs / (1 + clockDriftBound);
-      },
-    ),
+    fc.property(fc.integer({ min: 2, max: 60_000 }), fc.double({ min: 0, max: 0.49, noNaN: true }), (electionTimeoutMs, clockDriftBound) => {
+      const timings: Timings = { heartbeatMs: 1, electionTimeoutMs, electionJitterMs: 0, clockDriftBound };
+      const lease = leaseMs(timings);
+      return Number.isInteger(lease) && lease >= 0 && lease / (1 - clockDriftBound) < electionTimeoutMs / (1 + clockDriftBound);
+    }),
   );
 });
 
@@ -225,12 +225,20 @@ t.test('the watermark travels on heartbeats and each follower persists it, first
   );
   const due = cluster.node('a').nextTimer;
   const round = sends(cluster.tick('a', due), 'heartbeat');
-  t.same(round.map((h) => h.message.commitWatermark), [pos(2, 50), pos(2, 50), pos(2, 50)], 'the next round carries 2/50 to b, c and w');
+  t.same(
+    round.map((h) => h.message.commitWatermark),
+    [pos(2, 50), pos(2, 50), pos(2, 50)],
+    'the next round carries 2/50 to b, c and w',
+  );
   for (const id of ['b', 'c', 'w']) {
     const env = cluster.take((e) => e.to === id && e.message.type === 'heartbeat')[0] as Envelope;
     const effects = cluster.deliverEnvelope(env);
     t.equal(effects[0]?.type, 'persist', `${id}: the step on the heartbeat begins with a persist`);
-    t.same(persists(effects).map((p) => p.state.commitWatermark), [pos(2, 50)], `${id}: persists the watermark 2/50`);
+    t.same(
+      persists(effects).map((p) => p.state.commitWatermark),
+      [pos(2, 50)],
+      `${id}: persists the watermark 2/50`,
+    );
   }
   // The same watermark again: nothing new to persist.
   cluster.deliver();

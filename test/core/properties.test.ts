@@ -57,10 +57,7 @@ function referenceDecide(v: VoterView, r: VoteRequest): { granted: true } | { gr
       v.kind === 'data' && v.position !== null && below(candidatePosition, v.position),
       () => ({ code: 'log_behind', candidatePosition, voterPosition: v.position as LogPosition }),
     ],
-    [
-      live !== null && !handedOff,
-      () => ({ code: 'primary_alive', primaryId: live?.id ?? null, lastHeartbeatAgoMs: live?.agoMs ?? 0 }),
-    ],
+    [live !== null && !handedOff, () => ({ code: 'primary_alive', primaryId: live?.id ?? null, lastHeartbeatAgoMs: live?.agoMs ?? 0 })],
     [r.term === v.term && v.votedFor !== null && v.votedFor !== r.candidateId, () => ({ code: 'already_voted', term: v.term, votedFor: v.votedFor ?? '' })],
   ];
   const broken = rows.find(([isBroken]) => isBroken);
@@ -204,18 +201,14 @@ t.test('the computed watermark is held inside every election majority (brute for
   checkProperty(
     t,
     'every majority contains a data voter holding the watermark',
-    fc.property(
-      fc.array(smallPos, { minLength: 1, maxLength: 6 }),
-      fc.integer({ min: 0, max: 2 }),
-      (positions, witnesses) => {
-        const n = positions.length + witnesses;
-        const w = watermarkCandidate(positions, watermarkHolders(n));
-        if (w === null) return true;
-        // Voters 0..positions.length-1 hold data; the rest are witnesses.
-        const holdsW = (i: number) => i < positions.length && !below(positions[i]!, w);
-        return masksOfSize(n, quorumSize(n)).every((m) => [...Array(n).keys()].some((i) => (m >> i) & 1 && holdsW(i)));
-      },
-    ),
+    fc.property(fc.array(smallPos, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 2 }), (positions, witnesses) => {
+      const n = positions.length + witnesses;
+      const w = watermarkCandidate(positions, watermarkHolders(n));
+      if (w === null) return true;
+      // Voters 0..positions.length-1 hold data; the rest are witnesses.
+      const holdsW = (i: number) => i < positions.length && !below(positions[i]!, w);
+      return masksOfSize(n, quorumSize(n)).every((m) => [...Array(n).keys()].some((i) => (m >> i) & 1 && holdsW(i)));
+    }),
     { numRuns: 2_000 },
   );
 });
@@ -239,9 +232,11 @@ t.test('tally agrees with trying every way the undecided voters could still answ
       fc
         .integer({ min: 1, max: 15 })
         .chain((voters) =>
-          fc.tuple(fc.constant(voters), fc.integer({ min: 0, max: voters }), fc.integer({ min: 1, max: voters })).chain(([n, g, q]) =>
-            fc.tuple(fc.constant(n), fc.constant(g), fc.integer({ min: 0, max: n - g }), fc.oneof(fc.constant(quorumSize(n)), fc.constant(q))),
-          ),
+          fc
+            .tuple(fc.constant(voters), fc.integer({ min: 0, max: voters }), fc.integer({ min: 1, max: voters }))
+            .chain(([n, g, q]) =>
+              fc.tuple(fc.constant(n), fc.constant(g), fc.integer({ min: 0, max: n - g }), fc.oneof(fc.constant(quorumSize(n)), fc.constant(q))),
+            ),
         ),
       ([voters, granted, refused, quorum]) => tally(granted, refused, voters, quorum) === naiveTally(granted, refused, voters, quorum),
     ),

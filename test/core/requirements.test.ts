@@ -243,7 +243,11 @@ t.test('a catching-up member never stands: its timer ends in not_electable and s
   // like anyone's, yet it asks no one for a vote.
   const node = makeNode('x', MS, { term: 3, position: pos(3, 60) });
   const effects = checkedStep(node, { type: 'tick', now: NOW });
-  t.same(outcomes(effects).map((o) => o.kind), ['not_electable'], 'the outcome must be not_electable');
+  t.same(
+    outcomes(effects).map((o) => o.kind),
+    ['not_electable'],
+    'the outcome must be not_electable',
+  );
   t.same(sends(effects), [], 'a catching-up member must send no vote request');
   t.equal(node.currentRole, 'follower', 'it stays a follower');
 });
@@ -257,7 +261,9 @@ t.test('a candidate asks only voters and wins with floor(voters / 2) + 1 of them
   const cluster = new Cluster(members, setups);
   const probeEffects = cluster.tick('a', NOW);
   t.same(
-    sends(probeEffects, 'vote_request').map((s) => s.to).sort(),
+    sends(probeEffects, 'vote_request')
+      .map((s) => s.to)
+      .sort(),
     ['b', 'c'],
     'probes must go to the other voters only',
   );

@@ -24,7 +24,6 @@ import {
 const MS = membership([data('a'), data('b'), data('c')]);
 const LOYALTY = TIMINGS.electionTimeoutMs;
 
-
 /** b, a follower of a in term 2, heard a's heartbeat at `heardAt`. */
 function followerOfA(heardAt: number) {
   const b = makeNode('b', MS, { term: 2, position: pos(2, 10) });

@@ -5,18 +5,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { randomizedElectionTimeout, seededRandom } from '../../src/core/index.js';
-import {
-  TIMINGS,
-  checkedStep,
-  checkProperty,
-  data,
-  deliver,
-  heartbeat,
-  makeNode,
-  membership,
-  pos,
-  sends,
-} from '../support/core-harness.js';
+import { TIMINGS, checkedStep, checkProperty, data, deliver, heartbeat, makeNode, membership, pos, sends } from '../support/core-harness.js';
 
 const BASE = TIMINGS.electionTimeoutMs;
 const JITTER = TIMINGS.electionJitterMs;
@@ -96,7 +85,10 @@ t.test('a valid heartbeat pushes the election deadline back', async (t) => {
   const heardAt = first - 10;
   const effects = deliver(b, heardAt, heartbeat(MS, 2, 'a', { round: 2 }));
   const timer = effects.find((e) => e.type === 'timer');
-  t.ok(timer && timer.type === 'timer' && timer.at >= heardAt + BASE && timer.at < heardAt + BASE + JITTER, `new deadline ${JSON.stringify(timer)} out of range`);
+  t.ok(
+    timer && timer.type === 'timer' && timer.at >= heardAt + BASE && timer.at < heardAt + BASE + JITTER,
+    `new deadline ${JSON.stringify(timer)} out of range`,
+  );
   t.same(sends(checkedStep(b, { type: 'tick', now: first }), 'vote_request'), [], 'the old deadline passes without an election');
   const second = b.nextTimer;
   t.same(sends(checkedStep(b, { type: 'tick', now: second - 1 }), 'vote_request'), [], 'no election before the new deadline');

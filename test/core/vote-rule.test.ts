@@ -134,7 +134,7 @@ t.test('a higher term clears the previous term vote', async (t) => {
   t.same(decideVote(view({ term: 3, votedFor: 'c' }), request({ term: 4 })), { granted: true }, 'term 4 must be grantable');
 });
 
-t.test('primary_alive is waived only for a handoff the primary named, never for a ballot in the primary\'s own name', async (t) => {
+t.test("primary_alive is waived only for a handoff the primary named, never for a ballot in the primary's own name", async (t) => {
   // Proves the one exception to stickiness, the candidate the primary handed
   // leadership to (only with the handoff flag), and that a ballot naming the
   // live primary itself is refused: granted, its higher term would depose it.

@@ -47,7 +47,10 @@ for (const [name, service] of nodes) {
 
   t.test(`service ${name}: the health check asks /healthz and the data folder is a volume`, async (t) => {
     t.match(service.healthcheck?.test.join(' '), /\/healthz/);
-    t.ok(service.volumes?.some((v) => v.endsWith(':' + envOf(service).QUORUMD_DATA_DIR)), 'the data folder is on a volume');
+    t.ok(
+      service.volumes?.some((v) => v.endsWith(':' + envOf(service).QUORUMD_DATA_DIR)),
+      'the data folder is on a volume',
+    );
   });
 }
 

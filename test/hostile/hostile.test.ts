@@ -233,11 +233,7 @@ const anyId = fc.oneof(
   fc.string({ maxLength: 80 }),
   fc.constantFrom('', 'x'.repeat(65), 'a'.repeat(5_000), '../../etc/passwd', 'd1\u0000', 'd\u00e9', '<script>', 'd1 ', ' d1', '__proto__'),
 );
-const count = fc.oneof(
-  fc.nat({ max: 12 }),
-  fc.constantFrom(MAX, MAX - 1, 2 ** 52, 2 ** 31, 2 ** 32),
-  fc.maxSafeNat(),
-);
+const count = fc.oneof(fc.nat({ max: 12 }), fc.constantFrom(MAX, MAX - 1, 2 ** 52, 2 ** 31, 2 ** 32), fc.maxSafeNat());
 /** Literals that are not a whole number in [0, 2^53 - 1], or not a number, or not JSON at all. */
 const badNumber = fc.constantFrom(
   '-1',
@@ -271,17 +267,41 @@ const badNumber = fc.constantFrom(
 const numberText = fc.oneof({ weight: 2, arbitrary: count.map(String) }, { weight: 3, arbitrary: badNumber });
 const boolText = fc.oneof(fc.constantFrom('true', 'false'), fc.constantFrom('"true"', '0', '1', 'null', '[]'));
 const idText = anyId.map((s) => JSON.stringify(s));
-const deep = fc.integer({ min: 1, max: 6_000 }).chain((depth) =>
-  fc.constantFrom('['.repeat(depth) + ']'.repeat(depth), '{"a":'.repeat(depth) + '1' + '}'.repeat(depth), '['.repeat(depth)),
-);
+const deep = fc
+  .integer({ min: 1, max: 6_000 })
+  .chain((depth) => fc.constantFrom('['.repeat(depth) + ']'.repeat(depth), '{"a":'.repeat(depth) + '1' + '}'.repeat(depth), '['.repeat(depth)));
 const longString = fc.integer({ min: 100, max: 20_000 }).map((n) => JSON.stringify('\u00e9x'.repeat(n)));
 /** Any value of the wrong kind for a field. */
-const wrongValue = fc.oneof(badNumber, idText, deep, longString, fc.json({ maxDepth: 3 }), fc.constantFrom('{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}'));
+const wrongValue = fc.oneof(
+  badNumber,
+  idText,
+  deep,
+  longString,
+  fc.json({ maxDepth: 3 }),
+  fc.constantFrom('{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}'),
+);
 
 const memberText = fc
-  .tuple(anyId, fc.constantFrom('http://127.0.0.1:1', 'https://example.invalid:8443/x', 'ftp://x', 'javascript:alert(1)', 'http://' + 'a'.repeat(300)), fc.constantFrom('data', 'witness', 'arbiter'), fc.constantFrom('voting', 'catching_up', 'dead'))
-  .map(([id, url, kind, state]) => objectText([['id', JSON.stringify(id)], ['url', JSON.stringify(url)], ['kind', JSON.stringify(kind)], ['state', JSON.stringify(state)]]));
-const positionText = fc.tuple(numberText, numberText).map(([term, lsn]) => objectText([['term', term], ['lsn', lsn]]));
+  .tuple(
+    anyId,
+    fc.constantFrom('http://127.0.0.1:1', 'https://example.invalid:8443/x', 'ftp://x', 'javascript:alert(1)', 'http://' + 'a'.repeat(300)),
+    fc.constantFrom('data', 'witness', 'arbiter'),
+    fc.constantFrom('voting', 'catching_up', 'dead'),
+  )
+  .map(([id, url, kind, state]) =>
+    objectText([
+      ['id', JSON.stringify(id)],
+      ['url', JSON.stringify(url)],
+      ['kind', JSON.stringify(kind)],
+      ['state', JSON.stringify(state)],
+    ]),
+  );
+const positionText = fc.tuple(numberText, numberText).map(([term, lsn]) =>
+  objectText([
+    ['term', term],
+    ['lsn', lsn],
+  ]),
+);
 
 /** The fields of each protected route's body, each with values of the right shape and of many wrong ones. */
 const routeFields: Record<string, fc.Arbitrary<Array<readonly [string, string]>>> = {
@@ -301,7 +321,13 @@ const routeFields: Record<string, fc.Arbitrary<Array<readonly [string, string]>>
       ['term', term] as const,
       ['primaryId', p] as const,
       ['commitWatermark', wm] as const,
-      ['membership', objectText([['version', version], ['members', `[${members.join(',')}]`]])] as const,
+      [
+        'membership',
+        objectText([
+          ['version', version],
+          ['members', `[${members.join(',')}]`],
+        ]),
+      ] as const,
       ['leaseMs', lease] as const,
       ...(to === undefined ? [] : [['handoffTo', to] as const]),
     ]),
@@ -320,7 +346,11 @@ type Mutation =
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('drop' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), value: wrongValue }),
-  fc.record({ kind: fc.constant('unknown' as const), key: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('__proto__', 'constructor', 'extra', 'Term')), value: wrongValue }),
+  fc.record({
+    kind: fc.constant('unknown' as const),
+    key: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('__proto__', 'constructor', 'extra', 'Term')),
+    value: wrongValue,
+  }),
   fc.record({ kind: fc.constant('duplicate' as const), at: fc.nat(), value: numberText }),
   fc.record({ kind: fc.constant('rename' as const), at: fc.nat() }),
 );
@@ -390,22 +420,22 @@ const contentType = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.constantFrom(
-  undefined,
-  'application/json',
-  'application/json',
-  'application/json; charset=utf-8',
-  'APPLICATION/JSON',
-  'application/json; charset=utf-16',
-  'application/json-patch+json',
-  'application/vnd.api+json',
-  'text/json',
-  'text/plain',
-  'application/x-www-form-urlencoded',
-  'multipart/form-data; boundary=x',
-  'application/octet-stream',
-  '',
-  'json',
-  'application/json, text/plain',
+      undefined,
+      'application/json',
+      'application/json',
+      'application/json; charset=utf-8',
+      'APPLICATION/JSON',
+      'application/json; charset=utf-16',
+      'application/json-patch+json',
+      'application/vnd.api+json',
+      'text/json',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/octet-stream',
+      '',
+      'json',
+      'application/json, text/plain',
     ),
   },
 );
@@ -441,8 +471,18 @@ const hostileRequest: fc.Arbitrary<HostileRequest> = fc
     type: contentType,
     shape: fc.oneof(
       { weight: 6, arbitrary: routeBody.map((b) => ({ ...b, method: PROTECTED.find((p) => p.path === b.path)!.method })) },
-      { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...PROTECTED.map((p) => p.path)), strayBody).map(([path, body]) => ({ path, body, method: PROTECTED.find((p) => p.path === path)!.method })) },
-      { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...PROTECTED.map((p) => p.path), ...READ_ONLY), method, strayBody).map(([path, m, body]) => ({ path, body, method: m })) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(fc.constantFrom(...PROTECTED.map((p) => p.path)), strayBody)
+          .map(([path, body]) => ({ path, body, method: PROTECTED.find((p) => p.path === path)!.method })),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(fc.constantFrom(...PROTECTED.map((p) => p.path), ...READ_ONLY), method, strayBody)
+          .map(([path, m, body]) => ({ path, body, method: m })),
+      },
       { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...READ_ONLY), fc.constantFrom('GET', 'HEAD')).map(([path, m]) => ({ path, body: null, method: m })) },
       { weight: 1, arbitrary: fc.tuple(oddPath, method, fc.option(strayBody, { nil: null })).map(([path, m, body]) => ({ path, body, method: m })) },
     ),
@@ -459,12 +499,7 @@ const hostileRequest: fc.Arbitrary<HostileRequest> = fc
 // ---- the properties ----
 
 /** holds runs a property and turns its outcome into one assertion that names the failing input and the seed to replay it. */
-async function holds<Ts extends [unknown, ...unknown[]]>(
-  t: Test,
-  what: string,
-  property: fc.IAsyncProperty<Ts>,
-  numRuns: number,
-): Promise<void> {
+async function holds<Ts extends [unknown, ...unknown[]]>(t: Test, what: string, property: fc.IAsyncProperty<Ts>, numRuns: number): Promise<void> {
   const out = await fc.check(property, { numRuns, endOnFailure: true, ...(SEED === undefined ? {} : { seed: SEED }) });
   if (out.failed) {
     const why = out.errorInstance instanceof Error ? out.errorInstance.message : String(out.errorInstance);
@@ -480,84 +515,106 @@ const FLOOD_BATCHES = 40;
 const FLOOD_BATCH = { min: 20, max: 60 };
 const SELF_BATCHES = 10;
 
-t.test('hostile requests to every route (wrong types, huge and negative integers, unknown fields, long strings, deep nesting, invalid JSON, wrong content types, missing and wrong tokens) never get a 5xx and change nothing: state.json bytes, term, vote, role and primary stay as they were', async (t) => {
-  const f = await startCluster(t);
-  const startedAt = performance.now();
-  const codes = new Map<number, number>();
-  let unsent = 0;
-  let sent = 0;
-  await holds(
-    t,
-    'no hostile request gets a 5xx or changes its node',
-    fc.asyncProperty(
-      hostileRequest.filter((r) => !mayBeAccepted(r)),
-      async (r) => {
-        const a = await send(f.cluster, r);
-        if (a === null) {
-          unsent++;
-          return;
-        }
-        sent++;
-        codes.set(a.code, (codes.get(a.code) ?? 0) + 1);
-        if (a.code >= 500 && !isProbeNo(r, a)) throw new Error(`answered ${a.code} ${a.text.slice(0, 300)} to ${describeRequest(r)}`);
-        const found = await changes(f, [r.target]);
-        if (found.length > 0) throw new Error(`${describeRequest(r)} (answered ${a.code} ${a.text.slice(0, 200)}) changed the node: ${found.join('; ')}`);
-      },
-    ),
-    REFUSED_RUNS,
-  );
-  const tookS = (performance.now() - startedAt) / 1000;
-  t.comment(`${sent} requests in ${tookS.toFixed(1)} s (${unsent} more refused by the client before sending); answers: ${[...codes.entries()].sort((a, b) => a[0] - b[0]).map(([c, n]) => `${c} x${n}`).join(', ')}`);
-  t.ok(sent >= REFUSED_RUNS * 0.9, `at least 90% of the ${REFUSED_RUNS} requests reached the node (${sent})`);
-  t.notOk([...codes.keys()].some((c) => c >= 500 && c !== 503), 'no 5xx but the probes\' designed 503');
-  t.ok([...codes.keys()].some((c) => c === 400) && codes.has(401) && codes.has(415), 'the input was refused for its shape (400), its token (401) and its content type (415)');
-  t.strictSame(await changes(f), [], 'every node keeps its state, term, vote, role and primary');
-  t.equal((await f.cluster.agreedPrimary(IDS))?.primaryId, f.primaryId, `the cluster keeps its primary ${f.primaryId}`);
-
-  t.test('malformed HTTP on a raw socket gets a 4xx or a closed connection, never a 5xx, and changes nothing', async (t) => {
-    const fixed = [
-      'GARBAGE\r\n\r\n',
-      'GET\r\n\r\n',
-      'GET / HTTP/9.9\r\n\r\n',
-      'GET /status HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n',
-      `GET /status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`,
-      'POST /vote HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"term":1}',
-      'POST /vote HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
-      `POST /vote HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
-      `POST /vote HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n`,
-      `POST /heartbeat HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 99999999999999999999\r\n\r\n`,
-      'GET http://evil.example/status HTTP/1.1\r\nHost: evil.example\r\n\r\n',
-      'GET /status HTTP/1.0\r\n\r\n',
-      'GET /status?\u0000 HTTP/1.1\r\nHost: x\r\n\r\n',
-      '\r\n\r\n\r\n',
-    ];
-    const raw = fc.oneof(
-      fc.constantFrom(...fixed).map((s) => Buffer.from(s, 'latin1')),
-      fc.uint8Array({ maxLength: 2_000 }).map((b) => Buffer.from(b)),
-      fc
-        .tuple(fc.stringMatching(/^[A-Z]{1,10}$/), fc.string({ maxLength: 100 }), fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2', 'HTTP/1.1 x', ''), fc.uint8Array({ maxLength: 500 }))
-        .map(([m, p, v, tail]) => Buffer.concat([Buffer.from(`${m} /${p} ${v}\r\nHost: x\r\n`, 'utf8'), Buffer.from(tail), Buffer.from('\r\n\r\n')])),
-    );
-    const statuses = new Map<string, number>();
+t.test(
+  'hostile requests to every route (wrong types, huge and negative integers, unknown fields, long strings, deep nesting, invalid JSON, wrong content types, missing and wrong tokens) never get a 5xx and change nothing: state.json bytes, term, vote, role and primary stay as they were',
+  async (t) => {
+    const f = await startCluster(t);
+    const startedAt = performance.now();
+    const codes = new Map<number, number>();
+    let unsent = 0;
+    let sent = 0;
     await holds(
       t,
-      'no malformed HTTP gets a 5xx or changes its node',
-      fc.asyncProperty(raw, member, async (bytes, target) => {
-        const line = await rawExchange(f.cluster.node(target).port, bytes);
-        const code = /^HTTP\/1\.[01] (\d{3})/.exec(line)?.[1];
-        const key = code ?? (line === '' ? 'closed' : 'other');
-        statuses.set(key, (statuses.get(key) ?? 0) + 1);
-        if (code && Number(code) >= 500) throw new Error(`answered "${line}" to ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}`);
-        const found = await changes(f, [target]);
-        if (found.length > 0) throw new Error(`${JSON.stringify(bytes.toString('latin1').slice(0, 200))} changed ${target}: ${found.join('; ')}`);
-      }),
-      RAW_RUNS,
+      'no hostile request gets a 5xx or changes its node',
+      fc.asyncProperty(
+        hostileRequest.filter((r) => !mayBeAccepted(r)),
+        async (r) => {
+          const a = await send(f.cluster, r);
+          if (a === null) {
+            unsent++;
+            return;
+          }
+          sent++;
+          codes.set(a.code, (codes.get(a.code) ?? 0) + 1);
+          if (a.code >= 500 && !isProbeNo(r, a)) throw new Error(`answered ${a.code} ${a.text.slice(0, 300)} to ${describeRequest(r)}`);
+          const found = await changes(f, [r.target]);
+          if (found.length > 0) throw new Error(`${describeRequest(r)} (answered ${a.code} ${a.text.slice(0, 200)}) changed the node: ${found.join('; ')}`);
+        },
+      ),
+      REFUSED_RUNS,
     );
-    t.comment(`raw answers: ${[...statuses.entries()].map(([k, n]) => `${k} x${n}`).join(', ')}`);
-    t.notOk([...statuses.keys()].some((k) => /^5/.test(k)), 'no raw request got a 5xx');
+    const tookS = (performance.now() - startedAt) / 1000;
+    t.comment(
+      `${sent} requests in ${tookS.toFixed(1)} s (${unsent} more refused by the client before sending); answers: ${[...codes.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([c, n]) => `${c} x${n}`)
+        .join(', ')}`,
+    );
+    t.ok(sent >= REFUSED_RUNS * 0.9, `at least 90% of the ${REFUSED_RUNS} requests reached the node (${sent})`);
+    t.notOk(
+      [...codes.keys()].some((c) => c >= 500 && c !== 503),
+      "no 5xx but the probes' designed 503",
+    );
+    t.ok(
+      [...codes.keys()].some((c) => c === 400) && codes.has(401) && codes.has(415),
+      'the input was refused for its shape (400), its token (401) and its content type (415)',
+    );
     t.strictSame(await changes(f), [], 'every node keeps its state, term, vote, role and primary');
-  });
-});
+    t.equal((await f.cluster.agreedPrimary(IDS))?.primaryId, f.primaryId, `the cluster keeps its primary ${f.primaryId}`);
+
+    t.test('malformed HTTP on a raw socket gets a 4xx or a closed connection, never a 5xx, and changes nothing', async (t) => {
+      const fixed = [
+        'GARBAGE\r\n\r\n',
+        'GET\r\n\r\n',
+        'GET / HTTP/9.9\r\n\r\n',
+        'GET /status HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n',
+        `GET /status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`,
+        'POST /vote HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"term":1}',
+        'POST /vote HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        `POST /vote HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+        `POST /vote HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n`,
+        `POST /heartbeat HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 99999999999999999999\r\n\r\n`,
+        'GET http://evil.example/status HTTP/1.1\r\nHost: evil.example\r\n\r\n',
+        'GET /status HTTP/1.0\r\n\r\n',
+        'GET /status?\u0000 HTTP/1.1\r\nHost: x\r\n\r\n',
+        '\r\n\r\n\r\n',
+      ];
+      const raw = fc.oneof(
+        fc.constantFrom(...fixed).map((s) => Buffer.from(s, 'latin1')),
+        fc.uint8Array({ maxLength: 2_000 }).map((b) => Buffer.from(b)),
+        fc
+          .tuple(
+            fc.stringMatching(/^[A-Z]{1,10}$/),
+            fc.string({ maxLength: 100 }),
+            fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2', 'HTTP/1.1 x', ''),
+            fc.uint8Array({ maxLength: 500 }),
+          )
+          .map(([m, p, v, tail]) => Buffer.concat([Buffer.from(`${m} /${p} ${v}\r\nHost: x\r\n`, 'utf8'), Buffer.from(tail), Buffer.from('\r\n\r\n')])),
+      );
+      const statuses = new Map<string, number>();
+      await holds(
+        t,
+        'no malformed HTTP gets a 5xx or changes its node',
+        fc.asyncProperty(raw, member, async (bytes, target) => {
+          const line = await rawExchange(f.cluster.node(target).port, bytes);
+          const code = /^HTTP\/1\.[01] (\d{3})/.exec(line)?.[1];
+          const key = code ?? (line === '' ? 'closed' : 'other');
+          statuses.set(key, (statuses.get(key) ?? 0) + 1);
+          if (code && Number(code) >= 500) throw new Error(`answered "${line}" to ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}`);
+          const found = await changes(f, [target]);
+          if (found.length > 0) throw new Error(`${JSON.stringify(bytes.toString('latin1').slice(0, 200))} changed ${target}: ${found.join('; ')}`);
+        }),
+        RAW_RUNS,
+      );
+      t.comment(`raw answers: ${[...statuses.entries()].map(([k, n]) => `${k} x${n}`).join(', ')}`);
+      t.notOk(
+        [...statuses.keys()].some((k) => /^5/.test(k)),
+        'no raw request got a 5xx',
+      );
+      t.strictSame(await changes(f), [], 'every node keeps its state, term, vote, role and primary');
+    });
+  },
+);
 
 /** rawExchange writes bytes to a fresh connection and returns the first line of the answer ('' if the connection closed without one). */
 function rawExchange(port: number, bytes: Buffer): Promise<string> {
@@ -685,7 +742,10 @@ async function flood(t: Test, f: Fixture, candidates: fc.Arbitrary<string>, mix:
   );
   const tookS = (performance.now() - startedAt) / 1000;
   t.comment(
-    `${sent} authorized messages in ${tookS.toFixed(1)} s; refusals: ${[...refusals.entries()].sort().map(([c, n]) => `${c} x${n}`).join(', ')}; probes granted (nothing persisted): ${grantedProbes}`,
+    `${sent} authorized messages in ${tookS.toFixed(1)} s; refusals: ${[...refusals.entries()]
+      .sort()
+      .map(([c, n]) => `${c} x${n}`)
+      .join(', ')}; probes granted (nothing persisted): ${grantedProbes}`,
   );
   t.strictSame(await changes(f), [], 'every node keeps its state, term, vote, role and primary');
   const status = await f.cluster.status(P);
@@ -693,15 +753,30 @@ async function flood(t: Test, f: Fixture, candidates: fc.Arbitrary<string>, mix:
   t.equal(status?.term, T, `in the same term ${T}`);
 }
 
-t.test('floods of authorized probes and ballots with terms up to 2^53-1 and random candidate ids (the other members among them), stale heartbeats and handoffs of another term are refused and change nothing; the primary keeps its role and term', async (t) => {
-  const f = await startCluster(t);
-  t.ok(f.term >= 1, `the cluster elected a primary (${f.primaryId}) in term ${f.term}`);
-  const others = IDS.filter((id) => id !== f.primaryId);
-  await flood(t, f, fc.oneof(fc.constantFrom(...others), fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/).filter((id) => id !== f.primaryId)), true, FLOOD_BATCHES);
-});
+t.test(
+  'floods of authorized probes and ballots with terms up to 2^53-1 and random candidate ids (the other members among them), stale heartbeats and handoffs of another term are refused and change nothing; the primary keeps its role and term',
+  async (t) => {
+    const f = await startCluster(t);
+    t.ok(f.term >= 1, `the cluster elected a primary (${f.primaryId}) in term ${f.term}`);
+    const others = IDS.filter((id) => id !== f.primaryId);
+    await flood(
+      t,
+      f,
+      fc.oneof(
+        fc.constantFrom(...others),
+        fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/).filter((id) => id !== f.primaryId),
+      ),
+      true,
+      FLOOD_BATCHES,
+    );
+  },
+);
 
-t.test('ballots and probes that name the live primary itself as the candidate, in any term up to 2^53-1, are refused like any other: no voter, the primary included, changes its term or vote, and the primary keeps its role', async (t) => {
-  const f = await startCluster(t);
-  t.ok(f.term >= 1, `the cluster elected a primary (${f.primaryId}) in term ${f.term}`);
-  await flood(t, f, fc.constant(f.primaryId), false, SELF_BATCHES);
-});
+t.test(
+  'ballots and probes that name the live primary itself as the candidate, in any term up to 2^53-1, are refused like any other: no voter, the primary included, changes its term or vote, and the primary keeps its role',
+  async (t) => {
+    const f = await startCluster(t);
+    t.ok(f.term >= 1, `the cluster elected a primary (${f.primaryId}) in term ${f.term}`);
+    await flood(t, f, fc.constant(f.primaryId), false, SELF_BATCHES);
+  },
+);

@@ -33,7 +33,7 @@ t.test('a malformed URL is a 400 in the error shape', async (t) => {
   t.equal(res.json().error.code, 'bad_request');
 });
 
-t.test('a request Node\'s HTTP parser refuses is answered in the error shape', async (t) => {
+t.test("a request Node's HTTP parser refuses is answered in the error shape", async (t) => {
   const { app } = setup(t);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -95,7 +95,10 @@ t.test('shared schemas appear once, as components, and routes refer to them', as
   const text = JSON.stringify(doc);
   t.equal(text.split('^[A-Za-z0-9._-]{1,64}$').length - 1, 1, 'the id pattern is written once');
   t.equal(text.split('9007199254740991').length - 1, 2, 'the largest count is written once (and named once in the description)');
-  t.strictSame(doc.paths['/vote']?.post?.requestBody, { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/VoteBody' } } } });
+  t.strictSame(doc.paths['/vote']?.post?.requestBody, {
+    required: true,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/VoteBody' } } },
+  });
   t.strictSame(doc.paths['/heartbeat']?.post?.responses['200']?.content?.['application/json']?.schema, { $ref: '#/components/schemas/HeartbeatReply' });
   t.strictSame(doc.paths['/vote']?.post?.responses['400']?.content?.['application/json']?.schema, { $ref: '#/components/schemas/ErrorReply' });
 });

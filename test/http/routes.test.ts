@@ -43,7 +43,7 @@ t.test('POST /vote answers a refusal with its code and every detail', async (t) 
   }
 });
 
-t.test('POST /heartbeat passes the heartbeat to the service and answers the member\'s term and position', async (t) => {
+t.test("POST /heartbeat passes the heartbeat to the service and answers the member's term and position", async (t) => {
   const { app, service } = setup(t);
   const body = { ...validHeartbeat(), handoffTo: 'n1' };
   const res = await app.inject({ method: 'POST', url: '/heartbeat', headers: auth, payload: body });
@@ -64,7 +64,7 @@ t.test('POST /handoff hands the body to the service and answers 204 with no body
   t.strictSame(service.calls, [{ method: 'handoff', args: [{ term: 8, primaryId: 'n2' }] }]);
 });
 
-t.test('GET /members answers the service\'s membership view', async (t) => {
+t.test("GET /members answers the service's membership view", async (t) => {
   const { app, service } = setup(t);
   const res = await app.inject({ method: 'GET', url: '/members' });
   t.equal(res.statusCode, 200);
@@ -72,9 +72,11 @@ t.test('GET /members answers the service\'s membership view', async (t) => {
   t.strictSame(service.calls, [{ method: 'members', args: [] }]);
 });
 
-t.test('GET /status answers the service\'s status, and only its documented fields', async (t) => {
+t.test("GET /status answers the service's status, and only its documented fields", async (t) => {
   const { app, service } = setup(t);
-  service.statusReply = { ...statusView({ role: 'primary', primaryId: 'n1', lease: { holds: true, remainingMs: 90 } }), internal: 'x' } as ReturnType<typeof statusView>;
+  service.statusReply = { ...statusView({ role: 'primary', primaryId: 'n1', lease: { holds: true, remainingMs: 90 } }), internal: 'x' } as ReturnType<
+    typeof statusView
+  >;
   const res = await app.inject({ method: 'GET', url: '/status' });
   t.equal(res.statusCode, 200);
   t.strictSame(res.json(), statusView({ role: 'primary', primaryId: 'n1', lease: { holds: true, remainingMs: 90 } }));
@@ -89,7 +91,7 @@ t.test('PUT /log reports the position to the service and answers the status afte
   t.strictSame(service.calls, [{ method: 'reportPosition', args: [{ term: 7, lsn: 121 }] }]);
 });
 
-t.test('PUT /log on a witness answers the runtime\'s 409 in the error shape', async (t) => {
+t.test("PUT /log on a witness answers the runtime's 409 in the error shape", async (t) => {
   const { app, service } = setup(t);
   service.failWith = new ApiError(409, 'witness_has_no_log', 'a witness holds no data, so it has no log position to report');
   const res = await app.inject({ method: 'PUT', url: '/log', headers: auth, payload: { term: 7, lsn: 121 } });

@@ -124,7 +124,10 @@ const fieldCases: readonly FieldCases[] = [
     cases: [
       { why: 'empty', literal: '[]' },
       { why: 'an object', literal: '{}' },
-      { why: 'more than 64 members', literal: JSON.stringify(Array.from({ length: 65 }, (_, i) => ({ id: `m${i}`, url: `http://m${i}`, kind: 'data', state: 'voting' }))) },
+      {
+        why: 'more than 64 members',
+        literal: JSON.stringify(Array.from({ length: 65 }, (_, i) => ({ id: `m${i}`, url: `http://m${i}`, kind: 'data', state: 'voting' }))),
+      },
     ],
   },
   { route: route('/handoff'), path: ['term'], cases: notCounts },
@@ -166,7 +169,12 @@ t.test('every mutating route refuses a body that is not what it accepts', async 
       const json = JSON.stringify(r.valid());
       const cases: Array<[why: string, res: Awaited<ReturnType<typeof send>>, status: number, code: string, field?: string]> = [
         ['an unknown field', await send(JSON.stringify({ ...r.valid(), extra: 1 }), 'application/json'), 400, 'invalid_request', 'extra'],
-        ['a field named __proto__', await send(JSON.stringify(r.valid()).replace('{', '{"__proto__":{"polluted":1},'), 'application/json'), 400, 'invalid_json'],
+        [
+          'a field named __proto__',
+          await send(JSON.stringify(r.valid()).replace('{', '{"__proto__":{"polluted":1},'), 'application/json'),
+          400,
+          'invalid_json',
+        ],
         ['invalid JSON', await send(json.slice(0, -1), 'application/json'), 400, 'invalid_json'],
         ['an empty body', await send('', 'application/json'), 400, 'invalid_json'],
         ['a JSON array', await send('[]', 'application/json'), 400, 'invalid_request'],
@@ -176,12 +184,7 @@ t.test('every mutating route refuses a body that is not what it accepts', async 
         ['form data', await send('a=1', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type'],
         ['a JSON look-alike type', await send(json, 'application/jsonx'), 415, 'unsupported_media_type'],
         ['no content type', await send(Buffer.from(json)), 415, 'unsupported_media_type'],
-        [
-          'a body over the limit',
-          await send(JSON.stringify({ ...r.valid(), pad: 'x'.repeat(DEFAULT_BODY_LIMIT) }), 'application/json'),
-          413,
-          'body_too_large',
-        ],
+        ['a body over the limit', await send(JSON.stringify({ ...r.valid(), pad: 'x'.repeat(DEFAULT_BODY_LIMIT) }), 'application/json'), 413, 'body_too_large'],
       ];
       for (const [why, res, status, code, field] of cases) {
         t.equal(res.statusCode, status, `${why}: ${status}`);
@@ -224,7 +227,12 @@ t.test('the edges of the valid ranges are accepted, as written', async (t) => {
     t.equal(res.statusCode, 200, `${payload} is whole numbers`);
   }
   const id64 = 'A-z.0_9'.repeat(10).slice(0, 64);
-  const vote = await app.inject({ method: 'POST', url: '/vote', headers: auth, payload: { candidateId: id64, term: 0, lastLogTerm: 0, lastLogLsn: 0, dryRun: true } });
+  const vote = await app.inject({
+    method: 'POST',
+    url: '/vote',
+    headers: auth,
+    payload: { candidateId: id64, term: 0, lastLogTerm: 0, lastLogLsn: 0, dryRun: true },
+  });
   t.equal(vote.statusCode, 200, 'a 64-character id of the whole alphabet');
   t.strictSame(
     service.calls.map((c) => c.args[0]),

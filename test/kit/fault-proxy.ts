@@ -87,9 +87,7 @@ export class ListenerPorts {
 
   /** membersFor is the QUORUMD_MEMBERS value for node `from`: every peer behind its own link. */
   membersFor(from: string, members: readonly NetworkMember[]): string {
-    return JSON.stringify(
-      members.map((m) => ({ id: m.id, url: this.url(from, m.id), kind: m.kind, ...(m.state ? { state: m.state } : {}) })),
-    );
+    return JSON.stringify(members.map((m) => ({ id: m.id, url: this.url(from, m.id), kind: m.kind, ...(m.state ? { state: m.state } : {}) })));
   }
 
   toJSON(): Record<string, number> {
@@ -141,27 +139,29 @@ class Listener {
   /** settle opens or closes the listener to match wanted(); calls are serialised. */
   settle(): Promise<void> {
     // A failed listen rejects this call only; the next settle tries again.
-    this.settling = this.settling.catch(() => undefined).then(async () => {
-      const want = this.wanted();
-      if (want && !this.listening) {
-        await new Promise<void>((res, rej) => {
-          const onError = (err: Error) => rej(err);
-          this.server.once('error', onError);
-          this.server.listen(this.port, HOST, () => {
-            this.server.off('error', onError);
-            const addr = this.server.address();
-            if (typeof addr === 'object' && addr) this.port = addr.port;
-            res();
+    this.settling = this.settling
+      .catch(() => undefined)
+      .then(async () => {
+        const want = this.wanted();
+        if (want && !this.listening) {
+          await new Promise<void>((res, rej) => {
+            const onError = (err: Error) => rej(err);
+            this.server.once('error', onError);
+            this.server.listen(this.port, HOST, () => {
+              this.server.off('error', onError);
+              const addr = this.server.address();
+              if (typeof addr === 'object' && addr) this.port = addr.port;
+              res();
+            });
           });
-        });
-        this.listening = true;
-      } else if (!want && this.listening) {
-        this.listening = false;
-        // close() stops accepting at once; it resolves only when every
-        // connection is gone, which need not be waited for here.
-        this.server.close();
-      }
-    });
+          this.listening = true;
+        } else if (!want && this.listening) {
+          this.listening = false;
+          // close() stops accepting at once; it resolves only when every
+          // connection is gone, which need not be waited for here.
+          this.server.close();
+        }
+      });
     return this.settling;
   }
 }
@@ -206,7 +206,13 @@ export class FaultNetwork {
       }
     } else {
       for (const to of ids) {
-        net.listeners.set(to, new Listener((s) => net.accept(s, to, null), () => !net.closed && !net.down.has(to)));
+        net.listeners.set(
+          to,
+          new Listener(
+            (s) => net.accept(s, to, null),
+            () => !net.closed && !net.down.has(to),
+          ),
+        );
       }
     }
     try {

@@ -54,7 +54,10 @@ t.test('a granted ballot is persisted before anything else, and the reply comes 
   const result = driver.handle({ type: 'message', message: voteRequest({ candidateId: 'a', term: 4, position: pos(3, 10) }) });
   t.equal(r.log[0], 'persist t4 a', 'the vote is saved first');
   t.match(result.reply, { to: 'a', message: { type: 'vote_response', granted: true, term: 4 } }, 'the reply grants the ballot to a');
-  t.notOk(r.log.some((l) => l.startsWith('send vote_response')), 'the reply is never sent as a request');
+  t.notOk(
+    r.log.some((l) => l.startsWith('send vote_response')),
+    'the reply is never sent as a request',
+  );
   t.same(r.fatal, [], 'nothing is fatal');
 });
 

@@ -24,7 +24,10 @@ t.test('three in-process nodes over loopback HTTP elect one primary that all agr
   const primary = await awaitPrimary(cluster);
   const statuses = [...cluster.nodes.values()].map((n) => n.runtime.status());
   t.equal(statuses.filter((s) => s.role === 'primary').length, 1, 'one primary');
-  t.ok(statuses.every((s) => s.term === primary.runtime.status().term), 'one term');
+  t.ok(
+    statuses.every((s) => s.term === primary.runtime.status().term),
+    'one term',
+  );
   t.not(primary.id, 'w', 'the witness does not lead');
   const history = primary.runtime.history();
   t.equal(history.at(-1)?.primaryId, primary.id, 'the history records the primary of the term');
@@ -43,7 +46,11 @@ t.test('a granted ballot is on disk before the reply leaves', async (t) => {
 t.test('a failed persist is fatal: the ballot is not granted, the node reports unhealthy and answers nothing more', async (t) => {
   const store = new MemoryStore({ location: 'memory:a' });
   const fatal: Error[] = [];
-  const voter = await loneVoter(t, () => store, (err) => fatal.push(err));
+  const voter = await loneVoter(
+    t,
+    () => store,
+    (err) => fatal.push(err),
+  );
   const before = voter.runtime.status();
   // Wait out the start-up loyalty with probes, which persist nothing.
   await waitFor(async () => (await ballot(voter, 'c', before.term + 3, true)).json().granted === true, 5000, 'the voter to grant probes');
@@ -61,17 +68,37 @@ t.test('a failed persist is fatal: the ballot is not granted, the node reports u
 });
 
 t.test('bad input through the real routes is refused and changes neither the node nor its state file', async (t) => {
-  const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'b', kind: 'data' }, { id: 'c', kind: 'data' }], { token: TOKEN });
+  const cluster = await startLocalCluster(
+    t,
+    [
+      { id: 'a', kind: 'data' },
+      { id: 'b', kind: 'data' },
+      { id: 'c', kind: 'data' },
+    ],
+    { token: TOKEN },
+  );
   const primary = await awaitPrimary(cluster);
   const node = [...cluster.nodes.values()].find((n) => n !== primary)!;
   const file = join(node.dataDir, 'state.json');
   const bad: Array<{ url: string; method: 'POST' | 'PUT'; headers?: Record<string, string>; payload: unknown; status: number }> = [
     { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b', term: 2 ** 53, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 400 },
     { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b', term: 1.5, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 400 },
-    { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false, extra: 1 }, status: 400 },
+    {
+      method: 'POST',
+      url: '/vote',
+      headers: auth,
+      payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false, extra: 1 },
+      status: 400,
+    },
     { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b c', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 400 },
     { method: 'POST', url: '/vote', payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 401 },
-    { method: 'POST', url: '/vote', headers: { ...auth, authorization: 'Bearer wrong-token-wrong-token' }, payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 401 },
+    {
+      method: 'POST',
+      url: '/vote',
+      headers: { ...auth, authorization: 'Bearer wrong-token-wrong-token' },
+      payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false },
+      status: 401,
+    },
     { method: 'PUT', url: '/log', headers: auth, payload: { term: -1, lsn: 3 }, status: 400 },
     { method: 'PUT', url: '/log', headers: auth, payload: { term: 1, lsn: '3' }, status: 400 },
     { method: 'POST', url: '/heartbeat', headers: auth, payload: { term: 99 }, status: 400 },
@@ -80,7 +107,12 @@ t.test('bad input through the real routes is refused and changes neither the nod
   for (const req of bad) {
     const beforeStatus = node.runtime.status();
     const beforeFile = readFileSync(file);
-    const res = await node.app.inject({ method: req.method, url: req.url, headers: req.headers ?? { 'content-type': 'application/json' }, payload: req.payload as string });
+    const res = await node.app.inject({
+      method: req.method,
+      url: req.url,
+      headers: req.headers ?? { 'content-type': 'application/json' },
+      payload: req.payload as string,
+    });
     t.equal(res.statusCode, req.status, `${req.method} ${req.url} ${JSON.stringify(req.payload).slice(0, 60)} -> ${req.status}`);
     const after = node.runtime.status();
     t.same([after.term, after.votedFor, after.position], [beforeStatus.term, beforeStatus.votedFor, beforeStatus.position], 'the node is unchanged');
@@ -97,14 +129,25 @@ t.test('bad input through the real routes is refused and changes neither the nod
 });
 
 t.test('a witness has no log: PUT /log on it is a 409 with a clear code', async (t) => {
-  const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'w', kind: 'witness' }]);
+  const cluster = await startLocalCluster(t, [
+    { id: 'a', kind: 'data' },
+    { id: 'w', kind: 'witness' },
+  ]);
   const res = await cluster.nodes.get('w')!.app.inject({ method: 'PUT', url: '/log', payload: { term: 1, lsn: 1 } });
   t.equal(res.statusCode, 409);
   t.match(res.json(), { error: { code: 'witness_has_no_log' } });
 });
 
 t.test('switchover hands leadership to the named member, with never two nodes answering as primary', async (t) => {
-  const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'b', kind: 'data' }, { id: 'c', kind: 'data' }], { token: TOKEN });
+  const cluster = await startLocalCluster(
+    t,
+    [
+      { id: 'a', kind: 'data' },
+      { id: 'b', kind: 'data' },
+      { id: 'c', kind: 'data' },
+    ],
+    { token: TOKEN },
+  );
   const primary = await awaitPrimary(cluster);
   const target = [...cluster.nodes.keys()].find((id) => id !== primary.id)!;
   const term = primary.runtime.status().term;
@@ -123,7 +166,15 @@ t.test('switchover hands leadership to the named member, with never two nodes an
 });
 
 t.test('a second switchover refused while one is under way does not end the first', async (t) => {
-  const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'b', kind: 'data' }, { id: 'c', kind: 'data' }], { token: TOKEN });
+  const cluster = await startLocalCluster(
+    t,
+    [
+      { id: 'a', kind: 'data' },
+      { id: 'b', kind: 'data' },
+      { id: 'c', kind: 'data' },
+    ],
+    { token: TOKEN },
+  );
   const primary = await awaitPrimary(cluster);
   const [target, other] = [...cluster.nodes.keys()].filter((id) => id !== primary.id) as [string, string];
   const first = primary.runtime.switchover(target);
@@ -133,7 +184,15 @@ t.test('a second switchover refused while one is under way does not end the firs
 });
 
 t.test('switchover is refused with a clear reason when no target is eligible', async (t) => {
-  const cluster = await startLocalCluster(t, [{ id: 'a', kind: 'data' }, { id: 'b', kind: 'data' }, { id: 'w', kind: 'witness' }], { token: TOKEN });
+  const cluster = await startLocalCluster(
+    t,
+    [
+      { id: 'a', kind: 'data' },
+      { id: 'b', kind: 'data' },
+      { id: 'w', kind: 'witness' },
+    ],
+    { token: TOKEN },
+  );
   const primary = await awaitPrimary(cluster);
   const follower = [...cluster.nodes.values()].find((n) => n !== primary && n.id !== 'w')!;
   const refused = [
@@ -148,7 +207,11 @@ t.test('switchover is refused with a clear reason when no target is eligible', a
     t.match(res.json(), { status: 'refused', reason: r.reason });
   }
   await cluster.stop(follower.id);
-  await waitFor(() => primary.runtime.members().members.every((m) => m.id !== follower.id || (m.lastContactAgoMs ?? 0) > TIMINGS.electionTimeoutMs), 5000, 'the follower to go quiet');
+  await waitFor(
+    () => primary.runtime.members().members.every((m) => m.id !== follower.id || (m.lastContactAgoMs ?? 0) > TIMINGS.electionTimeoutMs),
+    5000,
+    'the follower to go quiet',
+  );
   const none = await primary.app.inject({ method: 'POST', url: '/switchover', headers: auth, payload: {} });
   t.match(none.json(), { status: 'refused', reason: /no electable member/ }, 'with the only data follower gone there is no target');
 });

@@ -99,11 +99,7 @@ export async function awaitPrimary(cluster: LocalCluster, exclude: readonly stri
  * loneVoter starts one data node whose two peers are not running: it can
  * never win, so it stays a follower and answers whatever a test asks it.
  */
-export async function loneVoter(
-  t: Teardown,
-  store: (dataDir: string) => StateStore,
-  onFatal?: (err: Error) => void,
-): Promise<LocalNode> {
+export async function loneVoter(t: Teardown, store: (dataDir: string) => StateStore, onFatal?: (err: Error) => void): Promise<LocalNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'quorumd-voter-'));
   const [port, b, c] = await Promise.all([freePort(), freePort(), freePort()]);
   const members: Member[] = [
@@ -113,7 +109,18 @@ export async function loneVoter(
   ];
   const s = store(dataDir);
   const runtime = new NodeRuntime(
-    { id: 'a', members, store: s, timings: TIMINGS, token: null, onRoleChange: null, roleChangeTimeoutMs: 1000, dataDir, logger: pino({ level: 'silent' }), seed: 7 },
+    {
+      id: 'a',
+      members,
+      store: s,
+      timings: TIMINGS,
+      token: null,
+      onRoleChange: null,
+      roleChangeTimeoutMs: 1000,
+      dataDir,
+      logger: pino({ level: 'silent' }),
+      seed: 7,
+    },
     onFatal ? { onFatal } : {},
   );
   const app = buildApp({ service: runtime, token: null });

@@ -63,7 +63,12 @@ t.test('a lease longer than the loyalty period overlaps the next primary: single
 
 t.test('a lease without the clock-drift margin overlaps under drifting clocks: single-lease catches it within 150 seeds', async (t) => {
   const nodeModule = await withLease(t, (x) => x.electionTimeoutMs - 1);
-  expectCaught(t, 'single_lease', 150, { nodeModule, shapes: shapesWithVoters(3), partitions: ['isolate', 'one_way'], faults: { partition: 10, pause_primary: 3 } });
+  expectCaught(t, 'single_lease', 150, {
+    nodeModule,
+    shapes: shapesWithVoters(3),
+    partitions: ['isolate', 'one_way'],
+    faults: { partition: 10, pause_primary: 3 },
+  });
 });
 
 t.test('a store that forgets the vote on restart double-votes: the vote ledger catches it within 200 seeds', async (t) => {

@@ -167,7 +167,8 @@ export class Checkers {
 
   /** leaseHeld: after a step that leaves `id` holding its lease; `others` hold theirs at the same instant of true time. */
   leaseHeld(at: number, id: string, others: readonly string[]): void {
-    if (others.length > 0) this.fail('single_lease', at, id, `${id} holds a lease while ${others.join(', ')} ${others.length === 1 ? 'holds' : 'hold'} one too`);
+    if (others.length > 0)
+      this.fail('single_lease', at, id, `${id} holds a lease while ${others.join(', ')} ${others.length === 1 ? 'holds' : 'hold'} one too`);
     if (this.healedAt !== null && this.primaryAfterHealAt === null && this.stableMembers.has(id)) this.primaryAfterHealAt = at;
   }
 

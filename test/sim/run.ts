@@ -100,7 +100,9 @@ export function main(argv: readonly string[], log: (line: string) => void = cons
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const runs = [...perShape.values()].reduce((n, a) => n + a.runs, 0);
   for (const [name, a] of perShape) {
-    log(`${name.padEnd(8)} ${String(a.runs).padStart(6)} runs  ${(a.elections / a.runs).toFixed(1)} elections/run  ${(a.acked / a.runs).toFixed(0)} acked writes/run`);
+    log(
+      `${name.padEnd(8)} ${String(a.runs).padStart(6)} runs  ${(a.elections / a.runs).toFixed(1)} elections/run  ${(a.acked / a.runs).toFixed(0)} acked writes/run`,
+    );
   }
   log(
     `${runs} runs in ${seconds.toFixed(1)} s: ${(runs / seconds).toFixed(1)} runs/s, ` +
@@ -127,10 +129,17 @@ if (process.env.TAP === '1') {
   const { default: t } = await import('tap');
   t.test('the command line runs seeds, prints runs per second, and replays one seed with its digest', async (t) => {
     const lines: string[] = [];
-    t.equal(main(['--seeds', '20', '--shape', '3'], (l) => lines.push(l)), 0, 'exit code 0: no violation');
+    t.equal(
+      main(['--seeds', '20', '--shape', '3'], (l) => lines.push(l)),
+      0,
+      'exit code 0: no violation',
+    );
     t.match(lines.join('\n'), /20 runs in [\d.]+ s: [\d.]+ runs\/s/);
     const one: string[] = [];
-    t.equal(main(['--seed', '7'], (l) => one.push(l)), 0);
+    t.equal(
+      main(['--seed', '7'], (l) => one.push(l)),
+      0,
+    );
     t.match(one.join('\n'), /seed 7 .*digest [0-9a-f]+/);
     t.throws(() => main(['--bogus']), /unknown argument/);
   });

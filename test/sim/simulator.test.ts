@@ -55,8 +55,15 @@ t.test('seeded randomness is deterministic and stays in its ranges', async (t) =
   const a = new SimRandom(mixSeed(1, 2, 3));
   const b = new SimRandom(mixSeed(1, 2, 3));
   const xs = Array.from({ length: 50 }, () => a.next());
-  t.same(Array.from({ length: 50 }, () => b.next()), xs, 'same seed, same stream');
-  t.ok(xs.every((x) => x >= 0 && x < 1), 'next() is in [0, 1)');
+  t.same(
+    Array.from({ length: 50 }, () => b.next()),
+    xs,
+    'same seed, same stream',
+  );
+  t.ok(
+    xs.every((x) => x >= 0 && x < 1),
+    'next() is in [0, 1)',
+  );
   t.not(mixSeed(1, 2, 3), mixSeed(3, 2, 1), 'mixSeed depends on order');
   const r = new SimRandom(5);
   for (let i = 0; i < 100; i++) {
@@ -172,7 +179,17 @@ t.test('each checker flags what breaks its invariant and nothing else', async (t
   c.runaway(14, 'too many events');
   t.same(
     c.violations.map((v) => v.checker),
-    ['one_primary_per_term', 'vote_ledger', 'term_monotonic', 'acked_writes_kept', 'single_lease', 'acked_writes_kept', 'persist_first', 'node_threw', 'runaway'],
+    [
+      'one_primary_per_term',
+      'vote_ledger',
+      'term_monotonic',
+      'acked_writes_kept',
+      'single_lease',
+      'acked_writes_kept',
+      'persist_first',
+      'node_threw',
+      'runaway',
+    ],
   );
 });
 

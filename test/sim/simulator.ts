@@ -73,16 +73,7 @@ export interface NodeModule {
  */
 export type StoreModel = 'durable' | 'forget_votes' | 'rollback';
 
-export type FaultKind =
-  | 'partition'
-  | 'crash'
-  | 'crash_primary'
-  | 'crash_mid_persist'
-  | 'pause'
-  | 'pause_primary'
-  | 'weather'
-  | 'switchover'
-  | 'clock_drift';
+export type FaultKind = 'partition' | 'crash' | 'crash_primary' | 'crash_mid_persist' | 'pause' | 'pause_primary' | 'weather' | 'switchover' | 'clock_drift';
 
 export const DEFAULT_FAULTS: Readonly<Record<FaultKind, number>> = Object.freeze({
   partition: 4,
@@ -674,7 +665,8 @@ export class Simulation {
         (this.nodes[request.from] as SimNode).id === reply.to &&
         'round' in asked &&
         asked.round === reply.message.round &&
-        ((asked.type === 'vote_request' && reply.message.type === 'vote_response') || (asked.type === 'heartbeat' && reply.message.type === 'heartbeat_response'));
+        ((asked.type === 'vote_request' && reply.message.type === 'vote_response') ||
+          (asked.type === 'heartbeat' && reply.message.type === 'heartbeat_response'));
       if (request !== null && matches) this.transmitReply(sn, request, reply.message);
       else this.note(sn.index, () => `reply with no open request, dropped: ${describeMessage(reply.message)}`);
     } else if (request !== null && request.message.type === 'handoff') {
@@ -963,7 +955,10 @@ export class Simulation {
         };
         this.network.weather = w;
         const gen = ++this.weatherGen;
-        this.note(-1, `weather: drop ${w.dropRate} dup ${w.duplicateRate} delay <${w.delayMaxMs.toFixed(0)}ms, ${w.longDelayRate} up to ${w.longDelayMaxMs.toFixed(0)}ms`);
+        this.note(
+          -1,
+          `weather: drop ${w.dropRate} dup ${w.duplicateRate} delay <${w.delayMaxMs.toFixed(0)}ms, ${w.longDelayRate} up to ${w.longDelayMaxMs.toFixed(0)}ms`,
+        );
         this.schedule({ kind: 'weather_end', at: this.now + this.rng.range(50, 800), seq: 0, gen });
         break;
       }

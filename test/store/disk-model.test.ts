@@ -70,7 +70,11 @@ t.test('the disk model fails chosen operations without effect, and halts every o
   t.equal((crash as Crash).op.kind, 'fsyncFile');
   t.equal(text(disk.peek('/d/g')), 'g', 'the crashing operation took effect');
   t.ok(disk.halted);
-  t.type(caught(() => disk.readFile('/d/f')), Crash, 'a dead process reads nothing');
+  t.type(
+    caught(() => disk.readFile('/d/f')),
+    Crash,
+    'a dead process reads nothing',
+  );
   t.ok(causedByCrash(new Error('wrapped', { cause: crash })), 'a wrapped crash is recognised');
   disk.crash();
   t.notOk(disk.halted);

@@ -90,14 +90,24 @@ t.test('a voter restarted from its state file never grants a second candidate in
   const refusal = replyIn(toB);
   t.equal(refusal.granted, false, 'B is refused');
   t.same(refusal.reason, { code: 'already_voted', term: ELECTION_TERM, votedFor: 'A' } satisfies Refusal);
-  t.notOk(toB.some((e) => e.type === 'persist'), 'a refusal changes nothing on the voter');
+  t.notOk(
+    toB.some((e) => e.type === 'persist'),
+    'a refusal changes nothing on the voter',
+  );
   const toA = node.step({ type: 'message', now: readyMs + 1, message: ballot('A', 4) });
   t.equal(replyIn(toA).granted, true, 'A asking again in the term is granted again');
-  t.notOk(toA.some((e) => e.type === 'persist'), 'with nothing new to persist');
+  t.notOk(
+    toA.some((e) => e.type === 'persist'),
+    'with nothing new to persist',
+  );
 
   // The refusal comes from the stored vote: a voter that had lost it would grant B.
   const { node: amnesiac, nowMs } = startVoter(INITIAL, startMs, 3);
-  t.equal(replyIn(amnesiac.step({ type: 'message', now: nowMs, message: ballot('B') })).granted, true, 'control: without the stored vote B would win this voter');
+  t.equal(
+    replyIn(amnesiac.step({ type: 'message', now: nowMs, message: ballot('B') })).granted,
+    true,
+    'control: without the stored vote B would win this voter',
+  );
 });
 
 t.test('a voter that crashes at any step of saving its vote never sent the grant, and after restart refuses a second candidate whenever it did', async (t) => {

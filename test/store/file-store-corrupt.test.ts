@@ -50,17 +50,57 @@ t.test('a state file that is not JSON, not UTF-8 or not an object refuses to loa
 });
 
 t.test('a state file whose checksum does not match its values refuses to load', async (t) => {
-  refusesToLoad(t, 'term edited', edited((f) => (f.state.term = 5)), /checksum does not match/);
-  refusesToLoad(t, 'vote edited', edited((f) => (f.state.votedFor = 'a')), /checksum does not match/);
-  refusesToLoad(t, 'member dropped', edited((f) => f.state.membership.members.pop()), /checksum does not match/);
-  refusesToLoad(t, 'checksum edited', edited((f) => (f.checksum = `sha256:${'0'.repeat(64)}`)), /checksum does not match/);
-  refusesToLoad(t, 'checksum malformed', edited((f) => (f.checksum = 'md5:abc')), /checksum must be "sha256:"/);
-  refusesToLoad(t, 'checksum missing', edited((f) => delete f.checksum), /the file\.checksum is missing/);
+  refusesToLoad(
+    t,
+    'term edited',
+    edited((f) => (f.state.term = 5)),
+    /checksum does not match/,
+  );
+  refusesToLoad(
+    t,
+    'vote edited',
+    edited((f) => (f.state.votedFor = 'a')),
+    /checksum does not match/,
+  );
+  refusesToLoad(
+    t,
+    'member dropped',
+    edited((f) => f.state.membership.members.pop()),
+    /checksum does not match/,
+  );
+  refusesToLoad(
+    t,
+    'checksum edited',
+    edited((f) => (f.checksum = `sha256:${'0'.repeat(64)}`)),
+    /checksum does not match/,
+  );
+  refusesToLoad(
+    t,
+    'checksum malformed',
+    edited((f) => (f.checksum = 'md5:abc')),
+    /checksum must be "sha256:"/,
+  );
+  refusesToLoad(
+    t,
+    'checksum missing',
+    edited((f) => delete f.checksum),
+    /the file\.checksum is missing/,
+  );
 });
 
 t.test('a state file with a negative term refuses to load', async (t) => {
-  refusesToLoad(t, 'term -1', edited((f) => (f.state.term = -1)), /state\.term must be a non-negative safe integer, got -1/);
-  refusesToLoad(t, 'lsn -5', edited((f) => (f.state.commitWatermark.lsn = -5)), /state\.commitWatermark\.lsn must be a non-negative/);
+  refusesToLoad(
+    t,
+    'term -1',
+    edited((f) => (f.state.term = -1)),
+    /state\.term must be a non-negative safe integer, got -1/,
+  );
+  refusesToLoad(
+    t,
+    'lsn -5',
+    edited((f) => (f.state.commitWatermark.lsn = -5)),
+    /state\.commitWatermark\.lsn must be a non-negative/,
+  );
 });
 
 t.test('a state file with a field of the wrong type or value refuses to load, naming the field', async (t) => {
@@ -84,8 +124,18 @@ t.test('a state file with a field of the wrong type or value refuses to load, na
 });
 
 t.test('a state file of an unknown format version refuses to load', async (t) => {
-  refusesToLoad(t, 'version 2', edited((f) => (f.format = 2)), /format version 2 is not supported/);
-  refusesToLoad(t, 'version missing', edited((f) => delete f.format), /the file\.format is missing/);
+  refusesToLoad(
+    t,
+    'version 2',
+    edited((f) => (f.format = 2)),
+    /format version 2 is not supported/,
+  );
+  refusesToLoad(
+    t,
+    'version missing',
+    edited((f) => delete f.format),
+    /the file\.format is missing/,
+  );
 });
 
 t.test('a re-indented state file with unchanged values still loads: the checksum covers values, not layout', async (t) => {

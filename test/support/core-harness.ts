@@ -154,10 +154,7 @@ export function persists(effects: readonly Effect[]): PersistEffect[] {
 }
 
 /** sends lists what a step sent, replies included, of one message type or of all. */
-export function sends<T extends Message['type']>(
-  effects: readonly Effect[],
-  type?: T,
-): Array<Outgoing & { message: Extract<Message, { type: T }> }> {
+export function sends<T extends Message['type']>(effects: readonly Effect[], type?: T): Array<Outgoing & { message: Extract<Message, { type: T }> }> {
   const out: Outgoing[] = [];
   for (const e of effects) {
     if (e.type === 'send') out.push(e);

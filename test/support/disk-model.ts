@@ -48,9 +48,7 @@ export interface LoggedOp extends DiskOp {
 }
 
 /** OpMatcher picks operations: by kind(s) and path (exact or pattern), or by a predicate. */
-export type OpMatcher =
-  | { readonly kind?: OpKind | readonly OpKind[]; readonly path?: string | RegExp }
-  | ((op: DiskOp) => boolean);
+export type OpMatcher = { readonly kind?: OpKind | readonly OpKind[]; readonly path?: string | RegExp } | ((op: DiskOp) => boolean);
 
 /** Crash is thrown by an operation the simulated process did not survive. */
 export class Crash extends Error {

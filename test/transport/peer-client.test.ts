@@ -108,7 +108,10 @@ t.test('a well-formed heartbeat reply comes back as a heartbeat response, a null
     'a data member reply with its position is accepted',
   );
   t.equal(peer.received[0]?.path, '/heartbeat', 'the request went to /heartbeat');
-  t.notOk(peer.received.some((r) => 'round' in (r.body as object) || 'type' in (r.body as object)), 'no body carries the local fields');
+  t.notOk(
+    peer.received.some((r) => 'round' in (r.body as object) || 'type' in (r.body as object)),
+    'no body carries the local fields',
+  );
 });
 
 t.test('a handoff answered 204 has no reply', async (t) => {
@@ -136,7 +139,10 @@ t.test('a vote reply that does not match the reply schema is refused as malforme
     ['with an unknown refusal code', { ...good, granted: false, reason: { code: 'tired' } }],
     ['with a refusal missing its details', { ...good, granted: false, reason: { code: 'stale_term', candidateTerm: 4 } }],
     ['with a not_voting refusal of an unknown why', { ...good, granted: false, reason: { code: 'not_voting', voterId: 'v', why: 'asleep' } }],
-    ['with a log_behind refusal of a bad position', { ...good, granted: false, reason: { code: 'log_behind', candidatePosition: { term: 1 }, voterPosition: { term: 1, lsn: 2 } } }],
+    [
+      'with a log_behind refusal of a bad position',
+      { ...good, granted: false, reason: { code: 'log_behind', candidatePosition: { term: 1 }, voterPosition: { term: 1, lsn: 2 } } },
+    ],
   ];
   for (const [what, body] of bad) {
     peer.answer(200, body);
