@@ -56,13 +56,24 @@ export function quorumSize(voterCount: number): number {
 }
 
 /**
- * watermarkHolders is how many voting members must hold a position for every
- * possible election majority to contain one of them. A majority can leave out
- * at most voters - quorum voters, so one holder more than that,
- * voters - quorum + 1, puts a holder inside every majority.
+ * watermarkHolders is how many voting members must hold a position before it
+ * may be acknowledged: a majority of voters, floor(voters / 2) + 1.
+ *
+ * Membership changes one voter at a time, and while a change spreads some
+ * members still count the old list and others the new one, so the next
+ * election may be won by a majority of either. The holders must therefore meet
+ * every majority of this configuration and of any configuration with one voter
+ * added or removed. With v voters, a majority of v + 1 takes at least
+ * floor((v + 1) / 2) of the old voters and so leaves out at most floor(v / 2);
+ * a majority of v - 1 leaves out at most floor(v / 2) - 1 of the remaining
+ * voters, among whom one holder may be missing (the removed voter). Either way
+ * only more than floor(v / 2) holders, a majority, meet all of them. The
+ * smaller count voters - quorum + 1 meets every majority of this configuration
+ * alone and falls short when the count is even: with 2 voters it is 1 holder,
+ * and once a third voter is added the other two form a majority without it.
  */
 export function watermarkHolders(voterCount: number): number {
-  return voterCount - quorumSize(voterCount) + 1;
+  return quorumSize(voterCount);
 }
 
 export function quorumOf(members: readonly Member[]): number {

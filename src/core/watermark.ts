@@ -1,5 +1,6 @@
 // The commit watermark: the highest position held by enough voting data
-// members that every election majority contains one of them.
+// members that every election majority contains one of them, in this
+// configuration and in any the next single-voter change can make.
 
 import { comparePositions, type LogPosition } from './position.js';
 

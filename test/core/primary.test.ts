@@ -144,11 +144,12 @@ function reportAndHeartbeat(cluster: Cluster, positions: Record<string, { term: 
   cluster.deliver();
 }
 
-t.test('the watermark is the position held by voters - quorum + 1 voting data members', async (t) => {
+t.test('the watermark is the position held by a majority of voters, counting voting data members only', async (t) => {
   // Proves the watermark computation on several shapes: only voting data
   // members' positions count (a catching-up member's never, a witness holds
-  // none), and the watermark is the highest position that enough of them hold
-  // for every election majority to include one.
+  // none), and the watermark is the highest position that a majority of the
+  // voters hold, so every election majority, in this configuration or one a
+  // single-voter change makes, includes a holder.
   const rows: Array<{ name: string; members: Member[]; positions: Record<string, { term: number; lsn: number }>; expected: unknown }> = [
     {
       name: '3 data voters: 2 holders',
@@ -169,9 +170,15 @@ t.test('the watermark is the position held by voters - quorum + 1 voting data me
       expected: pos(2, 30),
     },
     {
-      name: '4 data voters: 2 holders',
+      name: '4 data voters: 3 holders, a majority',
       members: [data('a'), data('b'), data('c'), data('d')],
       positions: { a: pos(2, 50), b: pos(2, 40), c: pos(2, 30), d: pos(2, 20) },
+      expected: pos(2, 30),
+    },
+    {
+      name: '2 data voters: both must hold it',
+      members: [data('a'), data('b')],
+      positions: { a: pos(2, 50), b: pos(2, 40) },
       expected: pos(2, 40),
     },
   ];

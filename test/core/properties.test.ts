@@ -181,33 +181,80 @@ t.test('quorumSize is a strict majority for any number of voters (property)', as
   );
 });
 
-t.test('every majority meets every set of watermarkHolders holders, and one holder fewer is not enough (1 to 10 voters)', async (t) => {
-  // Proves watermarkHolders by brute force: with that many holders, every
-  // possible election majority contains a holder; with one fewer some
-  // majority avoids some set of holders.
+/** Every majority of the voters in `voterMask`: its subsets of quorum size. */
+function majoritiesOf(voterMask: number): number[] {
+  const q = quorumSize(popcount(voterMask));
+  const out: number[] = [];
+  for (let m = voterMask; m; m = (m - 1) & voterMask) if (popcount(m) === q) out.push(m);
+  return out;
+}
+
+/**
+ * The configurations an election may be decided in while a single-voter change
+ * spreads from voters 0..n-1: that one, the one with voter n added, and each
+ * with one of its voters removed (none left empty). Each is named, with its
+ * majorities as bit masks over voters 0..n.
+ */
+function configsWithinOneChange(n: number): Array<{ name: string; majorities: number[] }> {
+  const all = (1 << n) - 1;
+  const out = [
+    { name: `the ${n} voters`, majorities: majoritiesOf(all) },
+    { name: `${n + 1} voters (one added)`, majorities: majoritiesOf(all | (1 << n)) },
+  ];
+  if (n > 1) for (let r = 0; r < n; r++) out.push({ name: `${n - 1} voters (voter ${r} removed)`, majorities: majoritiesOf(all & ~(1 << r)) });
+  return out;
+}
+
+/** holdersMeetAcrossOneChange: every majority of every nearby configuration meets every k holders of the n voters. */
+function holdersMeetAcrossOneChange(n: number, k: number): boolean {
+  const holderSets = masksOfSize(n, k);
+  return configsWithinOneChange(n).every((c) => allMeet(c.majorities, holderSets));
+}
+
+t.test('watermarkHolders holders meet every majority of the configuration and of any one a single-voter change makes (1 to 10 voters)', async (t) => {
+  // Proves watermarkHolders by brute force: take any watermarkHolders(n) of n
+  // voters as the holders; every majority of those n voters, of the n plus one
+  // new voter, and of the n less any one voter (a holder perhaps) contains a
+  // holder. With one holder fewer some majority of one of those configurations
+  // has none, so the rule asks for no more than it must.
   for (let n = 1; n <= 10; n++) {
     const h = watermarkHolders(n);
-    const majorities = masksOfSize(n, quorumSize(n));
-    t.ok(allMeet(majorities, masksOfSize(n, h)), `${n} voters: every majority meets every ${h} holders`);
-    if (h > 1) t.notOk(allMeet(majorities, masksOfSize(n, h - 1)), `${n} voters: ${h - 1} holders must not be enough`);
-    t.equal(quorumSize(n) + h, n + 1, `${n} voters: quorum + holders = voters + 1`);
+    t.equal(h, quorumSize(n), `${n} voters: the holders are a majority of the voters`);
+    t.ok(holdersMeetAcrossOneChange(n, h), `${n} voters: every majority within one voter change meets every ${h} holders`);
+    if (h > 1) t.notOk(holdersMeetAcrossOneChange(n, h - 1), `${n} voters: ${h - 1} holders must not be enough`);
   }
 });
 
-t.test('the computed watermark is held inside every election majority (brute force, property)', async (t) => {
+t.test('voters - quorum + 1 holders meet the majorities of the configuration but not of the next one when the voter count is even', async (t) => {
+  // Proves why the old rule was replaced: voters - quorum + 1 holders meet
+  // every majority of the current configuration for any count, and for an
+  // even count some majority of a configuration one voter away avoids some
+  // holder set (2 voters: 1 holder; a third voter makes the other two a
+  // majority). For an odd count the two rules ask for the same number.
+  for (let n = 1; n <= 10; n++) {
+    const old = n - quorumSize(n) + 1;
+    t.ok(allMeet(majoritiesOf((1 << n) - 1), masksOfSize(n, old)), `${n} voters: ${old} holders meet every majority of the ${n}`);
+    if (n % 2 === 0) t.notOk(holdersMeetAcrossOneChange(n, old), `${n} voters: ${old} holders must miss some majority one voter change away`);
+    else t.equal(old, watermarkHolders(n), `${n} voters: the old and new rules agree on an odd count`);
+  }
+});
+
+t.test('the computed watermark is held inside every election majority within one voter change (brute force, property)', async (t) => {
   // Proves the watermark rule's premise on random clusters: take data voters'
   // positions and some witnesses; the watermarkCandidate for
-  // watermarkHolders(voters) is covered by some data voter in every majority.
+  // watermarkHolders(voters) is covered by some data voter in every majority
+  // of those voters, of those voters plus a new one holding nothing, and of
+  // those voters less any one.
   checkProperty(
     t,
-    'every majority contains a data voter holding the watermark',
+    'every majority within one voter change contains a data voter holding the watermark',
     fc.property(fc.array(smallPos, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 2 }), (positions, witnesses) => {
       const n = positions.length + witnesses;
       const w = watermarkCandidate(positions, watermarkHolders(n));
       if (w === null) return true;
-      // Voters 0..positions.length-1 hold data; the rest are witnesses.
+      // Voters 0..positions.length-1 hold data; the rest are witnesses; voter n is the new one.
       const holdsW = (i: number) => i < positions.length && !below(positions[i]!, w);
-      return masksOfSize(n, quorumSize(n)).every((m) => [...Array(n).keys()].some((i) => (m >> i) & 1 && holdsW(i)));
+      return configsWithinOneChange(n).every((c) => c.majorities.every((m) => [...Array(n).keys()].some((i) => (m >> i) & 1 && holdsW(i))));
     }),
     { numRuns: 2_000 },
   );
