@@ -8,122 +8,35 @@
 // primary holds everything that was acknowledged.
 
 import t from 'tap';
-import {
-  ZERO_POSITION,
-  comparePositions,
-  covers,
-  formatPosition,
-  type Effect,
-  type Event,
-  type LogPosition,
-  type Membership,
-  type Message,
-  type Node,
-} from '../../src/core/index.js';
-import { AFTER_START_LOYALTY, TIMINGS, checkedStep, data, makeNode, membership, pos, roleChanges, witness, type NodeSetup } from '../support/core-harness.js';
+import { ZERO_POSITION, comparePositions, covers, formatPosition, type LogPosition, type Membership } from '../../src/core/index.js';
+import { AFTER_START_LOYALTY, Cluster, TIMINGS, data, membership, pos, witness, type NodeSetup } from '../support/core-harness.js';
 
 const HB = TIMINGS.heartbeatMs;
 /** Long enough for a lease to lapse and an election to be won, with every jitter draw. */
 const SETTLE = 4 * (TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs);
 
-interface Envelope {
-  readonly from: string;
-  readonly to: string;
-  readonly message: Message;
-  /** A request (a send) is reported undeliverable to its sender if it cannot arrive; a reply is just lost. */
-  readonly request: boolean;
+/**
+ * mixed starts a Cluster whose nodes each start from their own membership,
+ * and keeps the highest watermark any node persisted: the most a client can
+ * have been told is acknowledged.
+ */
+function mixed(setups: Record<string, NodeSetup & { membership: Membership }>): { c: Cluster; acknowledged: () => LogPosition } {
+  let acknowledged: LogPosition = ZERO_POSITION;
+  const ids = Object.keys(setups);
+  const all = [...new Map(ids.flatMap((id) => setups[id]!.membership.members).map((m) => [m.id, m])).values()];
+  const c = new Cluster(
+    all.filter((m) => ids.includes(m.id)),
+    setups,
+  );
+  c.onStep = (_id, _ev, effects) => {
+    for (const e of effects) if (e.type === 'persist' && comparePositions(e.state.commitWatermark, acknowledged) > 0) acknowledged = e.state.commitWatermark;
+  };
+  return { c, acknowledged: () => acknowledged };
 }
 
-/**
- * MixedCluster runs nodes that each start from their own membership, which the
- * core harness's Cluster (one membership for all) cannot. Sends and replies go
- * into a FIFO; a down node is never stepped, and nothing reaches it or crosses
- * a cut link. It records every primary by term and the highest watermark any
- * node persisted, which is the most a client can have been told is
- * acknowledged.
- */
-class MixedCluster {
-  readonly nodes = new Map<string, Node>();
-  inFlight: Envelope[] = [];
-  now = 0;
-  readonly down = new Set<string>();
-  cut: (from: string, to: string) => boolean = () => false;
-  readonly primaries = new Map<number, Set<string>>();
-  acknowledged: LogPosition = ZERO_POSITION;
-
-  add(id: string, ms: Membership, setup: NodeSetup): void {
-    this.nodes.set(id, makeNode(id, ms, { now: this.now, ...setup }));
-    this.step(id, { type: 'tick', now: this.now });
-  }
-
-  node(id: string): Node {
-    const n = this.nodes.get(id);
-    if (!n) throw new Error(`no node ${id}`);
-    return n;
-  }
-
-  step(id: string, ev: Event): Effect[] {
-    const effects = checkedStep(this.node(id), ev);
-    for (const e of effects) {
-      if (e.type === 'send') this.inFlight.push({ from: id, to: e.to, message: e.message, request: true });
-      if (e.type === 'reply') this.inFlight.push({ from: id, to: e.to, message: e.message, request: false });
-      if (e.type === 'persist' && comparePositions(e.state.commitWatermark, this.acknowledged) > 0) this.acknowledged = e.state.commitWatermark;
-    }
-    for (const r of roleChanges(effects)) {
-      if (r.role !== 'primary') continue;
-      const set = this.primaries.get(r.term) ?? new Set<string>();
-      set.add(id);
-      this.primaries.set(r.term, set);
-    }
-    return effects;
-  }
-
-  report(id: string, position: LogPosition): void {
-    this.step(id, { type: 'position', now: this.now, position });
-  }
-
-  tick(id: string, now: number): void {
-    this.now = Math.max(this.now, now);
-    this.step(id, { type: 'tick', now: this.now });
-  }
-
-  /** Delivers everything in flight, and what that sends, until nothing is left. */
-  deliver(): void {
-    for (let env = this.inFlight.shift(); env; env = this.inFlight.shift()) {
-      if (this.down.has(env.from)) continue;
-      if (this.down.has(env.to) || this.cut(env.from, env.to)) {
-        if (env.request) this.step(env.from, { type: 'undeliverable', now: this.now, to: env.to, message: env.message });
-        continue;
-      }
-      this.step(env.to, { type: 'message', now: this.now, message: env.message });
-    }
-  }
-
-  /** Advances time to `until`, ticking each live node when its timer is due and delivering after each tick. */
-  run(until: number): void {
-    for (;;) {
-      let next: { id: string; at: number } | null = null;
-      for (const [id, n] of this.nodes) {
-        if (this.down.has(id)) continue;
-        if (next === null || n.nextTimer < next.at) next = { id, at: n.nextTimer };
-      }
-      if (next === null || next.at > until) break;
-      this.tick(next.id, next.at);
-      this.deliver();
-    }
-    this.now = Math.max(this.now, until);
-  }
-
-  primariesOf(term: number): string[] {
-    return [...(this.primaries.get(term) ?? [])].sort();
-  }
-
-  /** Lets `id` stand now and delivers until quiet; throws unless it became primary. */
-  elect(id: string, now: number): void {
-    this.tick(id, now);
-    this.deliver();
-    if (this.node(id).currentRole !== 'primary') throw new Error(`${id} did not win`);
-  }
+/** report: the node's data store reports its position now. */
+function report(c: Cluster, id: string, position: LogPosition): void {
+  c.step(id, { type: 'position', now: c.now, position });
 }
 
 t.test('a primary still on two data voters does not acknowledge a write only it holds once a witness is being added', async (t) => {
@@ -135,31 +48,31 @@ t.test('a primary still on two data voters does not acknowledge a write only it 
   // wins term 3 holding everything acknowledged.
   const OLD = membership([data('a'), data('b')], 1);
   const NEW = membership([data('a'), data('b'), witness('w')], 2);
-  const c = new MixedCluster();
-  c.add('a', OLD, { term: 1, position: pos(1, 10) });
-  c.add('b', NEW, { term: 1, position: pos(1, 10) });
-  c.add('w', NEW, { term: 1 });
+  const { c, acknowledged } = mixed({
+    a: { membership: OLD, term: 1, position: pos(1, 10) },
+    b: { membership: NEW, term: 1, position: pos(1, 10) },
+    w: { membership: NEW, term: 1 },
+  });
   c.elect('a', AFTER_START_LOYALTY);
   t.equal(c.node('a').term, 2, 'a leads term 2 on the old list');
 
   // Both hold the promotion entry 2/10; the heartbeats carry it to a and the watermark to b.
-  c.report('a', pos(2, 10));
-  c.report('b', pos(2, 10));
+  report(c, 'a', pos(2, 10));
+  report(c, 'b', pos(2, 10));
   c.run(c.now + 2 * HB);
   t.same(c.node('a').contactOf('b')?.position, pos(2, 10), 'a saw b report 2/10');
   t.same(c.node('b').hardState.commitWatermark, pos(2, 10), 'both hold 2/10, so it is acknowledged and b knows it');
 
   // a writes up to 2/20; b has not received it yet.
-  c.report('a', pos(2, 20));
+  report(c, 'a', pos(2, 20));
   t.same(c.node('a').hardState.commitWatermark, pos(2, 10), 'a must not acknowledge 2/20 while only a holds it (1 of 2 voters)');
-  t.notOk(covers(c.acknowledged, pos(2, 20)), 'no node ever persisted a watermark covering 2/20');
+  t.notOk(covers(acknowledged(), pos(2, 20)), 'no node ever persisted a watermark covering 2/20');
 
   // a crashes before another round; b and w elect b.
-  c.down.add('a');
-  c.run(c.now + SETTLE);
+  c.run(c.now + SETTLE, new Set(['a']));
   t.same(c.primariesOf(3), ['b'], 'b and w elect b for term 3 without a');
   const b = c.node('b').logPosition ?? ZERO_POSITION;
-  t.ok(covers(b, c.acknowledged), `b (${formatPosition(b)}) holds everything acknowledged (${formatPosition(c.acknowledged)})`);
+  t.ok(covers(b, acknowledged()), `b (${formatPosition(b)}) holds everything acknowledged (${formatPosition(acknowledged())})`);
 });
 
 t.test('the old-list primary of two data voters still acknowledges a write once both hold it', async (t) => {
@@ -167,13 +80,14 @@ t.test('the old-list primary of two data voters still acknowledges a write once 
   // configuration, as soon as b reports 2/20 too, a acknowledges it.
   const OLD = membership([data('a'), data('b')], 1);
   const NEW = membership([data('a'), data('b'), witness('w')], 2);
-  const c = new MixedCluster();
-  c.add('a', OLD, { term: 1, position: pos(1, 10) });
-  c.add('b', NEW, { term: 1, position: pos(1, 10) });
-  c.add('w', NEW, { term: 1 });
+  const { c, acknowledged } = mixed({
+    a: { membership: OLD, term: 1, position: pos(1, 10) },
+    b: { membership: NEW, term: 1, position: pos(1, 10) },
+    w: { membership: NEW, term: 1 },
+  });
   c.elect('a', AFTER_START_LOYALTY);
-  c.report('a', pos(2, 20));
-  c.report('b', pos(2, 20));
+  report(c, 'a', pos(2, 20));
+  report(c, 'b', pos(2, 20));
   c.run(c.now + 2 * HB);
   t.same(c.node('a').hardState.commitWatermark, pos(2, 20), 'both data voters hold 2/20, so a acknowledges it');
 });
@@ -187,26 +101,30 @@ t.test('a primary still on four voters does not acknowledge a write two of them 
   // acknowledges only 2/10, and the new primary holds everything acknowledged.
   const OLD = membership([data('a'), data('b'), data('c'), data('d')], 1);
   const NEW = membership([data('a'), data('b'), data('c'), data('d'), data('e')], 2);
-  const c = new MixedCluster();
-  for (const id of ['a', 'b']) c.add(id, OLD, { term: 1, position: pos(1, 10) });
-  for (const id of ['c', 'd', 'e']) c.add(id, NEW, { term: 1, position: pos(1, 10) });
+  const { c, acknowledged } = mixed({
+    a: { membership: OLD, term: 1, position: pos(1, 10) },
+    b: { membership: OLD, term: 1, position: pos(1, 10) },
+    c: { membership: NEW, term: 1, position: pos(1, 10) },
+    d: { membership: NEW, term: 1, position: pos(1, 10) },
+    e: { membership: NEW, term: 1, position: pos(1, 10) },
+  });
   c.elect('a', AFTER_START_LOYALTY);
   t.equal(c.node('a').term, 2, 'a leads term 2 on the old list');
 
   // Everyone holds the promotion entry 2/10 (e caught up to it from the data store).
-  for (const id of ['a', 'b', 'c', 'd', 'e']) c.report(id, pos(2, 10));
+  for (const id of ['a', 'b', 'c', 'd', 'e']) report(c, id, pos(2, 10));
   c.run(c.now + 2 * HB);
   t.same(c.node('c').hardState.commitWatermark, pos(2, 10), '2/10 is acknowledged and c knows it');
 
   // The partition; a and b write on to 2/20 and the next round carries b's position to a.
   const side = (id: string) => (id === 'a' || id === 'b' ? 'ab' : 'cde');
   c.cut = (from, to) => side(from) !== side(to);
-  c.report('a', pos(2, 20));
-  c.report('b', pos(2, 20));
+  report(c, 'a', pos(2, 20));
+  report(c, 'b', pos(2, 20));
   c.run(c.now + HB);
   t.same(c.node('a').contactOf('b')?.position, pos(2, 20), 'a saw b report 2/20');
   t.same(c.node('a').hardState.commitWatermark, pos(2, 10), 'a must not acknowledge 2/20 while only 2 of 4 voters hold it');
-  t.notOk(covers(c.acknowledged, pos(2, 20)), 'no node ever persisted a watermark covering 2/20');
+  t.notOk(covers(acknowledged(), pos(2, 20)), 'no node ever persisted a watermark covering 2/20');
 
   // a loses its lease; c, d and e, a majority of five, elect one of them.
   c.run(c.now + SETTLE);
@@ -214,5 +132,5 @@ t.test('a primary still on four voters does not acknowledge a write two of them 
   const [winner, ...others] = c.primariesOf(3);
   t.ok(winner !== undefined && others.length === 0 && ['c', 'd', 'e'].includes(winner), `one of c, d, e leads term 3 (got ${String(winner)})`);
   const p = c.node(winner ?? 'c').logPosition ?? ZERO_POSITION;
-  t.ok(covers(p, c.acknowledged), `${String(winner)} (${formatPosition(p)}) holds everything acknowledged (${formatPosition(c.acknowledged)})`);
+  t.ok(covers(p, acknowledged()), `${String(winner)} (${formatPosition(p)}) holds everything acknowledged (${formatPosition(acknowledged())})`);
 });

@@ -63,6 +63,8 @@ export interface NodeSetup {
   readonly now?: number;
   readonly seed?: number;
   readonly timings?: Timings;
+  /** In a Cluster, the membership this node starts with when it differs from the others' (a change still spreading). */
+  readonly membership?: Membership;
 }
 
 export function hardState(ms: Membership, setup: NodeSetup = {}): HardState {
@@ -235,7 +237,7 @@ export class Cluster {
   constructor(members: readonly Member[], setups: Record<string, NodeSetup> = {}, now = 0) {
     this.membership = membership(members);
     this.now = now;
-    for (const m of members) this.attach(m.id, makeNode(m.id, this.membership, { now, ...setups[m.id] }));
+    for (const m of members) this.attach(m.id, makeNode(m.id, setups[m.id]?.membership ?? this.membership, { now, ...setups[m.id] }));
     // A first tick arms every node's timer, so run() knows when each is due.
     for (const m of members) this.tick(m.id, now);
   }
