@@ -1,8 +1,10 @@
-// The quorumd command: check the configuration, open the node's state file,
-// start the runtime behind the HTTP app, and on SIGTERM or SIGINT stop the
-// runtime (a primary makes a switchover first) before closing the server.
-// Exit status: 0 after a clean shutdown, 1 when start-up fails, 2 when the
-// configuration is not valid. bin/quorumd.js calls run().
+// The quorumd command: check the configuration, lock the data folder, open the
+// node's state file, start the runtime behind the HTTP app, and on SIGTERM or
+// SIGINT stop the runtime (a primary makes a switchover first) before closing
+// the server and releasing the lock. Exit status: 0 after a clean shutdown, 1
+// when start-up fails (a state file that cannot be used, a data folder locked
+// by another live process, an address in use), 2 when the configuration is not
+// valid. bin/quorumd.js calls run().
 
 import { join } from 'node:path';
 import closeWithGrace from 'close-with-grace';
@@ -11,7 +13,7 @@ import { buildApp } from './app.js';
 import { USAGE, resolveConfig, wantsHelp, type NodeConfig } from './config.js';
 import { NodeRuntime } from './runtime/node-runtime.js';
 import type { RuntimeOptions } from './runtime/options.js';
-import { FileStore, StateFileError } from './store/index.js';
+import { DataDirLock, DataDirLockedError, FileStore, StateFileError } from './store/index.js';
 
 export const EXIT_START_FAILED = 1;
 export const EXIT_BAD_CONFIG = 2;
@@ -45,11 +47,31 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
   const logger = pino({ level: config.logLevel, base: { pid: process.pid, node: config.id } });
   logger.info({ config: redacted(config) }, 'starting');
 
+  // The lock comes before the state is loaded: a second process on this
+  // folder must not even read a term and a vote that another one is changing.
+  // A locked folder is a start-up failure (1), not a bad configuration (2):
+  // the settings are valid, and the same ones work once the holder stops.
+  let lock: DataDirLock;
+  try {
+    lock = DataDirLock.acquire(config.dataDir, {
+      nodeId: config.id,
+      onStale: (stale, path) => logger.warn({ path, stale }, 'removing a stale data folder lock: the process that held it is gone'),
+    });
+  } catch (err) {
+    failStart(logger, err);
+    return;
+  }
+  // Whatever ends the process (a fatal fault exits at once) leaves the folder
+  // free for the next start; release() removes only a lock that is ours.
+  const release = (): void => lock.release();
+  process.once('exit', release);
+
   let runtime: NodeRuntime;
   try {
     runtime = new NodeRuntime(runtimeOptions(config, logger));
   } catch (err) {
     failStart(logger, err);
+    release();
     return;
   }
 
@@ -61,6 +83,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
     failStart(logger, err);
     await runtime.stop().catch(() => undefined);
     await app.close().catch(() => undefined);
+    release();
     return;
   }
   logger.info({ url: config.url, listen: config.listen }, 'serving');
@@ -70,6 +93,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
     else logger.info({ signal }, 'closing');
     await runtime.stop();
     await app.close();
+    release();
     logger.info('closed');
   });
 }
@@ -90,7 +114,9 @@ export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptio
 }
 
 function failStart(logger: Logger, err: unknown): void {
-  if (err instanceof StateFileError) {
+  if (err instanceof DataDirLockedError) {
+    logger.fatal({ err, dataDir: err.dataDir, holder: err.holder }, `the data folder is locked by another live process (pid ${err.holder.pid}): not starting`);
+  } else if (err instanceof StateFileError) {
     logger.fatal({ err, path: err.path }, 'the state file cannot be used: not starting (it is never reset; repair or restore it)');
   } else {
     logger.fatal({ err }, 'start-up failed');

@@ -104,6 +104,9 @@ export const MemberView = Type.Object(
     role: Type.Union([ref(Role), Type.Literal('unknown')]),
     position: NullablePosition,
     lastContactAgoMs: Type.Union([ref(Count), Type.Null()]),
+    answersAs: Type.Union([ref(Id), Type.Null()], {
+      description: "The id this member's url last answered as, when that is another member's: its replies are not counted. Null otherwise.",
+    }),
   },
   { ...closed, $id: 'MemberView' },
 );

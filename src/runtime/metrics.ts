@@ -48,6 +48,12 @@ export class Metrics {
     labelNames: ['peer', 'message'],
     registers: [this.registry],
   });
+  readonly identityMismatches = new Counter({
+    name: 'quorumd_peer_identity_mismatch_total',
+    help: 'Replies from a peer that named another member than the one asked (a stale url, a mistaken member list), by the peer asked.',
+    labelNames: ['peer'],
+    registers: [this.registry],
+  });
   readonly persistSeconds = new Histogram({
     name: 'quorumd_persist_seconds',
     help: "Time to make the node's state durable (write, fsync, rename, directory fsync).",

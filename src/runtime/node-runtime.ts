@@ -61,6 +61,8 @@ export class NodeRuntime implements QuorumService {
   private switchoverWaiters: Array<(r: SwitchoverReply) => void> = [];
   private pendingSwitchover: { readonly target: string; readonly fromTerm: number } | null = null;
   private lastRole: Role = 'follower';
+  /** The members whose url last answered as another member, and the id it answered as. */
+  private readonly answersAs = new Map<string, string>();
 
   constructor(
     private readonly opts: RuntimeOptions,
@@ -224,7 +226,7 @@ export class NodeRuntime implements QuorumService {
   }
 
   members(): MembersView {
-    return membersView(this.node, this.now());
+    return membersView(this.node, this.now(), this.answersAs);
   }
 
   history(): HistoryEntry[] {
@@ -301,17 +303,43 @@ export class NodeRuntime implements QuorumService {
     }
     set.add(controller);
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))]);
-    void this.client.deliver(url, message, signal).then((d) => {
+    void this.client.deliver(url, message, signal, to).then((d) => {
       set.delete(controller);
       if (set.size === 0 && this.inflight.get(round) === set) this.inflight.delete(round);
       if (this.stopped || controller.signal.aborted) return;
       if (d.ok) {
-        if (d.reply) this.driver.handle({ type: 'message', message: d.reply });
+        if (d.reply) {
+          this.answeredAs(to, url, to);
+          this.driver.handle({ type: 'message', message: d.reply });
+        }
       } else {
+        if (d.answeredAs !== undefined) this.answeredAs(to, url, d.answeredAs);
         this.metrics.peerFailures.inc({ peer: to, message: message.type });
         this.driver.handle({ type: 'undeliverable', to, message });
       }
     });
+  }
+
+  /**
+   * answeredAs records who answered a request sent to member `to`. A reply in
+   * another member's name was stepped as undeliverable; it is counted every
+   * time, but warned of only when the answering id changes, so a member list
+   * that stays wrong logs once rather than on every heartbeat.
+   */
+  private answeredAs(to: string, url: string, id: string): void {
+    const before = this.answersAs.get(to) ?? to;
+    if (id !== to) this.metrics.identityMismatches.inc({ peer: to });
+    if (id === before) return;
+    if (id === to) {
+      this.answersAs.delete(to);
+      this.logger.info({ peer: to, url }, `member ${to} answers as itself again`);
+    } else {
+      this.answersAs.set(to, id);
+      this.logger.warn(
+        { peer: to, url, answeredAs: id },
+        `the url of member ${to} answered as ${id}: its replies are not counted (check the member list and that each node has its own id)`,
+      );
+    }
   }
 
   private abort(round: number): void {

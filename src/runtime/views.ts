@@ -29,7 +29,11 @@ export function statusView(node: Node, now: number, startedAt: Date): StatusView
   };
 }
 
-export function membersView(node: Node, now: number): MembersView {
+/**
+ * membersView: what this node knows of each member. `answersAs` holds the
+ * members whose url last answered in another member's name.
+ */
+export function membersView(node: Node, now: number, answersAs: ReadonlyMap<string, string> = new Map()): MembersView {
   const m = node.hardState.membership;
   const voterCount = voters(m.members).length;
   const primaryId = node.knownPrimary;
@@ -58,6 +62,7 @@ export function membersView(node: Node, now: number): MembersView {
         role,
         position: isSelf ? node.logPosition : (contact?.position ?? null),
         lastContactAgoMs: isSelf ? 0 : contact ? Math.round(now - contact.lastContactAt) : null,
+        answersAs: isSelf ? null : (answersAs.get(member.id) ?? null),
       };
     }),
   };

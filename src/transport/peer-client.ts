@@ -2,7 +2,8 @@
 // One undici keep-alive pool per peer; every request has its own deadline
 // (an AbortSignal) and can be aborted with the round it belongs to. Replies
 // are checked against the core's reply schemas, the very ones the peer's HTTP
-// API serves them with, before they go back into the protocol.
+// API serves them with, and against the member they were asked of, before
+// they go back into the protocol.
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Pool } from 'undici';
@@ -12,8 +13,13 @@ import { HeartbeatReply, VoteReply, wireReferences, type Message } from '../core
 const voteReplyChecker = TypeCompiler.Compile(VoteReply, [...wireReferences]);
 const heartbeatReplyChecker = TypeCompiler.Compile(HeartbeatReply, [...wireReferences]);
 
-/** What became of one request. */
-export type Delivery = { readonly ok: true; readonly reply: Message | null } | { readonly ok: false; readonly refused: boolean; readonly error: string };
+/**
+ * What became of one request. A failure with `answeredAs` is a well-formed
+ * reply that named another member than the one asked: no reply at all.
+ */
+export type Delivery =
+  | { readonly ok: true; readonly reply: Message | null }
+  | { readonly ok: false; readonly refused: boolean; readonly error: string; readonly answeredAs?: string };
 
 export interface PeerClientOptions {
   readonly token: string | null;
@@ -32,11 +38,14 @@ export class PeerClient {
   }
 
   /**
-   * deliver sends one protocol message to the member at `url` and returns its
-   * reply translated back into a protocol message (null for a handoff, which
-   * has no reply), or why there is none.
+   * deliver sends one protocol message to the member `memberId` at `url` and
+   * returns its reply translated back into a protocol message (null for a
+   * handoff, which has no reply), or why there is none. A reply that names
+   * another member (a stale url, a mistaken member list, two processes with
+   * one id) is refused: counting it as `memberId`'s vote or acknowledgement
+   * would let one process speak for two members, or a stranger for one.
    */
-  async deliver(url: string, message: Message, signal: AbortSignal): Promise<Delivery> {
+  async deliver(url: string, message: Message, signal: AbortSignal, memberId: string): Promise<Delivery> {
     const route = toWire(message);
     if (!route) return { ok: false, refused: false, error: `${message.type} is not sent as a request` };
     try {
@@ -55,6 +64,10 @@ export class PeerClient {
       if (res.statusCode !== 200) return { ok: false, refused: false, error: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` };
       const reply = fromWire(message, JSON.parse(text) as unknown);
       if (!reply) return { ok: false, refused: false, error: 'malformed reply' };
+      const answeredAs = replierOf(reply);
+      if (answeredAs !== null && answeredAs !== memberId) {
+        return { ok: false, refused: false, error: `identity mismatch: ${memberId} at ${url} answered as ${answeredAs}`, answeredAs };
+      }
       return { ok: true, reply };
     } catch (err) {
       const code = (err as { code?: string }).code;
@@ -113,5 +126,12 @@ function fromWire(sent: Message, body: unknown): Message | null {
   if (sent.type === 'heartbeat') {
     return heartbeatReplyChecker.Check(body) ? { ...body, type: 'heartbeat_response', round: sent.round } : null;
   }
+  return null;
+}
+
+/** replierOf is the member a reply says it comes from, or null for a reply that names none. */
+function replierOf(reply: Message): string | null {
+  if (reply.type === 'vote_response') return reply.voterId;
+  if (reply.type === 'heartbeat_response') return reply.memberId;
   return null;
 }

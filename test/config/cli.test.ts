@@ -1,12 +1,14 @@
 // The quorumd command as operators run it: `node bin/quorumd.js` (built by
 // `npm run build`, which `npm test` runs first). A bad setting exits 2 with a
 // message naming it; --help prints the usage; a state file that cannot be
-// trusted stops start-up with exit 1; a good configuration serves HTTP and
-// SIGTERM shuts it down cleanly with exit 0.
+// trusted stops start-up with exit 1, and so does a data folder another live
+// quorumd holds; a good configuration serves HTTP and SIGTERM shuts it down
+// cleanly with exit 0, releasing the folder.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
@@ -131,4 +133,51 @@ t.test('a good configuration serves HTTP, and SIGTERM closes it with status 0', 
   const ran = await node.done;
   t.equal(ran.code, 0);
   t.match(ran.stdout, '"msg":"closed"');
+});
+
+t.test('a second quorumd on a data folder in use exits 1 naming the folder and the pid, and the first is unaffected', async (t) => {
+  const dir = t.testdir();
+  const [port1, port2] = [await freePort(), await freePort()];
+  const env = (port: number) => ({ QUORUMD_ID: 'n1', QUORUMD_DATA_DIR: dir, QUORUMD_LISTEN: `127.0.0.1:${port}` });
+  const first = start([], env(port1));
+  t.teardown(() => {
+    if (first.child.exitCode === null) first.child.kill('SIGKILL');
+  });
+  await until('the first node to serve', () => first.output().includes('"msg":"serving"'));
+  const state = readFileSync(join(dir, 'state.json'));
+
+  const second = await run([], env(port2));
+  t.equal(second.code, 1, 'the second exits with the start-up failure status');
+  t.match(second.stdout, /"level":60/, 'logged as fatal');
+  t.match(second.stdout, dir, 'naming the folder');
+  t.match(second.stdout, `pid ${first.child.pid}`, 'and the pid that holds it');
+  t.notMatch(second.stdout, '"msg":"node state loaded"', 'it never loaded the state');
+
+  t.ok(readFileSync(join(dir, 'state.json')).equals(state), "the first node's state file is unchanged");
+  t.equal((await fetch(`http://127.0.0.1:${port1}/healthz`)).status, 200, 'the first still answers /healthz');
+  t.match(readFileSync(join(dir, 'quorumd.lock'), 'utf8'), `"pid":${first.child.pid}`, 'and still holds the lock');
+
+  first.child.kill('SIGTERM');
+  t.equal((await first.done).code, 0);
+  t.notOk(existsSync(join(dir, 'quorumd.lock')), 'a clean close releases the lock');
+
+  const third = start([], env(port2));
+  t.teardown(() => {
+    if (third.child.exitCode === null) third.child.kill('SIGKILL');
+  });
+  await until('the folder to be served again', () => third.output().includes('"msg":"serving"'));
+  t.notMatch(third.output(), 'stale', 'with no stale lock to remove');
+  third.child.kill('SIGKILL');
+  await third.done;
+  t.ok(existsSync(join(dir, 'quorumd.lock')), 'a killed node leaves its lock behind');
+
+  const fourth = start([], env(port1));
+  t.teardown(() => {
+    if (fourth.child.exitCode === null) fourth.child.kill('SIGKILL');
+  });
+  await until('the node after the kill to serve', () => fourth.output().includes('"msg":"serving"'));
+  t.match(fourth.output(), 'removing a stale data folder lock', 'it took over the stale lock, and said so');
+  t.match(fourth.output(), `"pid":${third.child.pid}`, "naming the dead holder's pid");
+  fourth.child.kill('SIGTERM');
+  t.equal((await fourth.done).code, 0);
 });

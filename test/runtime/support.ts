@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { buildApp, type App } from '../../src/app.js';
 import type { Member, Timings } from '../../src/core/index.js';
 import { NodeRuntime, type RuntimeHooks } from '../../src/runtime/node-runtime.js';
@@ -30,11 +30,28 @@ export interface LocalCluster {
 
 type Teardown = { teardown(fn: () => unknown): void };
 
-/** startLocalCluster starts one in-process node per spec and reports every data node's position. */
+/** One member of a local cluster; `running: false` gives it a port that nothing listens on. */
+export interface LocalSpec {
+  readonly id: string;
+  readonly kind: 'data' | 'witness';
+  readonly running?: boolean;
+}
+
+/**
+ * startLocalCluster starts one in-process node per running spec and reports
+ * every data node's position. `membersFor` gives a node another member list
+ * than the one every node shares (a stale url, a mistaken list).
+ */
 export async function startLocalCluster(
   t: Teardown,
-  specs: ReadonlyArray<{ id: string; kind: 'data' | 'witness' }>,
-  opts: { token?: string | null; hooks?: (id: string) => RuntimeHooks; store?: (id: string, dataDir: string) => StateStore } = {},
+  specs: ReadonlyArray<LocalSpec>,
+  opts: {
+    token?: string | null;
+    hooks?: (id: string) => RuntimeHooks;
+    store?: (id: string, dataDir: string) => StateStore;
+    membersFor?: (id: string, members: Member[]) => Member[];
+    logger?: (id: string) => Logger;
+  } = {},
 ): Promise<LocalCluster> {
   const root = mkdtempSync(join(tmpdir(), 'quorumd-runtime-'));
   const ports = await Promise.all(specs.map(() => freePort()));
@@ -53,19 +70,20 @@ export async function startLocalCluster(
     rmSync(root, { recursive: true, force: true });
   });
   for (const [i, s] of specs.entries()) {
+    if (s.running === false) continue;
     const dataDir = join(root, s.id);
     const store = opts.store?.(s.id, dataDir) ?? new FileStore(join(dataDir, 'state.json'));
     const runtime = new NodeRuntime(
       {
         id: s.id,
-        members,
+        members: opts.membersFor?.(s.id, members) ?? members,
         store,
         timings: TIMINGS,
         token: opts.token ?? null,
         onRoleChange: null,
         roleChangeTimeoutMs: 1000,
         dataDir,
-        logger: pino({ level: 'silent' }),
+        logger: opts.logger?.(s.id) ?? pino({ level: 'silent' }),
         seed: i + 1,
       },
       opts.hooks?.(s.id),

@@ -81,7 +81,7 @@ t.test('a well-formed vote reply comes back as a vote response with the round an
   const c = client(t);
   const reason: Refusal = { code: 'log_behind', candidatePosition: { term: 3, lsn: 120 }, voterPosition: { term: 3, lsn: 150 } };
   peer.answer(200, { granted: false, term: 4, voterId: 'v', reason });
-  const delivery = await c.deliver(peer.url, voteRequest, deadline());
+  const delivery = await c.deliver(peer.url, voteRequest, deadline(), 'v');
   const expected: Message = { type: 'vote_response', round: 7, dryRun: true, granted: false, term: 4, voterId: 'v', reason };
   t.strictSame(delivery, { ok: true, reply: expected }, 'the reply, with the local fields added back');
   t.equal(peer.received[0]?.path, '/vote', 'the request went to /vote');
@@ -97,13 +97,13 @@ t.test('a well-formed heartbeat reply comes back as a heartbeat response, a null
   const c = client(t);
   peer.answer(200, { term: 4, success: true, memberId: 'w', position: null });
   t.strictSame(
-    await c.deliver(peer.url, heartbeat, deadline()),
+    await c.deliver(peer.url, heartbeat, deadline(), 'w'),
     { ok: true, reply: { type: 'heartbeat_response', round: 9, term: 4, success: true, memberId: 'w', position: null } },
     'the witness reply is accepted',
   );
   peer.answer(200, { term: 4, success: true, memberId: 'p', position: { term: 4, lsn: 5 } });
   t.strictSame(
-    await c.deliver(peer.url, heartbeat, deadline()),
+    await c.deliver(peer.url, heartbeat, deadline(), 'p'),
     { ok: true, reply: { type: 'heartbeat_response', round: 9, term: 4, success: true, memberId: 'p', position: { term: 4, lsn: 5 } } },
     'a data member reply with its position is accepted',
   );
@@ -118,7 +118,7 @@ t.test('a handoff answered 204 has no reply', async (t) => {
   const peer = await fakePeer(t);
   const c = client(t);
   peer.answer(204, '');
-  t.strictSame(await c.deliver(peer.url, { type: 'handoff', term: 4, primaryId: 'p' }, deadline()), { ok: true, reply: null });
+  t.strictSame(await c.deliver(peer.url, { type: 'handoff', term: 4, primaryId: 'p' }, deadline(), 'p'), { ok: true, reply: null });
   t.strictSame(peer.received[0]?.body, { term: 4, primaryId: 'p' }, 'the handoff body is the term and the primary');
 });
 
@@ -146,10 +146,10 @@ t.test('a vote reply that does not match the reply schema is refused as malforme
   ];
   for (const [what, body] of bad) {
     peer.answer(200, body);
-    t.strictSame(await c.deliver(peer.url, voteRequest, deadline()), { ok: false, refused: false, error: 'malformed reply' }, `a reply ${what}`);
+    t.strictSame(await c.deliver(peer.url, voteRequest, deadline(), 'v'), { ok: false, refused: false, error: 'malformed reply' }, `a reply ${what}`);
   }
   peer.answer(200, { ...good, granted: false, reason: { code: 'not_voting', voterId: 'v', why: 'catching_up' } });
-  const accepted = await c.deliver(peer.url, voteRequest, deadline());
+  const accepted = await c.deliver(peer.url, voteRequest, deadline(), 'v');
   t.ok(accepted.ok, 'while a not_voting refusal of a known why is accepted');
 });
 
@@ -167,7 +167,7 @@ t.test('a heartbeat reply that does not match the reply schema is refused as mal
   ];
   for (const [what, body] of bad) {
     peer.answer(200, body);
-    t.strictSame(await c.deliver(peer.url, heartbeat, deadline()), { ok: false, refused: false, error: 'malformed reply' }, `a reply ${what}`);
+    t.strictSame(await c.deliver(peer.url, heartbeat, deadline(), 'p'), { ok: false, refused: false, error: 'malformed reply' }, `a reply ${what}`);
   }
 });
 
@@ -176,15 +176,35 @@ t.test('what has no reply of its own is not taken as one', async (t) => {
   const c = client(t);
   peer.answer(200, { term: 4, success: true, memberId: 'p', position: null });
   t.strictSame(
-    await c.deliver(peer.url, { type: 'handoff', term: 4, primaryId: 'p' }, deadline()),
+    await c.deliver(peer.url, { type: 'handoff', term: 4, primaryId: 'p' }, deadline(), 'p'),
     { ok: false, refused: false, error: 'malformed reply' },
     'a handoff answered with a body instead of 204',
   );
   peer.answer(500, { error: { code: 'internal', message: 'boom' } });
-  const failed = await c.deliver(peer.url, heartbeat, deadline());
+  const failed = await c.deliver(peer.url, heartbeat, deadline(), 'p');
   t.match(failed, { ok: false, refused: false, error: /^HTTP 500: / }, 'an error status is an error, not a reply');
   const count = peer.received.length;
   const reply: Message = { type: 'heartbeat_response', round: 1, term: 4, success: true, memberId: 'p', position: null };
-  t.match(await c.deliver(peer.url, reply, deadline()), { ok: false, error: /not sent as a request/ }, 'a reply is never sent as a request');
+  t.match(await c.deliver(peer.url, reply, deadline(), 'p'), { ok: false, error: /not sent as a request/ }, 'a reply is never sent as a request');
   t.equal(peer.received.length, count, 'and nothing reached the peer');
+});
+
+t.test('a reply that names another member than the one asked is no reply: an identity mismatch', async (t) => {
+  const peer = await fakePeer(t);
+  const c = client(t);
+  peer.answer(200, { granted: true, term: 4, voterId: 'b' });
+  t.strictSame(
+    await c.deliver(peer.url, voteRequest, deadline(), 'c'),
+    { ok: false, refused: false, error: `identity mismatch: c at ${peer.url} answered as b`, answeredAs: 'b' },
+    'a granted vote from b, asked of c, is not a vote',
+  );
+  peer.answer(200, { granted: false, term: 4, voterId: 'b', reason: { code: 'already_voted', term: 4, votedFor: 'x' } });
+  t.match(await c.deliver(peer.url, voteRequest, deadline(), 'c'), { ok: false, answeredAs: 'b' }, 'nor is a refusal');
+  peer.answer(200, { term: 4, success: true, memberId: 'b', position: { term: 4, lsn: 5 } });
+  t.strictSame(
+    await c.deliver(peer.url, heartbeat, deadline(), 'c'),
+    { ok: false, refused: false, error: `identity mismatch: c at ${peer.url} answered as b`, answeredAs: 'b' },
+    'an acknowledged heartbeat from b, sent to c, is not an acknowledgement',
+  );
+  t.match(await c.deliver(peer.url, heartbeat, deadline(), 'b'), { ok: true }, 'the same reply is accepted from the member asked');
 });
