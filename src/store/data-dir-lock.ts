@@ -2,8 +2,10 @@
 // one folder would share a term and a vote, both write the one state file, and
 // each could grant a different candidate in the same term under one name. So
 // a node takes this lock before it loads its state: a lock file created with
-// O_EXCL that names the holder's pid and node id. A lock whose process is gone
-// (the node was killed, or the machine crashed) is stale and is taken over.
+// O_EXCL that names the holder's pid, node id and the machine's boot. A lock
+// whose process is gone (the node was killed), or that was taken in an earlier
+// boot of the machine (its pid may now belong to an unrelated process), is
+// stale and is taken over.
 
 import { randomUUID } from 'node:crypto';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,8 @@ export const LOCK_FILE_NAME = 'quorumd.lock';
 export interface LockHolder {
   readonly pid: number;
   readonly nodeId: string | null;
+  /** The boot of the machine the lock was taken in, where the system says (Linux), else null. */
+  readonly boot: string | null;
 }
 
 /** Another live process holds the data folder's lock; start-up must stop. */
@@ -41,6 +45,8 @@ export interface DataDirLockOptions {
   readonly pid?: number;
   /** Whether a process is alive; by default a signal 0 sent to it. */
   readonly isAlive?: (pid: number) => boolean;
+  /** This boot of the machine; by default the kernel's boot id, where there is one. */
+  readonly boot?: string | null;
   /** Told of a stale lock just before it is removed. */
   readonly onStale?: (stale: LockHolder | null, path: string) => void;
 }
@@ -76,10 +82,11 @@ export class DataDirLock {
     const path = join(dir, LOCK_FILE_NAME);
     const pid = opts.pid ?? process.pid;
     const isAlive = opts.isAlive ?? processIsAlive;
-    const content = `${JSON.stringify({ pid, nodeId: opts.nodeId, token: randomUUID(), since: new Date().toISOString() })}\n`;
+    const boot = opts.boot === undefined ? currentBoot() : opts.boot;
+    const content = `${JSON.stringify({ pid, nodeId: opts.nodeId, boot, token: randomUUID(), since: new Date().toISOString() })}\n`;
     nodeFs.mkdirp(dir);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (heldHere.has(path)) throw new DataDirLockedError(dir, path, { pid, nodeId: null });
+      if (heldHere.has(path)) throw new DataDirLockedError(dir, path, { pid, nodeId: null, boot });
       try {
         writeFileSync(path, content, { flag: 'wx', mode: 0o644 });
         heldHere.add(path);
@@ -89,9 +96,11 @@ export class DataDirLock {
       }
       const found = readHolder(path);
       if (found === 'gone') continue;
-      if (found !== null && found.pid !== pid && isAlive(found.pid)) throw new DataDirLockedError(dir, path, found);
-      // The holder is gone, is an earlier process with our pid, or wrote
-      // nothing readable before it died: the lock is stale. Two processes
+      const sameBoot = found === null || found.boot === null || boot === null || found.boot === boot;
+      if (found !== null && sameBoot && found.pid !== pid && isAlive(found.pid)) throw new DataDirLockedError(dir, path, found);
+      // The holder is gone, is an earlier process with our pid, ran before the
+      // machine last booted, or wrote nothing readable before it died: the
+      // lock is stale. Two processes
       // taking over one stale lock at the same instant could both unlink and
       // recreate it; the loop's O_EXCL create makes that window the few
       // microseconds between one's read and the other's unlink.
@@ -158,10 +167,19 @@ function readHolder(path: string): LockHolder | 'gone' | null {
 
 function parseHolder(text: string): LockHolder | null {
   try {
-    const value = JSON.parse(text) as { pid?: unknown; nodeId?: unknown };
+    const value = JSON.parse(text) as { pid?: unknown; nodeId?: unknown; boot?: unknown };
     // A pid of 0 or below would signal a process group, never one process.
     if (typeof value.pid !== 'number' || !Number.isSafeInteger(value.pid) || value.pid <= 0) return null;
-    return { pid: value.pid, nodeId: typeof value.nodeId === 'string' ? value.nodeId : null };
+    return { pid: value.pid, nodeId: typeof value.nodeId === 'string' ? value.nodeId : null, boot: typeof value.boot === 'string' ? value.boot : null };
+  } catch {
+    return null;
+  }
+}
+
+/** currentBoot: the kernel's id of this boot (Linux), or null where the system has none. */
+function currentBoot(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
   } catch {
     return null;
   }

@@ -47,7 +47,7 @@ t.test('a lock held by another live process is refused, naming the folder and th
   t.type(err, DataDirLockedError);
   t.match(err.message, dir, 'the message names the folder');
   t.match(err.message, `pid ${child.pid}`, 'and the pid');
-  t.strictSame(err.holder, { pid: child.pid, nodeId: 'other' });
+  t.strictSame(err.holder, { pid: child.pid, nodeId: 'other', boot: null }, 'a lock that names no boot counts as this boot');
   t.equal(readFileSync(join(dir, LOCK_FILE_NAME), 'utf8'), held, "the holder's lock file is untouched");
 });
 
@@ -66,7 +66,7 @@ t.test('a lock whose process is gone is stale: it is reported and taken over', a
   const stale: Array<LockHolder | null> = [];
   const lock = DataDirLock.acquire(dir, { nodeId: 'n1', onStale: (s) => stale.push(s) });
   t.teardown(() => lock.release());
-  t.strictSame(stale, [{ pid, nodeId: 'n1' }], 'the stale holder was reported once');
+  t.strictSame(stale, [{ pid, nodeId: 'n1', boot: null }], 'the stale holder was reported once');
   t.equal(lockFile(dir).pid, process.pid, 'the lock is ours now');
 });
 
@@ -78,6 +78,21 @@ t.test('a lock that names our own pid but is not held here was left by an earlie
   t.teardown(() => lock.release());
   t.equal(stale.length, 1, 'it was reported as stale');
   t.notMatch(readFileSync(lock.path, 'utf8'), 'an earlier life', 'and replaced by our own');
+});
+
+t.test('a lock taken in an earlier boot of the machine is stale even if its pid is alive now', async (t) => {
+  // After a reboot the pid in the file may belong to an unrelated process.
+  const dir = t.testdir();
+  writeFileSync(join(dir, LOCK_FILE_NAME), JSON.stringify({ pid: 4242, nodeId: 'n1', boot: 'an earlier boot' }));
+  const stale: unknown[] = [];
+  const lock = DataDirLock.acquire(dir, { nodeId: 'n1', isAlive: () => true, boot: 'this boot', onStale: (holder) => stale.push(holder) });
+  t.teardown(() => lock.release());
+  t.same(stale, [{ pid: 4242, nodeId: 'n1', boot: 'an earlier boot' }], 'the stale lock is reported');
+  t.match(JSON.parse(readFileSync(lock.path, 'utf8')), { nodeId: 'n1', boot: 'this boot' }, 'and the lock is ours now');
+  // The same live pid in the same boot is still refused.
+  const other = t.testdir();
+  writeFileSync(join(other, LOCK_FILE_NAME), JSON.stringify({ pid: 4242, nodeId: 'n2', boot: 'this boot' }));
+  t.throws(() => DataDirLock.acquire(other, { nodeId: 'n1', isAlive: () => true, boot: 'this boot' }), DataDirLockedError);
 });
 
 t.test('a lock file with no readable pid is stale', async (t) => {
