@@ -80,7 +80,7 @@ t.test('the old-list primary of two data voters still acknowledges a write once 
   // configuration, as soon as b reports 2/20 too, a acknowledges it.
   const OLD = membership([data('a'), data('b')], 1);
   const NEW = membership([data('a'), data('b'), witness('w')], 2);
-  const { c, acknowledged } = mixed({
+  const { c } = mixed({
     a: { membership: OLD, term: 1, position: pos(1, 10) },
     b: { membership: NEW, term: 1, position: pos(1, 10) },
     w: { membership: NEW, term: 1 },
