@@ -15,6 +15,7 @@ import { Node, ZERO_POSITION, seededRandom, type ElectionOutcome, type HardState
 import { ApiError } from '../errors.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { PrimaryWatch } from '../transport/primary-watch.js';
+import { handoffFromWire, heartbeatFromWire, heartbeatReplyToWire, voteReplyToWire, voteRequestFromWire } from '../transport/wire.js';
 import { StateFileError, type StateStore } from '../store/store.js';
 import { Driver, type RoleChange } from './driver.js';
 import { HISTORY_FILE, History } from './history.js';
@@ -168,24 +169,24 @@ export class NodeRuntime implements QuorumService {
   // ---- QuorumService ---------------------------------------------------------
 
   vote(body: VoteBody): VoteReply {
-    const reply = this.request({ type: 'vote_request', round: 0, ...body });
+    const reply = this.request(voteRequestFromWire(body));
     if (reply?.type !== 'vote_response') throw new Error('the node did not answer a vote request');
     this.metrics.votes.inc({ phase: body.dryRun ? 'probe' : 'ballot', result: reply.granted ? 'granted' : (reply.reason?.code ?? 'refused') });
-    return { granted: reply.granted, term: reply.term, voterId: reply.voterId, ...(reply.reason ? { reason: reply.reason } : {}) };
+    return voteReplyToWire(reply);
   }
 
   heartbeat(body: HeartbeatBody): HeartbeatReply {
-    const reply = this.request({ type: 'heartbeat', round: 0, ...body });
+    const reply = this.request(heartbeatFromWire(body));
     if (reply?.type !== 'heartbeat_response') throw new Error('the node did not answer a heartbeat');
     if (reply.success && this.watch) {
       const url = memberUrl(this.node, body.primaryId);
       if (url !== null) this.watch.heartbeatAccepted(body.primaryId, url);
     }
-    return { term: reply.term, success: reply.success, memberId: reply.memberId, position: reply.position };
+    return heartbeatReplyToWire(reply);
   }
 
   handoff(body: HandoffBody): void {
-    this.driver.handle({ type: 'message', message: { type: 'handoff', ...body } });
+    this.driver.handle({ type: 'message', message: handoffFromWire(body) });
   }
 
   reportPosition(position: LogPosition): StatusView {

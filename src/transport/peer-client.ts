@@ -5,13 +5,9 @@
 // API serves them with, and against the member they were asked of, before
 // they go back into the protocol.
 
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Pool } from 'undici';
-import { HeartbeatReply, VoteReply, wireReferences, type Message } from '../core/index.js';
-
-// The reply checkers are compiled once, when the module loads.
-const voteReplyChecker = TypeCompiler.Compile(VoteReply, [...wireReferences]);
-const heartbeatReplyChecker = TypeCompiler.Compile(HeartbeatReply, [...wireReferences]);
+import type { Message } from '../core/index.js';
+import { replyFromWire, requestToWire } from './wire.js';
 
 /**
  * What became of one request. A failure with `answeredAs` is a well-formed
@@ -46,7 +42,7 @@ export class PeerClient {
    * would let one process speak for two members, or a stranger for one.
    */
   async deliver(url: string, message: Message, signal: AbortSignal, memberId: string): Promise<Delivery> {
-    const route = toWire(message);
+    const route = requestToWire(message);
     if (!route) return { ok: false, refused: false, error: `${message.type} is not sent as a request` };
     try {
       const res = await this.pool(url).request({
@@ -62,7 +58,7 @@ export class PeerClient {
       const text = await res.body.text();
       if (res.statusCode === 204 && message.type === 'handoff') return { ok: true, reply: null };
       if (res.statusCode !== 200) return { ok: false, refused: false, error: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` };
-      const reply = fromWire(message, JSON.parse(text) as unknown);
+      const reply = replyFromWire(message, JSON.parse(text) as unknown);
       if (!reply) return { ok: false, refused: false, error: 'malformed reply' };
       const answeredAs = replierOf(reply);
       if (answeredAs !== null && answeredAs !== memberId) {
@@ -94,39 +90,6 @@ export class PeerClient {
     }
     return pool;
   }
-}
-
-/** toWire drops what stays local (the type, the round); optional fields left undefined are not written. */
-function toWire(m: Message): { path: string; body: object } | null {
-  switch (m.type) {
-    case 'vote_request': {
-      const { type: _t, round: _r, ...body } = m;
-      return { path: '/vote', body };
-    }
-    case 'heartbeat': {
-      const { type: _t, round: _r, ...body } = m;
-      return { path: '/heartbeat', body };
-    }
-    case 'handoff':
-      return { path: '/handoff', body: { term: m.term, primaryId: m.primaryId } };
-    default:
-      return null;
-  }
-}
-
-/**
- * fromWire checks a reply against its schema and adds back what stayed local
- * (the type, the round, and a vote's dryRun); a reply that does not match is
- * null. The schemas are closed, so a reply carries no field they do not name.
- */
-function fromWire(sent: Message, body: unknown): Message | null {
-  if (sent.type === 'vote_request') {
-    return voteReplyChecker.Check(body) ? { ...body, type: 'vote_response', round: sent.round, dryRun: sent.dryRun } : null;
-  }
-  if (sent.type === 'heartbeat') {
-    return heartbeatReplyChecker.Check(body) ? { ...body, type: 'heartbeat_response', round: sent.round } : null;
-  }
-  return null;
 }
 
 /** replierOf is the member a reply says it comes from, or null for a reply that names none. */
