@@ -23,7 +23,7 @@ import {
   VoteBody,
   VoteReply,
 } from './core/index.js';
-import { Count, Id, MemberUrl, StringEnum, closed, ref } from './core/wire-types.js';
+import { Count, Id, MemberUrl, StringEnum, Term, closed, ref } from './core/wire-types.js';
 
 export { HandoffBody, HeartbeatBody, HeartbeatReply, LogPosition, MemberKind, MemberState, Membership, Refusal, VoteBody, VoteReply };
 export { Member as WireMember, MAX_MEMBERS } from './core/index.js';
@@ -33,7 +33,9 @@ export {
   ID_PATTERN,
   Id,
   MAX_COUNT,
+  MAX_TERM,
   MemberUrl,
+  Term,
   URL_DESCRIPTION,
   URL_MAX_LENGTH,
   URL_PATTERN,
@@ -54,7 +56,7 @@ export const Role = StringEnum(['follower', 'precandidate', 'candidate', 'primar
 });
 
 /** The $ids of the schemas whose description completes "<field> must be ...". */
-export const describedPrimitives: ReadonlySet<string> = new Set(['Count', 'Id', 'MemberUrl', 'MemberKind', 'MemberState', 'Role']);
+export const describedPrimitives: ReadonlySet<string> = new Set(['Count', 'Term', 'Id', 'MemberUrl', 'MemberKind', 'MemberState', 'Role']);
 
 // ---- requests ----
 
@@ -177,6 +179,7 @@ export const requiresToken: Array<Record<string, string[]>> = [{ [BEARER]: [] }]
 /** Every shared schema, in the order the app adds them. */
 export const sharedSchemas: readonly TSchema[] = [
   Count,
+  Term,
   Id,
   MemberUrl,
   MemberKind,

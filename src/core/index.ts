@@ -10,3 +10,4 @@ export * from './timeout.js';
 export * from './timings.js';
 export * from './random.js';
 export * from './node.js';
+export { MAX_TERM } from './wire-types.js';

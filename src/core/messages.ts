@@ -11,16 +11,17 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { LogPosition } from './position.js';
 import { Member, MemberKind, MemberState, Membership } from './membership.js';
-import { Count, Id, MemberUrl, StringEnum, closed, ref, type Frozen } from './wire-types.js';
+import { Count, Id, MemberUrl, StringEnum, Term, closed, ref, type Frozen } from './wire-types.js';
 
 // ---- request bodies ----
 
 export const VoteBody = Type.Object(
   {
     candidateId: ref(Id),
-    // The term the candidate stands for: its current term + 1.
-    term: ref(Count),
-    lastLogTerm: ref(Count),
+    // The term the candidate stands for: its current term + 1. Terms on the
+    // wire are at most MAX_TERM (see wire-types.ts).
+    term: ref(Term),
+    lastLogTerm: ref(Term),
     lastLogLsn: ref(Count),
     dryRun: Type.Boolean({ description: "true for a probe, which never persists and never advances the voter's term" }),
     handoff: Type.Optional(Type.Boolean({ description: 'set by a candidate the primary handed leadership to' })),
@@ -31,7 +32,7 @@ export type VoteBody = Static<typeof VoteBody>;
 
 export const HeartbeatBody = Type.Object(
   {
-    term: ref(Count),
+    term: ref(Term),
     primaryId: ref(Id),
     commitWatermark: ref(LogPosition),
     membership: ref(Membership),
@@ -48,7 +49,7 @@ export const HeartbeatBody = Type.Object(
 export type HeartbeatBody = Static<typeof HeartbeatBody>;
 
 /** A handoff tells the chosen member to stand now, on the primary's behalf. */
-export const HandoffBody = Type.Object({ term: ref(Count), primaryId: ref(Id) }, { ...closed, $id: 'HandoffBody' });
+export const HandoffBody = Type.Object({ term: ref(Term), primaryId: ref(Id) }, { ...closed, $id: 'HandoffBody' });
 export type HandoffBody = Static<typeof HandoffBody>;
 
 // ---- replies ----
@@ -114,4 +115,4 @@ export type Message = VoteRequest | VoteResponse | Heartbeat | HeartbeatResponse
  * wireReferences are the schemas a wire body or reply refers to by $id: a
  * TypeBox checker resolves each `$ref` against this list.
  */
-export const wireReferences: readonly TSchema[] = [Count, Id, MemberUrl, MemberKind, MemberState, LogPosition, Member, Membership, Refusal];
+export const wireReferences: readonly TSchema[] = [Count, Term, Id, MemberUrl, MemberKind, MemberState, LogPosition, Member, Membership, Refusal];

@@ -23,6 +23,7 @@ import { watermarkCandidate } from './watermark.js';
 import { randomizedElectionTimeout } from './timeout.js';
 import { leaseMs, type Timings } from './timings.js';
 import type { Random } from './random.js';
+import { MAX_TERM } from './wire-types.js';
 
 export interface NodeOptions {
   readonly id: string;
@@ -215,6 +216,13 @@ export class Node {
   }
 
   private receive(now: number, m: Message): void {
+    // The HTTP layer refuses terms above MAX_TERM; should one reach the core
+    // anyway, it is refused or ignored here and changes nothing.
+    if (!withinTermSpace(m)) {
+      if (m.type === 'vote_request') this.refuseOutOfRange(m);
+      else if (m.type === 'heartbeat') this.replyHeartbeat(m, false);
+      return;
+    }
     switch (m.type) {
       case 'vote_request':
         return this.onVoteRequest(now, m);
@@ -279,6 +287,22 @@ export class Node {
     this.reply(req.candidateId, reply);
   }
 
+  /**
+   * refuseOutOfRange refuses a vote request that carries a term above
+   * MAX_TERM. None of the refusal codes describes it, so the refusal has no
+   * reason; the reply carries the voter's term, which is unchanged.
+   */
+  private refuseOutOfRange(req: VoteRequest): void {
+    this.reply(req.candidateId, {
+      type: 'vote_response',
+      round: req.round,
+      voterId: this.id,
+      term: this.hard.term,
+      granted: false,
+      dryRun: req.dryRun,
+    });
+  }
+
   // ---- Candidate -----------------------------------------------------------
 
   /** electability says why this node may not stand, or null if it may. */
@@ -289,6 +313,8 @@ export class Node {
     if (!isElectable(self)) return 'a catching-up member never stands';
     if (!this.position) return 'its log position is not known yet';
     if (!covers(this.position, this.hard.commitWatermark)) return 'its log does not cover the commit watermark';
+    // Standing means term + 1; past MAX_TERM no peer would take the request.
+    if (this.hard.term >= MAX_TERM) return 'the term space is exhausted';
     return null;
   }
 
@@ -700,5 +726,20 @@ export class Node {
       this.timerAt = at;
       this.out.push({ type: 'timer', at });
     }
+  }
+}
+
+/** withinTermSpace says whether every term a message carries is at most MAX_TERM. */
+function withinTermSpace(m: Message): boolean {
+  switch (m.type) {
+    case 'vote_request':
+      return m.term <= MAX_TERM && m.lastLogTerm <= MAX_TERM;
+    case 'heartbeat':
+      return m.term <= MAX_TERM && m.commitWatermark.term <= MAX_TERM;
+    case 'heartbeat_response':
+      return m.term <= MAX_TERM && (m.position === null || m.position.term <= MAX_TERM);
+    case 'vote_response':
+    case 'handoff':
+      return m.term <= MAX_TERM;
   }
 }

@@ -4,10 +4,10 @@
 // new history.
 
 import { Type, type Static } from '@sinclair/typebox';
-import { Count, closed, ref, type Frozen } from './wire-types.js';
+import { Count, Term, closed, ref, type Frozen } from './wire-types.js';
 
 export const LogPosition = Type.Object(
-  { term: ref(Count), lsn: ref(Count) },
+  { term: ref(Term), lsn: ref(Count) },
   { ...closed, $id: 'LogPosition', description: 'The { term, lsn } of the last durable entry of a log; positions compare by term, then lsn.' },
 );
 export type LogPosition = Frozen<Static<typeof LogPosition>>;

@@ -1,5 +1,5 @@
 // The primitive schemas of the peer wire format, written once in TypeBox: a
-// count, a member id, a member URL, a string enum, and the helpers that let
+// count, a term, a member id, a member URL, a string enum, and the helpers that let
 // the core's message schemas refer to them by `$id`. The core derives its
 // types from these schemas, src/schemas.ts serves them as named components of
 // the OpenAPI document, and the peer client checks replies against them.
@@ -45,6 +45,28 @@ export const Count = Type.Integer({
   minimum: 0,
   maximum: MAX_COUNT,
   description: `a whole number from 0 to ${MAX_COUNT}`,
+});
+
+/**
+ * The highest term a node takes, stands for or accepts: 2^52. Every term
+ * field on the wire is at most this, and a node at this term no longer stands.
+ *
+ * Why 2^52. A term is a JSON number, exact up to 2^53 - 1; a node that
+ * accepted a term near that edge could not stand for the next one (term + 1
+ * would no longer be exact, or would not fit the state file), and would exit
+ * on every election attempt. Capping terms at 2^52 keeps term + 1 exact with a
+ * margin of another 2^52 below the edge, so no arithmetic on a term, present
+ * or future, gets near it. Nothing honest comes close either: 2^52 is about
+ * 4.5e15 terms, over 140,000 years of elections at a thousand a second. A term
+ * above it can only come from a broken or hostile sender.
+ */
+export const MAX_TERM = 2 ** 52;
+
+export const Term = Type.Integer({
+  $id: 'Term',
+  minimum: 0,
+  maximum: MAX_TERM,
+  description: `a whole number from 0 to ${MAX_TERM}`,
 });
 
 export const ID_PATTERN = '^[A-Za-z0-9._-]{1,64}$';

@@ -16,13 +16,26 @@ interface Service {
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service> };
 
-/** interpolate does what compose does with ${NAME:-default} when NAME is unset. */
-function interpolate(value: string): string {
-  return value.replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_m, _name: string, fallback: string) => fallback);
+/** The token the tests set, as an operator must before `docker compose up`. */
+const TEST_TOKEN = 'compose-test-token-0123456789';
+
+/**
+ * interpolate does what compose does with the variables it is given:
+ * ${NAME:-default} takes the default when NAME is unset or empty, and
+ * ${NAME:?message} is an error then (compose refuses to start).
+ */
+function interpolate(value: string, vars: Record<string, string> = { QUORUMD_TOKEN: TEST_TOKEN }): string {
+  return value.replace(/\$\{([A-Z_]+)(?::([-?])([^}]*))?\}/g, (_m, name: string, op: string | undefined, rest: string | undefined) => {
+    const set = vars[name];
+    if (set !== undefined && set !== '') return set;
+    if (op === '-') return rest ?? '';
+    if (op === '?') throw new Error(`required variable ${name} is missing a value: ${rest}`);
+    return '';
+  });
 }
 
-function envOf(service: Service): Record<string, string> {
-  return Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v))]));
+function envOf(service: Service, vars?: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), vars)]));
 }
 
 const nodes = Object.entries(compose.services).filter(([, s]) => s.environment?.QUORUMD_ID !== undefined);
@@ -69,6 +82,19 @@ t.test('the demo store service plays the data nodes agent with the same members 
   const env = envOf(demo!);
   t.equal(env.QUORUMD_MEMBERS, envOf(nodes[0]![1]).QUORUMD_MEMBERS);
   t.equal(env.QUORUMD_TOKEN, envOf(nodes[0]![1]).QUORUMD_TOKEN);
+});
+
+t.test('no service has a default token: compose refuses to start without QUORUMD_TOKEN', async (t) => {
+  const withToken = Object.entries(compose.services).filter(([, s]) => s.environment?.QUORUMD_TOKEN !== undefined);
+  t.ok(withToken.length >= 4, 'every node and the demo store take the token');
+  for (const [name, service] of withToken) {
+    const raw = String(service.environment!.QUORUMD_TOKEN);
+    t.notMatch(raw, /\$\{QUORUMD_TOKEN:?-/, `${name}: no fallback token`);
+    t.match(raw, /^\$\{QUORUMD_TOKEN:\?[^}]+\}$/, `${name}: the token is a required variable with a message`);
+    t.throws(() => envOf(service, {}), /QUORUMD_TOKEN/, `${name}: without the variable, interpolation fails`);
+    t.equal(envOf(service).QUORUMD_TOKEN, TEST_TOKEN, `${name}: with it, the service gets exactly that token`);
+  }
+  t.notMatch(readFileSync('docker-compose.yml', 'utf8'), /QUORUMD_TOKEN:?-/, 'no fallback for QUORUMD_TOKEN anywhere in the file');
 });
 
 t.test('the Dockerfile builds and runs the quorumd command and checks /healthz', async (t) => {

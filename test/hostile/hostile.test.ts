@@ -15,7 +15,9 @@
 //   - malformed HTTP on a raw socket;
 //   - authorized, well-formed messages that must be refused: floods of probes
 //     and ballots with terms up to 2^53 - 1 and random candidate ids (member
-//     ids among them), stale heartbeats, handoffs of another term.
+//     ids among them), stale heartbeats, handoffs of another term. A term
+//     above MAX_TERM (2^52) is refused by the HTTP layer with a 400 naming the
+//     field; the rest reach the node and are refused by it.
 // Requests that carry the token and are well formed yet would legitimately
 // change a node (a heartbeat of the current term, a position report, a
 // switchover) are protocol traffic, not hostile input: they are left out.
@@ -32,7 +34,7 @@ import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { ProcessCluster, waitFor } from '../kit/cluster.js';
-import { HandoffBody, HeartbeatBody, LogPosition, SwitchoverBody, VoteBody, sharedSchemas } from '../../src/schemas.js';
+import { HandoffBody, HeartbeatBody, LogPosition, MAX_TERM, SwitchoverBody, VoteBody, sharedSchemas } from '../../src/schemas.js';
 import type { StatusView } from '../../src/runtime/service.js';
 
 const TOKEN = `hostile-${randomBytes(16).toString('hex')}`;
@@ -641,7 +643,8 @@ function rawExchange(port: number, bytes: Buffer): Promise<string> {
 /**
  * flood sends batches of authorized, well-formed messages that a healthy
  * cluster must refuse, all of a batch at once, and checks every reply and
- * then every node after each batch. `candidates` are the ids the probes and
+ * then every node after each batch; a message with a term above MAX_TERM must
+ * be a 400 naming that field. `candidates` are the ids the probes and
  * ballots name; `mix` says whether stale heartbeats and handoffs of another
  * term go along.
  */
@@ -683,7 +686,18 @@ async function flood(t: Test, f: Fixture, candidates: fc.Arbitrary<string>, mix:
     msg: mix && T >= 1 ? fc.oneof({ weight: 8, arbitrary: ballot }, { weight: 1, arbitrary: staleHeartbeat }, { weight: 1, arbitrary: otherHandoff }) : ballot,
   });
 
+  /** The term fields of a message above MAX_TERM: the HTTP layer refuses those with a 400 naming one of them. */
+  const overCeiling = (msg: { kind: string; body: object }): string[] => {
+    const b = msg.body as { term?: number; lastLogTerm?: number; commitWatermark?: { term: number } };
+    const over: string[] = [];
+    if ((b.term ?? 0) > MAX_TERM) over.push('term');
+    if ((b.lastLogTerm ?? 0) > MAX_TERM) over.push('lastLogTerm');
+    if ((b.commitWatermark?.term ?? 0) > MAX_TERM) over.push('commitWatermark.term');
+    return over;
+  };
+
   let sent = 0;
+  let overTerms = 0;
   let grantedProbes = 0;
   const refusals = new Map<string, number>();
   const startedAt = performance.now();
@@ -709,6 +723,16 @@ async function flood(t: Test, f: Fixture, candidates: fc.Arbitrary<string>, mix:
       for (const r of replies) {
         const what = `POST ${r.target}${r.msg.path} ${r.body}`;
         if (r.code >= 500) wrong.push(`${what} answered ${r.code} ${r.text.slice(0, 200)}`);
+        const over = overCeiling(r.msg);
+        if (over.length > 0) {
+          // A term above MAX_TERM never reaches the node: a 400 that names the field.
+          overTerms++;
+          const field = r.code === 400 ? (JSON.parse(r.text) as { error?: { field?: string } }).error?.field : undefined;
+          if (r.code !== 400 || field === undefined || !over.includes(field)) {
+            wrong.push(`${what} answered ${r.code} ${r.text.slice(0, 200)}, not a 400 naming ${over.join(' or ')}`);
+          }
+          continue;
+        }
         if (r.msg.kind === 'handoff') {
           if (r.code !== 204) wrong.push(`${what} answered ${r.code} ${r.text.slice(0, 200)}, not 204`);
           continue;
@@ -745,7 +769,7 @@ async function flood(t: Test, f: Fixture, candidates: fc.Arbitrary<string>, mix:
     `${sent} authorized messages in ${tookS.toFixed(1)} s; refusals: ${[...refusals.entries()]
       .sort()
       .map(([c, n]) => `${c} x${n}`)
-      .join(', ')}; probes granted (nothing persisted): ${grantedProbes}`,
+      .join(', ')}; probes granted (nothing persisted): ${grantedProbes}; terms above MAX_TERM refused with a 400: ${overTerms}`,
   );
   t.strictSame(await changes(f), [], 'every node keeps its state, term, vote, role and primary');
   const status = await f.cluster.status(P);

@@ -95,6 +95,18 @@ t.test('shared schemas appear once, as components, and routes refer to them', as
   const text = JSON.stringify(doc);
   t.equal(text.split('^[A-Za-z0-9._-]{1,64}$').length - 1, 1, 'the id pattern is written once');
   t.equal(text.split('9007199254740991').length - 1, 2, 'the largest count is written once (and named once in the description)');
+  t.equal(text.split('4503599627370496').length - 1, 2, 'the largest term, 2^52, is written once (and named once in the description)');
+  for (const [schema, fields] of [
+    ['VoteBody', ['term', 'lastLogTerm']],
+    ['HeartbeatBody', ['term']],
+    ['HandoffBody', ['term']],
+    ['LogPosition', ['term']],
+  ] as const) {
+    for (const field of fields) {
+      const component = doc.components.schemas[schema] as { properties?: Record<string, unknown> } | undefined;
+      t.strictSame(component?.properties?.[field], { $ref: '#/components/schemas/Term' }, `${schema}.${field} is a Term`);
+    }
+  }
   t.strictSame(doc.paths['/vote']?.post?.requestBody, {
     required: true,
     content: { 'application/json': { schema: { $ref: '#/components/schemas/VoteBody' } } },

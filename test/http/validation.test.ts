@@ -6,6 +6,7 @@
 import t from 'tap';
 import { DEFAULT_BODY_LIMIT } from '../../src/app.js';
 import { findRoundedNumber, isExactInteger } from '../../src/http/json.js';
+import { MAX_TERM } from '../../src/schemas.js';
 import { auth, isErrorBody, mutatingRoutes, setup, validHeartbeat, type MutatingRoute } from './fixtures/helpers.js';
 
 type Path = ReadonlyArray<string | number>;
@@ -49,6 +50,13 @@ const notCounts: readonly BadCase[] = [
   { why: 'missing', literal: undefined },
 ];
 
+/** Values that are not terms: not counts, or counts above MAX_TERM (2^52). */
+const notTerms: readonly BadCase[] = [
+  ...notCounts,
+  { why: 'MAX_TERM + 1', literal: String(MAX_TERM + 1) },
+  { why: '2^53 - 1, a count but no term', literal: '9007199254740991' },
+];
+
 /** Values that are not ids (1-64 of [A-Za-z0-9._-]), as JSON literals. */
 const notIds: readonly BadCase[] = [
   { why: 'empty', literal: '""' },
@@ -77,13 +85,14 @@ const route = (url: string): MutatingRoute => mutatingRoutes.find((r) => r.url =
 const optional = (cases: readonly BadCase[]) => cases.filter((c) => c.literal !== undefined);
 
 const fieldCases: readonly FieldCases[] = [
-  { route: route('/vote'), path: ['term'], cases: notCounts },
-  { route: route('/vote'), path: ['lastLogTerm'], cases: notCounts },
+  { route: route('/vote'), path: ['term'], cases: notTerms },
+  { route: route('/vote'), path: ['lastLogTerm'], cases: notTerms },
   { route: route('/vote'), path: ['lastLogLsn'], cases: notCounts },
   { route: route('/vote'), path: ['candidateId'], cases: notIds },
   { route: route('/vote'), path: ['dryRun'], cases: [...notBooleans, { why: 'missing', literal: undefined }] },
   { route: route('/vote'), path: ['handoff'], cases: notBooleans },
-  { route: route('/heartbeat'), path: ['term'], cases: notCounts },
+  { route: route('/heartbeat'), path: ['term'], cases: notTerms },
+  { route: route('/heartbeat'), path: ['commitWatermark', 'term'], cases: notTerms },
   { route: route('/heartbeat'), path: ['leaseMs'], cases: notCounts },
   { route: route('/heartbeat'), path: ['commitWatermark', 'lsn'], cases: notCounts },
   { route: route('/heartbeat'), path: ['membership', 'version'], cases: notCounts },
@@ -130,9 +139,9 @@ const fieldCases: readonly FieldCases[] = [
       },
     ],
   },
-  { route: route('/handoff'), path: ['term'], cases: notCounts },
+  { route: route('/handoff'), path: ['term'], cases: notTerms },
   { route: route('/handoff'), path: ['primaryId'], cases: notIds },
-  { route: route('/log'), path: ['term'], cases: notCounts },
+  { route: route('/log'), path: ['term'], cases: notTerms },
   { route: route('/log'), path: ['lsn'], cases: notCounts },
   { route: route('/switchover'), path: ['target'], cases: optional(notIds) },
 ];
@@ -203,6 +212,55 @@ t.test('every mutating route refuses a body that is not what it accepts', async 
   }
 });
 
+/** Every term field a request carries, by route. */
+const termFields: ReadonlyArray<{ route: MutatingRoute; path: Path }> = [
+  { route: route('/vote'), path: ['term'] },
+  { route: route('/vote'), path: ['lastLogTerm'] },
+  { route: route('/heartbeat'), path: ['term'] },
+  { route: route('/heartbeat'), path: ['commitWatermark', 'term'] },
+  { route: route('/handoff'), path: ['term'] },
+  { route: route('/log'), path: ['term'] },
+];
+
+t.test('every term field above MAX_TERM is a 400 naming the field, and MAX_TERM itself is accepted', async (t) => {
+  t.equal(MAX_TERM, 2 ** 52, 'the ceiling is 2^52');
+  for (const { route: r, path } of termFields) {
+    const field = fieldName(path);
+    const { app, service } = setup(t);
+    const over = await app.inject({
+      method: r.method,
+      url: r.url,
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: withValue(r.valid(), path, String(MAX_TERM + 1)),
+    });
+    t.equal(over.statusCode, 400, `${r.url} ${field} = MAX_TERM + 1: 400`);
+    t.strictSame(
+      over.json(),
+      {
+        error: {
+          code: 'invalid_request',
+          message: `${field} must be a whole number from 0 to ${MAX_TERM}; got ${MAX_TERM + 1}`,
+          field,
+        },
+      },
+      `${r.url} ${field}: the error names the field and the range`,
+    );
+    t.strictSame(service.calls, [], `${r.url} ${field}: the service was never reached, so nothing changed`);
+
+    const at = await app.inject({
+      method: r.method,
+      url: r.url,
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: withValue(r.valid(), path, String(MAX_TERM)),
+    });
+    t.ok(at.statusCode >= 200 && at.statusCode < 300, `${r.url} ${field} = MAX_TERM is accepted (${at.statusCode})`);
+    t.equal(service.calls.length, 1, `${r.url} ${field} = MAX_TERM reaches the service`);
+    let value: unknown = service.calls[0]?.args[0];
+    for (const p of path) value = (value as Record<string | number, unknown>)[p];
+    t.equal(value, MAX_TERM, `${r.url} ${field}: the service gets exactly MAX_TERM`);
+  }
+});
+
 t.test('an unknown field deep inside is refused and named by its path', async (t) => {
   const { app, service } = setup(t);
   const body = validHeartbeat() as { membership: { members: Array<Record<string, unknown>> } };
@@ -251,10 +309,13 @@ t.test('the body limit takes a heartbeat of 16 members with the longest ids and 
     members.every((m) => m.id.length === 64 && m.url.length === 256),
     'every member has the longest id and URL allowed',
   );
+  // The largest values each field takes: terms stop at MAX_TERM (2^52), which
+  // has as many digits as 2^53 - 1, the other counts' limit.
+  t.equal(String(MAX_TERM).length, String(Number.MAX_SAFE_INTEGER).length, 'MAX_TERM is as long as the largest count');
   const body = {
-    term: Number.MAX_SAFE_INTEGER,
+    term: MAX_TERM,
     primaryId: 'p'.repeat(64),
-    commitWatermark: { term: Number.MAX_SAFE_INTEGER, lsn: Number.MAX_SAFE_INTEGER },
+    commitWatermark: { term: MAX_TERM, lsn: Number.MAX_SAFE_INTEGER },
     membership: { version: Number.MAX_SAFE_INTEGER, members },
     leaseMs: Number.MAX_SAFE_INTEGER,
     handoffTo: 'h'.repeat(64),
