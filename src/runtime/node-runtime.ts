@@ -95,7 +95,8 @@ export class NodeRuntime implements QuorumService {
     if (stored === null) this.initialize(hardState);
     this.client = new PeerClient({ token: opts.token });
     this.terms = new History(opts.dataDir);
-    this.hook = opts.onRoleChange ? new RoleHook(opts.onRoleChange, opts.roleChangeTimeoutMs, opts.logger) : null;
+    // The hook's environment carries no copy of the token, however it was given (variable, flag or file).
+    this.hook = opts.onRoleChange ? new RoleHook(opts.onRoleChange, opts.roleChangeTimeoutMs, opts.logger, { secrets: opts.token ? [opts.token] : [] }) : null;
     this.node = new Node({
       id: opts.id,
       hardState,
