@@ -10,6 +10,12 @@ import type { Membership } from './membership.js';
 import type { HeartbeatResponse, Message, VoteResponse } from './messages.js';
 
 export type Event =
+  /**
+   * The node can answer from now on (its process listens). Its start-up
+   * loyalty and first election deadline run from here, not from when it was
+   * built: a process can take seconds between the two.
+   */
+  | { readonly type: 'start'; readonly now: number }
   /** Time passed; the node checks its timers. */
   | { readonly type: 'tick'; readonly now: number }
   /** A message arrived from another node. */

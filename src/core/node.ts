@@ -172,6 +172,9 @@ export class Node {
     // A view change with no explicit transition is a term learned from a reply.
     this.pendingReason = 'higher_term';
     switch (ev.type) {
+      case 'start':
+        this.begin(ev.now);
+        break;
       case 'tick':
         this.tick(ev.now);
         break;
@@ -196,6 +199,16 @@ export class Node {
     const effects = this.out;
     this.out = [];
     return this.dirty ? [{ type: 'persist', state: this.hard }, ...effects] : effects;
+  }
+
+  /**
+   * begin: the node starts to answer. Until now it could hear nothing, so its
+   * loyalty to an unknown primary and its first election deadline start here.
+   */
+  private begin(now: number): void {
+    if (this.role !== 'follower' || this.primaryId !== null) return;
+    this.lastHeartbeatAt = now;
+    this.electionDeadline = now + this.randomTimeout();
   }
 
   private tick(now: number): void {

@@ -143,8 +143,12 @@ export class NodeRuntime implements QuorumService {
     this.store.save(state);
   }
 
+  /**
+   * start tells the node it can answer from now on: call it once the server
+   * listens. Its start-up loyalty and first election deadline run from here.
+   */
   start(): void {
-    this.driver.handle({ type: 'tick' });
+    this.driver.handle({ type: 'start' });
   }
 
   /**

@@ -68,6 +68,29 @@ t.test('a freshly started node refuses until electionTimeoutMs after its start, 
   }
 });
 
+t.test('a node built long before it starts to answer is loyal for electionTimeoutMs from its start, not from its building', async (t) => {
+  // Proves the start-up loyalty is timed from when the node can first answer:
+  // a process may take seconds from building its runtime to listening, and a
+  // window spent before then would let a restarted voter help depose a
+  // primary that still holds its lease. The first election waits as long.
+  const builtAt = 0;
+  const startedAt = 5 * LOYALTY;
+  const b = makeNode('b', MS, { term: 2, position: pos(2, 10), now: builtAt });
+  checkedStep(b, { type: 'start', now: startedAt });
+  t.ok(b.nextTimer >= startedAt + LOYALTY, 'its first election deadline runs from the start');
+  const early = voteReply(ask(b, startedAt + LOYALTY - 1, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: false }));
+  t.same(early.reason, { code: 'primary_alive', primaryId: null, lastHeartbeatAgoMs: LOYALTY - 1 }, 'refused one ms before the loyalty ends');
+  const later = voteReply(ask(b, startedAt + LOYALTY, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: false }));
+  t.equal(later.granted, true, 'granted electionTimeoutMs after the start');
+});
+
+t.test('start changes nothing once the node has heard a primary', async (t) => {
+  const b = followerOfA(1000);
+  checkedStep(b, { type: 'start', now: 1000 + LOYALTY - 10 });
+  const reply = voteReply(ask(b, 1000 + LOYALTY, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: true }));
+  t.equal(reply.granted, true, 'loyalty still runs from the heartbeat');
+});
+
 t.test("'primary_unreachable' for the current primary waives stickiness at once and brings the election forward", async (t) => {
   // Proves the one waiver a follower grants itself: its runtime saw the
   // primary's port refuse a connection, so it votes at once, and stands within

@@ -43,6 +43,17 @@ t.test('a granted ballot is on disk before the reply leaves', async (t) => {
   t.equal(onDisk.state.votedFor, 'c', 'and so is the vote');
 });
 
+t.test('a runtime that took long to start stays loyal for an election timeout from its start, not from when it was built', async (t) => {
+  // Proves the start-up loyalty is timed from when the node can first answer:
+  // its runtime was built two election timeouts before it started.
+  const voter = await loneVoter(t, () => new MemoryStore({ location: 'memory:a' }), undefined, 2 * TIMINGS.electionTimeoutMs);
+  const term = voter.runtime.status().term + 1;
+  const reply = (await ballot(voter, 'c', term)).json();
+  t.equal(reply.granted, false, 'a ballot right after the start is refused');
+  t.equal(reply.reason?.code, 'primary_alive', 'out of loyalty to a primary it cannot know yet');
+  t.equal(voter.runtime.status().votedFor, null, 'and nothing was granted');
+});
+
 t.test('a failed persist is fatal: the ballot is not granted, the node reports unhealthy and answers nothing more', async (t) => {
   const store = new MemoryStore({ location: 'memory:a' });
   const fatal: Error[] = [];

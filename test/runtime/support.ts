@@ -116,8 +116,10 @@ export async function awaitPrimary(cluster: LocalCluster, exclude: readonly stri
 /**
  * loneVoter starts one data node whose two peers are not running: it can
  * never win, so it stays a follower and answers whatever a test asks it.
+ * `startDelayMs` is how long its runtime waits, built and listening, before
+ * it starts (a slow start-up).
  */
-export async function loneVoter(t: Teardown, store: (dataDir: string) => StateStore, onFatal?: (err: Error) => void): Promise<LocalNode> {
+export async function loneVoter(t: Teardown, store: (dataDir: string) => StateStore, onFatal?: (err: Error) => void, startDelayMs = 0): Promise<LocalNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'quorumd-voter-'));
   const [port, b, c] = await Promise.all([freePort(), freePort(), freePort()]);
   const members: Member[] = [
@@ -148,6 +150,7 @@ export async function loneVoter(t: Teardown, store: (dataDir: string) => StateSt
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
+  if (startDelayMs > 0) await new Promise((r) => setTimeout(r, startDelayMs));
   runtime.start();
   runtime.reportPosition({ term: 0, lsn: 0 });
   return { id: 'a', runtime, app, dataDir, store: s };
