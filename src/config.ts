@@ -190,6 +190,16 @@ export const SETTINGS: readonly Spec[] = [
 
 const CONFIG_ENV = 'QUORUMD_CONFIG';
 
+/**
+ * SERVICE_LINK matches the variables Kubernetes puts in every pod for each
+ * Service of its namespace: a Service named quorumd (or quorumd-peers) gives
+ * QUORUMD_SERVICE_HOST, QUORUMD_SERVICE_PORT, QUORUMD_PORT and
+ * QUORUMD_PORT_7400_TCP_ADDR and the like. They are not settings and no
+ * setting has their shape, so they are ignored rather than refused; any other
+ * unknown QUORUMD_* variable is still an error (a typo is never ignored).
+ */
+const SERVICE_LINK = /^QUORUMD(_[A-Z0-9_]+)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+
 const DEFAULTS: Partial<Settings> = {
   kind: 'data',
   listen: DEFAULT_LISTEN,
@@ -395,7 +405,9 @@ function readEnv(env: Env, problems: string[]): { values: Map<Key, string>; conf
   }
   const known = new Set([...SETTINGS.map((s) => s.env), CONFIG_ENV]);
   for (const name of Object.keys(env).sort()) {
-    if (name.startsWith('QUORUMD_') && !known.has(name)) problems.push(`unknown environment variable ${name} (see --help for the QUORUMD_* settings)`);
+    if (name.startsWith('QUORUMD_') && !known.has(name) && !SERVICE_LINK.test(name)) {
+      problems.push(`unknown environment variable ${name} (see --help for the QUORUMD_* settings)`);
+    }
   }
   const config = env[CONFIG_ENV];
   return { values, config: config === '' ? undefined : config };

@@ -219,6 +219,31 @@ t.test('an empty variable counts as unset', async (t) => {
   t.equal(c.timings.heartbeatMs, DEFAULT_TIMINGS.heartbeatMs);
 });
 
+t.test('the variables Kubernetes injects for a Service named quorumd are ignored, not fatal; a near miss is still an error', async (t) => {
+  // A Service named quorumd (or quorumd-peers) in the pod's namespace puts these in every pod.
+  const injected = {
+    QUORUMD_SERVICE_HOST: '10.96.0.12',
+    QUORUMD_SERVICE_PORT: '7400',
+    QUORUMD_SERVICE_PORT_HTTP: '7400',
+    QUORUMD_PORT: 'tcp://10.96.0.12:7400',
+    QUORUMD_PORT_7400_TCP: 'tcp://10.96.0.12:7400',
+    QUORUMD_PORT_7400_TCP_PROTO: 'tcp',
+    QUORUMD_PORT_7400_TCP_PORT: '7400',
+    QUORUMD_PORT_7400_TCP_ADDR: '10.96.0.12',
+    QUORUMD_PEERS_SERVICE_HOST: '10.96.0.13',
+    QUORUMD_PEERS_PORT_7400_TCP_ADDR: '10.96.0.13',
+  };
+  const c = config(t, resolveWith(['--id', 'n1', '--data-dir', 'd'], injected));
+  t.equal(c.id, 'n1', 'the node starts with its own settings');
+  for (const typo of ['QUORUMD_PORTS', 'QUORUMD_SERVICE', 'QUORUMD_PORT_7400', 'QUORUMD_LISTEN_PORT_X']) {
+    t.match(
+      problems(t, resolveWith(['--id', 'n1', '--data-dir', 'd'], { [typo]: '1' })),
+      [new RegExp(`^unknown environment variable ${typo} `)],
+      `${typo} is refused`,
+    );
+  }
+});
+
 t.test('a bad value decides its setting: it never falls back to a lower source', async (t) => {
   const p = problems(t, resolveWith(['--heartbeat-ms', 'soon'], { QUORUMD_ID: 'n1', QUORUMD_DATA_DIR: 'd', QUORUMD_HEARTBEAT_MS: '40' }));
   t.strictSame(p, ['--heartbeat-ms must be a whole number of milliseconds from 1 to 60000; got "soon"']);
