@@ -4,22 +4,25 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteOptions } from '../src/http/types.js';
-import { HandoffBody, errorReplies, ref, requiresToken } from '../src/schemas.js';
+import { HandoffBody, errorReplies, ref, peerSecurity } from '../src/schemas.js';
 
 const handoffRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {
   app.post(
     '/handoff',
     {
+      // Only the member the peer token proves may be claimed (src/http/claims.ts).
+      config: { claims: 'primaryId' },
       schema: {
         operationId: 'handoff',
         tags: ['peer'],
         summary: "Stand for election now, on the primary's behalf",
-        security: requiresToken,
+        security: peerSecurity,
         body: ref(HandoffBody),
         response: {
           204: Type.Null({ description: 'Taken: this member stands if the handoff is still current.' }),
           400: errorReplies[400],
           401: errorReplies[401],
+          403: errorReplies[403],
           413: errorReplies[413],
           415: errorReplies[415],
           503: errorReplies[503],

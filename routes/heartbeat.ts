@@ -4,22 +4,25 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteOptions } from '../src/http/types.js';
-import { HeartbeatBody, HeartbeatReply, errorReplies, ref, refWith, requiresToken } from '../src/schemas.js';
+import { HeartbeatBody, HeartbeatReply, errorReplies, ref, refWith, peerSecurity } from '../src/schemas.js';
 
 const heartbeatRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {
   app.post(
     '/heartbeat',
     {
+      // Only the member the peer token proves may be claimed (src/http/claims.ts).
+      config: { claims: 'primaryId' },
       schema: {
         operationId: 'heartbeat',
         tags: ['peer'],
         summary: 'Take a heartbeat from the primary',
-        security: requiresToken,
+        security: peerSecurity,
         body: ref(HeartbeatBody),
         response: {
           200: refWith(HeartbeatReply, 'Whether this member took the heartbeat, its term, and its durable log position (null for a witness or when unknown).'),
           400: errorReplies[400],
           401: errorReplies[401],
+          403: errorReplies[403],
           413: errorReplies[413],
           415: errorReplies[415],
           503: errorReplies[503],

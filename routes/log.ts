@@ -4,7 +4,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteOptions } from '../src/http/types.js';
-import { ErrorReply, LogPosition, StatusView, errorReplies, ref, refWith, requiresToken } from '../src/schemas.js';
+import { ErrorReply, LogPosition, StatusView, errorReplies, ref, refWith, agentSecurity } from '../src/schemas.js';
 
 const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {
   app.put(
@@ -14,12 +14,13 @@ const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service
         operationId: 'reportPosition',
         tags: ['operator'],
         summary: "Report this node's durable log position (from the data store's agent)",
-        security: requiresToken,
+        security: agentSecurity,
         body: ref(LogPosition),
         response: {
           200: refWith(StatusView, "The position is taken; the node's status after it."),
           400: errorReplies[400],
           401: errorReplies[401],
+          403: errorReplies[403],
           409: refWith(ErrorReply, 'This node is a witness: it holds no log.'),
           413: errorReplies[413],
           415: errorReplies[415],

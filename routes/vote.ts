@@ -3,7 +3,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteOptions } from '../src/http/types.js';
-import { VoteBody, VoteReply, errorReplies, ref, refWith, requiresToken } from '../src/schemas.js';
+import { VoteBody, VoteReply, errorReplies, ref, refWith, peerSecurity } from '../src/schemas.js';
 
 const voteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {
   app.post(
@@ -14,17 +14,20 @@ const voteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { servic
       // tenth of the probe rate (bench:vote: 0.71-0.75x of bare fastify, 0.78-0.81x
       // with this). The runtime builds the reply field by field from the core's
       // own types, so plain JSON.stringify writes exactly the schema.
+      // Only the member the peer token proves may be claimed (src/http/claims.ts).
+      config: { claims: 'candidateId' },
       serializerCompiler: () => (data) => JSON.stringify(data),
       schema: {
         operationId: 'vote',
         tags: ['peer'],
         summary: 'Ask for a vote (a ballot), or whether this node would vote (a probe, dryRun true)',
-        security: requiresToken,
+        security: peerSecurity,
         body: ref(VoteBody),
         response: {
           200: refWith(VoteReply, 'The vote: granted, or refused with the reason.'),
           400: errorReplies[400],
           401: errorReplies[401],
+          403: errorReplies[403],
           413: errorReplies[413],
           415: errorReplies[415],
           503: errorReplies[503],

@@ -1,6 +1,6 @@
 // buildApp() is the HTTP face of one quorumd node: a fastify instance with the
 // shared schemas and the small plugins of src/http (error replies, JSON
-// bodies, bearer tokens, malformed HTTP, the OpenAPI document), then the
+// bodies, credentials and identity binding, malformed HTTP, the OpenAPI document), then the
 // route plugins of routes/. It performs no protocol work itself: every route
 // calls the QuorumService. The command (src/cli.ts) only listens and closes it.
 
@@ -8,13 +8,15 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { QuorumService } from './runtime/service.js';
 import { sharedSchemas } from './schemas.js';
-import { installTokenCheck } from './http/auth.js';
+import { installAuth, type RoleCredentials } from './http/auth.js';
+import { installClaimCheck } from './http/claims.js';
 import { answerClientError } from './http/client-errors.js';
 import { answerFrameworkError, installErrorHandlers } from './http/errors.js';
 import { installJsonParser } from './http/json.js';
 import { registerOpenApi } from './http/openapi.js';
 import type { App, RouteOptions } from './http/types.js';
 import { validationError } from './http/validation.js';
+import { authRefusals } from './runtime/metrics.js';
 import handoffRoutes from '../routes/handoff.js';
 import heartbeatRoutes from '../routes/heartbeat.js';
 import historyRoutes from '../routes/history.js';
@@ -35,8 +37,10 @@ export const DEFAULT_BODY_LIMIT = 8 * 1024;
 
 export interface BuildAppOptions {
   readonly service: QuorumService;
-  /** The cluster token protected routes require; null for none. */
+  /** The shared token every protected route takes (the shared-token mode); null for none. */
   readonly token: string | null;
+  /** The per-role credentials (each protected route takes its role's); none when absent. Not with a shared token. */
+  readonly credentials?: RoleCredentials | null;
   /** A pino logger to log through; none (silent) when absent. */
   readonly logger?: FastifyBaseLogger;
   /** The largest request body accepted, in bytes. */
@@ -80,7 +84,13 @@ export function buildApp(opts: BuildAppOptions): App {
   // registered (encapsulated) plugins: what they install must cover every route.
   for (const schema of sharedSchemas) app.addSchema(schema);
   installJsonParser(app, { bodyLimit });
-  installTokenCheck(app, { token: opts.token });
+  const credentials = opts.credentials ?? null;
+  if (opts.token !== null && credentials !== null) throw new Error('buildApp takes a shared token or per-role credentials, not both');
+  // Refusals are counted on the registry the service exposes, the one GET /metrics serves.
+  const refusals = authRefusals(opts.service.registry);
+  const onRefusal = (reason: string) => refusals.inc({ reason });
+  installAuth(app, { token: opts.token, credentials, onRefusal });
+  installClaimCheck(app, { onRefusal });
   installErrorHandlers(app, { bodyLimit });
   registerOpenApi(app);
 

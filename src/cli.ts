@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { pino, type Logger } from 'pino';
 import { buildApp } from './app.js';
+import type { RoleCredentials } from './http/auth.js';
 import { USAGE, resolveConfig, wantsHelp, type NodeConfig } from './config.js';
 import { NodeRuntime } from './runtime/node-runtime.js';
 import type { RuntimeOptions } from './runtime/options.js';
@@ -75,7 +76,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
     return;
   }
 
-  const app = buildApp({ service: runtime, token: config.token, logger });
+  const app = buildApp({ service: runtime, token: config.token, credentials: roleCredentials(config), logger });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
     runtime.start();
@@ -105,12 +106,19 @@ export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptio
     store: new FileStore(join(config.dataDir, 'state.json')),
     timings: config.timings,
     token: config.token,
+    peerToken: config.peerToken,
     onRoleChange: config.onRoleChange,
     roleChangeTimeoutMs: config.roleChangeTimeoutMs,
     dataDir: config.dataDir,
     fastFailover: config.fastFailover,
     logger,
   };
+}
+
+/** roleCredentials is what the app checks under per-role credentials; null in the other modes. */
+export function roleCredentials(config: NodeConfig): RoleCredentials | null {
+  if (config.peerCredentials === null) return null;
+  return { peers: config.peerCredentials, agentTokens: config.agentTokens, operatorTokens: config.operatorTokens };
 }
 
 function failStart(logger: Logger, err: unknown): void {
@@ -124,7 +132,13 @@ function failStart(logger: Logger, err: unknown): void {
   process.exitCode = EXIT_START_FAILED;
 }
 
-/** redacted is the configuration as it may be logged: the token never is. */
+/** redacted is the configuration as it may be logged: no token ever is (the peer digests may be). */
 export function redacted(config: NodeConfig): Record<string, unknown> {
-  return { ...config, token: config.token === null ? null : '<set>' };
+  return {
+    ...config,
+    token: config.token === null ? null : '<set>',
+    peerToken: config.peerToken === null ? null : '<set>',
+    agentTokens: config.agentTokens.map(() => '<set>'),
+    operatorTokens: config.operatorTokens.map(() => '<set>'),
+  };
 }

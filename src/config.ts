@@ -5,6 +5,7 @@
 // key) and says what it must be. Nothing here touches the disk except reading
 // the config file, so tests call resolveConfig() and checkEnv() directly.
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,32 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DEFAULT_LISTEN = '127.0.0.1:7400';
 export const DEFAULT_ROLE_CHANGE_TIMEOUT_MS = 10_000;
 export const MIN_TOKEN_LENGTH = 16;
+/** How many tokens a role list, or digests a member's entry, may hold: enough for a rotation or two at once. */
+export const MAX_CREDENTIALS = 16;
+
+const TOKEN_PATTERN = `^[\\x21-\\x7e]{${MIN_TOKEN_LENGTH},1024}$`;
+const TOKEN_DESCRIPTION = `${MIN_TOKEN_LENGTH} to 1024 visible ASCII characters (no spaces)`;
+const tokenSchema = () => Type.String({ pattern: TOKEN_PATTERN, description: TOKEN_DESCRIPTION });
+const tokenList = () =>
+  Type.Array(tokenSchema(), {
+    minItems: 1,
+    maxItems: MAX_CREDENTIALS,
+    description: `a list of 1 to ${MAX_CREDENTIALS} tokens, each ${TOKEN_DESCRIPTION}`,
+  });
+
+/** The form of a peer token's verifier: its SHA-256 digest in hex, as `sha256sum` prints it. */
+export const DIGEST_PATTERN = '^sha256:[0-9a-fA-F]{64}$';
+
+/** peerDigest is the verifier of a peer token, in the form peerCredentials lists it. */
+export function peerDigest(token: string): string {
+  return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`;
+}
+
+/** isLoopback says whether a listen host can only be reached from this machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
 
 const oneOf = (values: readonly string[]) =>
   `one of ${values
@@ -65,12 +92,22 @@ export const NodeSettings = Type.Object(
       }),
     ),
     dataDir: Type.String({ minLength: 1, description: 'a directory path' }),
-    token: Type.Optional(
-      Type.String({
-        pattern: `^[\\x21-\\x7e]{${MIN_TOKEN_LENGTH},1024}$`,
-        description: `${MIN_TOKEN_LENGTH} to 1024 visible ASCII characters (no spaces)`,
-      }),
+    token: Type.Optional(tokenSchema()),
+    peerToken: Type.Optional(tokenSchema()),
+    peerCredentials: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Array(Type.String({ pattern: DIGEST_PATTERN, description: '"sha256:" followed by 64 hex digits' }), {
+          minItems: 1,
+          maxItems: MAX_CREDENTIALS,
+          description: `a list of 1 to ${MAX_CREDENTIALS} digests, each "sha256:<64 hex digits>"`,
+        }),
+        { description: 'a JSON object from each member id to the list of its accepted peer token digests, each "sha256:<64 hex digits>"' },
+      ),
     ),
+    agentTokens: Type.Optional(tokenList()),
+    operatorTokens: Type.Optional(tokenList()),
+    insecure: literals(['on', 'off'] as const),
     heartbeatMs: millis(1, 60_000),
     electionTimeoutMs: millis(2, 600_000),
     electionJitterMs: millis(0, 600_000),
@@ -95,7 +132,18 @@ export interface NodeConfig {
   readonly members: readonly Member[];
   /** Absolute. */
   readonly dataDir: string;
+  /** The shared token every role presents (the shared-token mode); null when not configured. */
   readonly token: string | null;
+  /** This node's own peer credential, sent on every peer request; null without per-member credentials. */
+  readonly peerToken: string | null;
+  /** Each member's accepted peer token digests ("sha256:<hex>", lower case); null without per-member credentials. */
+  readonly peerCredentials: Readonly<Record<string, readonly string[]>> | null;
+  /** The tokens accepted on PUT /log. */
+  readonly agentTokens: readonly string[];
+  /** The tokens accepted on POST /switchover. */
+  readonly operatorTokens: readonly string[];
+  /** Whether the operator accepted serving a non-loopback address without any credentials. */
+  readonly insecure: boolean;
   readonly timings: Timings;
   readonly onRoleChange: string | null;
   readonly roleChangeTimeoutMs: number;
@@ -110,7 +158,7 @@ interface Spec {
   readonly key: Key;
   readonly flag: string;
   readonly env: string;
-  readonly parse: 'string' | 'integer' | 'json';
+  readonly parse: 'string' | 'integer' | 'json' | 'list';
   readonly help: string;
   readonly secret?: boolean;
 }
@@ -141,7 +189,45 @@ export const SETTINGS: readonly Spec[] = [
     env: 'QUORUMD_TOKEN',
     parse: 'string',
     secret: true,
-    help: `cluster token, at least ${MIN_TOKEN_LENGTH} characters (default none; prefer the variable: flags show in ps)`,
+    help: `shared token for every role, at least ${MIN_TOKEN_LENGTH} characters; not with the per-role credentials below (default none; prefer the variable: flags show in ps)`,
+  },
+  {
+    key: 'peerToken',
+    flag: 'peer-token',
+    env: 'QUORUMD_PEER_TOKEN',
+    parse: 'string',
+    secret: true,
+    help: `this node's own peer token, at least ${MIN_TOKEN_LENGTH} characters, sent on every peer request (default none)`,
+  },
+  {
+    key: 'peerCredentials',
+    flag: 'peer-credentials',
+    env: 'QUORUMD_PEER_CREDENTIALS',
+    parse: 'json',
+    help: 'JSON object {"<member id>": ["sha256:<hex>", ...]}: the digests of each member\'s accepted peer tokens, this node included (default none)',
+  },
+  {
+    key: 'agentTokens',
+    flag: 'agent-tokens',
+    env: 'QUORUMD_AGENT_TOKENS',
+    parse: 'list',
+    secret: true,
+    help: "comma-separated tokens the data store's agent may use, on PUT /log only (default none)",
+  },
+  {
+    key: 'operatorTokens',
+    flag: 'operator-tokens',
+    env: 'QUORUMD_OPERATOR_TOKENS',
+    parse: 'list',
+    secret: true,
+    help: 'comma-separated tokens operators may use, on POST /switchover only (default none)',
+  },
+  {
+    key: 'insecure',
+    flag: 'insecure',
+    env: 'QUORUMD_INSECURE',
+    parse: 'string',
+    help: 'on: serve a non-loopback address without any credentials, letting anyone who reaches it vote and move the primary (default off)',
   },
   {
     key: 'heartbeatMs',
@@ -209,6 +295,7 @@ const DEFAULTS: Partial<Settings> = {
   roleChangeTimeoutMs: DEFAULT_ROLE_CHANGE_TIMEOUT_MS,
   logLevel: 'info',
   fastFailover: 'off',
+  insecure: 'off',
 };
 
 export const USAGE = `Usage: quorumd [options]
@@ -344,6 +431,15 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResu
     problems.push(`timings: ${why}${used.length ? ` (${used.join(', ')})` : ''}`);
   }
 
+  const peerCredentials = checkCredentials(s, members ?? [{ id: s.id, url: url ?? '', kind: s.kind, state: 'voting' }], label, problems);
+  if (listen && !isLoopback(listen.host) && s.token === undefined && s.peerToken === undefined && s.insecure !== 'on') {
+    problems.push(
+      `${label('listen')} is ${s.listen}, not a loopback address, and no credentials are configured: anyone who reaches it could vote, ` +
+        'send heartbeats and move the primary. Set peerToken and peerCredentials (per-member credentials, with agentTokens and ' +
+        `operatorTokens) or token (one shared token), or set --insecure on (QUORUMD_INSECURE=on) to accept that risk`,
+    );
+  }
+
   if (problems.length > 0 || !listen || url === null) return { ok: false, problems };
   return {
     ok: true,
@@ -355,6 +451,11 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResu
       members: members ?? [{ id: s.id, url, kind: s.kind, state: 'voting' }],
       dataDir: resolve(cwd, s.dataDir),
       token: s.token ?? null,
+      peerToken: s.peerToken ?? null,
+      peerCredentials,
+      agentTokens: s.agentTokens ?? [],
+      operatorTokens: s.operatorTokens ?? [],
+      insecure: s.insecure === 'on',
       timings,
       onRoleChange: s.onRoleChange ?? null,
       roleChangeTimeoutMs: s.roleChangeTimeoutMs,
@@ -362,6 +463,55 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResu
       fastFailover: s.fastFailover === 'on',
     },
   };
+}
+
+const ROLE_CREDENTIALS = ['peerToken', 'peerCredentials', 'agentTokens', 'operatorTokens'] as const;
+
+/**
+ * checkCredentials checks how the credential settings fit together: the
+ * shared token alone or the per-role credentials, never both; a peer token
+ * and the members' digests together; a digest list for every member and for
+ * members only; this node's own entry verifying its own token. It returns
+ * the digests with their hex in lower case, or null without them.
+ */
+function checkCredentials(s: Settings, members: readonly Member[], label: (key: Key) => string, problems: string[]): Record<string, readonly string[]> | null {
+  const roleKeys = ROLE_CREDENTIALS.filter((k) => s[k] !== undefined);
+  if (s.token !== undefined && roleKeys.length > 0) {
+    problems.push(
+      `${label('token')} (the shared token) cannot be used together with ${roleKeys.map(label).join(', ')}: pick one mode, ` +
+        'either token alone (every role shares it) or peerToken and peerCredentials with agentTokens and operatorTokens (each role its own)',
+    );
+    return null;
+  }
+  if (roleKeys.length === 0) return null;
+  if (s.peerToken === undefined || s.peerCredentials === undefined) {
+    const missing = s.peerToken === undefined ? 'peerToken' : 'peerCredentials';
+    const spec = SETTINGS.find((x) => x.key === missing);
+    problems.push(
+      `per-role credentials need both peerToken and peerCredentials: set ${missing} (--${spec?.flag} or ${spec?.env}), since ${roleKeys
+        .map(label)
+        .join(', ')} ${roleKeys.length === 1 ? 'is' : 'are'} set`,
+    );
+    return null;
+  }
+  const credsLabel = label('peerCredentials');
+  const ids = new Set(members.map((m) => m.id));
+  const digests: Record<string, readonly string[]> = {};
+  for (const [id, list] of Object.entries(s.peerCredentials)) {
+    if (!ids.has(id)) problems.push(`${credsLabel} names "${id}", which is not in the member list`);
+    digests[id] = list.map((d) => d.toLowerCase());
+  }
+  for (const m of members) {
+    if (digests[m.id] === undefined) problems.push(`${credsLabel} has no entry for member "${m.id}": every request it sends would be refused`);
+  }
+  const own = digests[s.id];
+  if (own !== undefined && !own.includes(peerDigest(s.peerToken))) {
+    problems.push(
+      `${credsLabel} lists no digest of this node's own peer token (${label('peerToken')}) under "${s.id}": the others would refuse every request it sends; ` +
+        'its digest is printf %s "$TOKEN" | sha256sum',
+    );
+  }
+  return digests;
 }
 
 function isOptional(key: Key): boolean {
@@ -464,6 +614,8 @@ function fromString(spec: Spec, text: string, label: string, problems: string[])
       }
       return { value, label };
     }
+    case 'list':
+      return { value: text.split(',').map((item) => item.trim()), label };
     case 'json':
       try {
         return { value: JSON.parse(text) as unknown, label };
@@ -506,8 +658,15 @@ function describe(spec: Spec, picked: Sourced, fault: Fault): string {
   const inner = parts === '' ? '' : `${spec.key}${parts}`;
   if (fault.kind === 'required') return `${picked.label}: ${inner} is required`;
   if (fault.kind === 'unknown') return `${picked.label}: ${inner} is not a known field; a member is {"id", "url", "kind", "state"?}`;
-  const got = spec.secret ? `got ${String(fault.value).length} characters` : `got ${show(fault.value)}`;
+  const got = spec.secret ? secretShape(fault.value) : `got ${show(fault.value)}`;
   return `${picked.label}${inner ? `: ${inner}` : ''} must be ${describeSchema(fault.schema)}; ${got}`;
+}
+
+/** secretShape says what a bad secret value looked like without showing any of it. */
+function secretShape(value: unknown): string {
+  if (typeof value === 'string') return `got ${value.length} characters`;
+  if (Array.isArray(value)) return `got a list of ${value.length}`;
+  return `got ${value === null ? 'null' : typeof value}`;
 }
 
 function describeSchema(schema: TSchema | undefined): string {

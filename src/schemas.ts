@@ -165,16 +165,43 @@ export const ErrorReply = Type.Object(
 /** The error replies a route may declare, by status. */
 export const errorReplies = {
   400: refWith(ErrorReply, 'The request is not valid: the message and `field` say which field and why.'),
-  401: refWith(ErrorReply, 'A cluster token is configured and the request does not carry it.'),
+  401: refWith(ErrorReply, 'Credentials are configured and the request carries none this node knows (unauthorized).'),
+  403: refWith(
+    ErrorReply,
+    "The request's credential belongs to another role (forbidden), or the body claims another member than the peer token proves (identity_mismatch).",
+  ),
   409: refWith(ErrorReply, 'The node cannot do this in its present state.'),
   413: refWith(ErrorReply, 'The body is larger than the limit.'),
   415: refWith(ErrorReply, 'The body is not sent as application/json.'),
   503: refWith(ErrorReply, 'The node hit a fatal fault and answers nothing.'),
 } as const;
 
-/** The security scheme protected routes declare; the app enforces it when a token is configured. */
+/**
+ * The security schemes. Each protected route declares the role whose
+ * credential it takes (peer, agent or operator) or, as the alternative,
+ * the shared token: OpenAPI reads a list of requirements as "any one of
+ * these". A node enforces one of the two modes, whichever is configured.
+ */
 export const BEARER = 'bearerAuth';
-export const requiresToken: Array<Record<string, string[]>> = [{ [BEARER]: [] }];
+export const PEER_AUTH = 'peerAuth';
+export const AGENT_AUTH = 'agentAuth';
+export const OPERATOR_AUTH = 'operatorAuth';
+
+type Security = Array<Record<string, string[]>>;
+export const peerSecurity: Security = [{ [PEER_AUTH]: [] }, { [BEARER]: [] }];
+export const agentSecurity: Security = [{ [AGENT_AUTH]: [] }, { [BEARER]: [] }];
+export const operatorSecurity: Security = [{ [OPERATOR_AUTH]: [] }, { [BEARER]: [] }];
+
+export const securitySchemes = {
+  [PEER_AUTH]: {
+    type: 'http',
+    scheme: 'bearer',
+    description: "The calling member's own peer token (per-member credentials); the message may only claim that member's id.",
+  },
+  [AGENT_AUTH]: { type: 'http', scheme: 'bearer', description: "One of the data store agent's tokens (agentTokens)." },
+  [OPERATOR_AUTH]: { type: 'http', scheme: 'bearer', description: 'One of the operator tokens (operatorTokens).' },
+  [BEARER]: { type: 'http', scheme: 'bearer', description: 'The shared token, when the node runs in the shared-token mode instead.' },
+} as const;
 
 /** Every shared schema, in the order the app adds them. */
 export const sharedSchemas: readonly TSchema[] = [

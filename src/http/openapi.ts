@@ -3,13 +3,13 @@
 // served by routes/openapi.ts and written to openapi.yaml by scripts/openapi.ts.
 
 import fastifySwagger from '@fastify/swagger';
-import { BEARER } from '../schemas.js';
+import { securitySchemes } from '../schemas.js';
 import type { App } from './types.js';
 
 /** The version of the API contract, as written in openapi.yaml. */
 export const API_VERSION = '0.1.0';
 
-/** registerOpenApi registers @fastify/swagger with the document's header, tags and security scheme. */
+/** registerOpenApi registers @fastify/swagger with the document's header, tags and security schemes. */
 export function registerOpenApi(app: App): void {
   app.register(fastifySwagger, {
     openapi: {
@@ -28,7 +28,7 @@ export function registerOpenApi(app: App): void {
         { name: 'health', description: 'Probes for orchestrators and load balancers; never need a token.' },
       ],
       components: {
-        securitySchemes: { [BEARER]: { type: 'http', scheme: 'bearer', description: 'The cluster token, when one is configured.' } },
+        securitySchemes,
       },
     },
     refResolver: {

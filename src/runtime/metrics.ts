@@ -6,6 +6,25 @@ import type { Role } from '../core/index.js';
 
 const ROLES: readonly Role[] = ['follower', 'precandidate', 'candidate', 'primary'];
 
+export const AUTH_REFUSALS = 'quorumd_auth_refusals_total';
+
+/**
+ * authRefusals is the counter of requests the HTTP layer refused for their
+ * credentials, on a registry: the one already there, else a new one. The
+ * runtime's metrics create it; the app finds it on the registry the service
+ * exposes, as GET /metrics does, so both count into the same series.
+ */
+export function authRefusals(registry: Registry): Counter<'reason'> {
+  const existing = registry.getSingleMetric(AUTH_REFUSALS);
+  if (existing instanceof Counter) return existing as Counter<'reason'>;
+  return new Counter({
+    name: AUTH_REFUSALS,
+    help: 'Requests refused for their credentials, by reason (unauthorized, forbidden, identity_mismatch).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly term = new Gauge({ name: 'quorumd_term', help: 'The current term of this node.', registers: [this.registry] });
@@ -66,6 +85,8 @@ export class Metrics {
     labelNames: ['role'],
     registers: [this.registry],
   });
+
+  readonly authRefusals = authRefusals(this.registry);
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

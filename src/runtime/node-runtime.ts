@@ -93,10 +93,13 @@ export class NodeRuntime implements QuorumService {
       );
     }
     if (stored === null) this.initialize(hardState);
-    this.client = new PeerClient({ token: opts.token });
+    // Peers are called with this node's own peer token, or the shared token in that mode.
+    const credential = opts.peerToken ?? opts.token;
+    this.client = new PeerClient({ token: credential });
     this.terms = new History(opts.dataDir);
-    // The hook's environment carries no copy of the token, however it was given (variable, flag or file).
-    this.hook = opts.onRoleChange ? new RoleHook(opts.onRoleChange, opts.roleChangeTimeoutMs, opts.logger, { secrets: opts.token ? [opts.token] : [] }) : null;
+    // The hook's environment carries no copy of a token, however it was given (variable, flag or file).
+    const secrets = [opts.token, opts.peerToken].filter((s): s is string => typeof s === 'string');
+    this.hook = opts.onRoleChange ? new RoleHook(opts.onRoleChange, opts.roleChangeTimeoutMs, opts.logger, { secrets }) : null;
     this.node = new Node({
       id: opts.id,
       hardState,

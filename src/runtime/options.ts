@@ -12,8 +12,14 @@ export interface RuntimeOptions {
   readonly members: readonly Member[];
   readonly store: StateStore;
   readonly timings: Timings;
-  /** The cluster token peers must present; null when none is configured. */
+  /** The shared token (every role, no identity); null when none is configured. */
   readonly token: string | null;
+  /**
+   * This node's own peer token, presented on every request to a peer, under
+   * per-member credentials; null or absent in the shared-token mode (the
+   * shared token is presented then) or without credentials.
+   */
+  readonly peerToken?: string | null;
   /** A shell command run on promotion and demotion; null for none. */
   readonly onRoleChange: string | null;
   /** How long the role-change command may run before it is killed. */

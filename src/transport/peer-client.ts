@@ -18,6 +18,10 @@ export type Delivery =
   | { readonly ok: false; readonly refused: boolean; readonly error: string; readonly answeredAs?: string };
 
 export interface PeerClientOptions {
+  /**
+   * The credential sent as `Authorization: Bearer ...` on every request:
+   * this node's own peer token, or the shared token; null sends none.
+   */
   readonly token: string | null;
   /** Connections kept open to each peer. */
   readonly connectionsPerPeer?: number;

@@ -64,6 +64,11 @@ t.test('the least configuration, an id and a data dir, is a single-node cluster 
     members: [{ id: 'n1', url: 'http://127.0.0.1:7400', kind: 'data', state: 'voting' }],
     dataDir: '/srv/quorumd/data',
     token: null,
+    peerToken: null,
+    peerCredentials: null,
+    agentTokens: [],
+    operatorTokens: [],
+    insecure: false,
     timings: DEFAULT_TIMINGS,
     onRoleChange: null,
     roleChangeTimeoutMs: 10_000,
@@ -104,6 +109,8 @@ t.test('every setting can be given by its flag', async (t) => {
       'debug',
       '--fast-failover',
       'on',
+      '--insecure',
+      'off',
     ]),
   );
   t.strictSame(c, {
@@ -118,6 +125,11 @@ t.test('every setting can be given by its flag', async (t) => {
     ],
     dataDir: '/var/lib/quorumd',
     token: 's3cret-s3cret-s3cret',
+    peerToken: null,
+    peerCredentials: null,
+    agentTokens: [],
+    operatorTokens: [],
+    insecure: false,
     timings: { heartbeatMs: 50, electionTimeoutMs: 500, electionJitterMs: 0, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
     onRoleChange: '/usr/local/bin/promote --fast',
     roleChangeTimeoutMs: 2500,
@@ -140,6 +152,7 @@ const fullEnv = {
   QUORUMD_ROLE_CHANGE_TIMEOUT_MS: '1000',
   QUORUMD_LOG_LEVEL: 'warn',
   QUORUMD_FAST_FAILOVER: 'on',
+  QUORUMD_INSECURE: 'off',
 };
 
 t.test('every setting can be given by its environment variable, which checkEnv checks alone', async (t) => {
@@ -156,6 +169,11 @@ t.test('every setting can be given by its environment variable, which checkEnv c
     ],
     dataDir: '/srv/quorumd/state',
     token: 's3cret-s3cret-s3cret',
+    peerToken: null,
+    peerCredentials: null,
+    agentTokens: [],
+    operatorTokens: [],
+    insecure: false,
     timings: { heartbeatMs: 40, electionTimeoutMs: 400, electionJitterMs: 100, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
     onRoleChange: 'true',
     roleChangeTimeoutMs: 1000,
@@ -181,8 +199,14 @@ t.test('every setting can be given in the config file, under its key', async (t)
     roleChangeTimeoutMs: 300,
     logLevel: 'error',
     fastFailover: 'off',
+    insecure: 'off',
   };
-  t.strictSame(Object.keys(file).sort(), SETTINGS.map((s) => s.key).sort(), 'the file covers every setting');
+  const perRole = ['peerToken', 'peerCredentials', 'agentTokens', 'operatorTokens'];
+  t.strictSame(
+    [...Object.keys(file), ...perRole].sort(),
+    SETTINGS.map((s) => s.key).sort(),
+    'the file covers every setting but the per-role credentials, which exclude the shared token (tested below)',
+  );
   const c = config(t, resolveWith(['--config', 'etc/q.json'], {}, { '/srv/quorumd/etc/q.json': JSON.stringify(file) }));
   t.equal(c.id, 'n2');
   t.strictSame(c.listen, { host: 'localhost', port: 7402 });
@@ -250,7 +274,7 @@ t.test('a bad value decides its setting: it never falls back to a lower source',
 });
 
 t.test("the advertised URL comes from the url setting, else this node's member entry, else the listen address", async (t) => {
-  const base = ['--id', 'n1', '--data-dir', 'd'];
+  const base = ['--id', 'n1', '--data-dir', 'd', '--insecure', 'on'];
   t.equal(config(t, resolveWith([...base, '--members', JSON.stringify(members3)])).url, 'http://n1:7400', 'from members');
   t.equal(config(t, resolveWith([...base, '--listen', 'db1.internal:8000'])).url, 'http://db1.internal:8000', 'from listen');
   t.equal(config(t, resolveWith([...base, '--listen', '0.0.0.0:8000'])).url, 'http://127.0.0.1:8000', 'a wildcard IPv4 listen is reached on loopback');

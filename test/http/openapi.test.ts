@@ -68,7 +68,14 @@ const routes: ReadonlyArray<[method: string, path: string, protectedRoute: boole
   ['get', '/metrics', false],
 ];
 
-t.test('every route is documented with an operationId, and only the protected ones need the bearer token', async (t) => {
+/** The scheme of the role each protected route takes. */
+function roleScheme(path: string): string {
+  if (path === '/log') return 'agentAuth';
+  if (path === '/switchover') return 'operatorAuth';
+  return 'peerAuth';
+}
+
+t.test('every route is documented with an operationId, and only the protected ones need a credential', async (t) => {
   const doc = await served(t);
   const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
   t.strictSame(documented.sort(), routes.map(([m, p]) => `${m} ${p}`).sort(), 'exactly these operations');
@@ -79,13 +86,15 @@ t.test('every route is documented with an operationId, and only the protected on
     t.type(op.operationId, 'string', `${method} ${path} has an operationId`);
     t.notOk(ids.has(op.operationId!), `${op.operationId} is unique`);
     ids.add(op.operationId!);
-    if (protectedRoute) t.strictSame(op.security, [{ bearerAuth: [] }], `${method} ${path} needs the token`);
+    if (protectedRoute)
+      t.strictSame(op.security, [{ [roleScheme(path)]: [] }, { bearerAuth: [] }], `${method} ${path} takes its role's credential or the shared token`);
     else t.equal(op.security, undefined, `${method} ${path} is open`);
     for (const [status, response] of Object.entries(op.responses)) {
       t.not(response.description, 'Default Response', `${method} ${path} ${status} is described`);
     }
   }
-  t.strictSame(doc.components.securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The cluster token, when one is configured.' } });
+  t.strictSame(Object.keys(doc.components.securitySchemes).sort(), ['agentAuth', 'bearerAuth', 'operatorAuth', 'peerAuth']);
+  for (const scheme of Object.values(doc.components.securitySchemes)) t.match(scheme, { type: 'http', scheme: 'bearer', description: String });
 });
 
 t.test('shared schemas appear once, as components, and routes refer to them', async (t) => {

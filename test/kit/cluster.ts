@@ -2,9 +2,13 @@
 // the local demo, the cluster, chaos and hostile tests and the benchmarks all
 // start nodes through. Each node is `node bin/quorumd.js` configured by
 // environment, with its own data folder under the cluster's folder, and can be
-// killed, paused and restarted.
+// killed, paused and restarted. A cluster runs without credentials, with one
+// shared token, or with generated per-member credentials (each node its own
+// peer token, the others holding only its digest; an agent and an operator
+// token).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -29,13 +33,36 @@ export interface ClusterOptions {
   /** The folder that holds every node's data folder. */
   readonly dir: string;
   readonly timings: ClusterTimings;
+  /** A shared token every node and the agent use (the shared-token mode). */
   readonly token?: string;
+  /** Generate per-member credentials (not with `token`): see ClusterCredentials. */
+  readonly perMemberCredentials?: boolean;
   /** Extra environment for every node (or per node id). */
   readonly env?: Record<string, string>;
   readonly envFor?: (id: string) => Record<string, string>;
   /** Forward the nodes' output to this process's stderr. */
   readonly inheritOutput?: boolean;
   readonly logLevel?: string;
+}
+
+/** The credentials a cluster generated for its nodes, for tests to act as any of them. */
+export interface ClusterCredentials {
+  /** Each member's own peer token (a node is given only its own, and the digests of all). */
+  readonly peerTokens: ReadonlyMap<string, string>;
+  /** The token the kit's agent (reportPosition) uses on PUT /log. */
+  readonly agentToken: string;
+  /** A token accepted on POST /switchover. */
+  readonly operatorToken: string;
+}
+
+/** randomToken is a fresh token of 48 hex characters, as `openssl rand -hex 24` makes. */
+export function randomToken(): string {
+  return randomBytes(24).toString('hex');
+}
+
+/** tokenDigest is a peer token's verifier as QUORUMD_PEER_CREDENTIALS lists it. */
+export function tokenDigest(token: string): string {
+  return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`;
 }
 
 export interface RunningNode {
@@ -77,8 +104,39 @@ export const START_TIMEOUT_MS = 60_000;
 
 export class ProcessCluster {
   readonly nodes = new Map<string, RunningNode>();
+  /** The generated per-member credentials; null in the other modes. */
+  readonly credentials: ClusterCredentials | null;
 
-  private constructor(private readonly opts: ClusterOptions) {}
+  private constructor(private readonly opts: ClusterOptions) {
+    if (opts.perMemberCredentials && opts.token) throw new Error('a cluster takes a shared token or per-member credentials, not both');
+    this.credentials = opts.perMemberCredentials
+      ? { peerTokens: new Map(opts.specs.map((s) => [s.id, randomToken()])), agentToken: randomToken(), operatorToken: randomToken() }
+      : null;
+  }
+
+  /** The Authorization header a role presents: the agent's, an operator's or a member's own; none without credentials. */
+  authHeader(role: 'agent' | 'operator' | { readonly peer: string }): Record<string, string> {
+    if (this.opts.token) return { authorization: `Bearer ${this.opts.token}` };
+    const c = this.credentials;
+    if (!c) return {};
+    const token = role === 'agent' ? c.agentToken : role === 'operator' ? c.operatorToken : c.peerTokens.get(role.peer);
+    if (token === undefined) throw new Error('no such member');
+    return { authorization: `Bearer ${token}` };
+  }
+
+  /** credentialEnv is the credential settings of node `id`. */
+  private credentialEnv(id: string): Record<string, string> {
+    if (this.opts.token) return { QUORUMD_TOKEN: this.opts.token };
+    const c = this.credentials;
+    if (!c) return {};
+    const digests = Object.fromEntries([...c.peerTokens].map(([member, token]) => [member, [tokenDigest(token)]]));
+    return {
+      QUORUMD_PEER_TOKEN: c.peerTokens.get(id) ?? '',
+      QUORUMD_PEER_CREDENTIALS: JSON.stringify(digests),
+      QUORUMD_AGENT_TOKENS: c.agentToken,
+      QUORUMD_OPERATOR_TOKENS: c.operatorToken,
+    };
+  }
 
   static async start(opts: ClusterOptions): Promise<ProcessCluster> {
     const cluster = new ProcessCluster(opts);
@@ -130,7 +188,7 @@ export class ProcessCluster {
       QUORUMD_ELECTION_TIMEOUT_MS: String(t.electionTimeoutMs),
       QUORUMD_ELECTION_JITTER_MS: String(t.electionJitterMs),
       QUORUMD_LOG_LEVEL: this.opts.logLevel ?? 'warn',
-      ...(this.opts.token ? { QUORUMD_TOKEN: this.opts.token } : {}),
+      ...this.credentialEnv(id),
       ...this.opts.env,
       ...this.opts.envFor?.(id),
     };
@@ -189,10 +247,7 @@ export class ProcessCluster {
     try {
       const res = await request(this.node(id).url + '/log', {
         method: 'PUT',
-        headers: {
-          'content-type': 'application/json',
-          ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
-        },
+        headers: { 'content-type': 'application/json', ...this.authHeader('agent') },
         body: JSON.stringify(position),
         signal: AbortSignal.timeout(timeoutMs),
       });
