@@ -66,6 +66,8 @@ const WITNESSES = SPECS.filter((s) => s.kind === 'witness').map((s) => s.id);
 
 const tally = new Map<string, number>();
 const findings: string[] = [];
+/** What each property saw the nodes answer, one line each. */
+const observed: string[] = [];
 
 function record(kind: string, n = 1): void {
   tally.set(kind, (tally.get(kind) ?? 0) + n);
@@ -130,6 +132,8 @@ async function snapshot(cluster: ProcessCluster, ids: readonly string[] = IDS): 
 /** changes lists how the nodes differ from the baseline, and any node that is not running. */
 async function changes(f: Fixture, ids: readonly string[] = IDS): Promise<string[]> {
   const found: string[] = [];
+  // Every process must still run, whichever nodes are compared.
+  for (const id of IDS) if (!ids.includes(id) && !f.cluster.isRunning(id)) found.push(`${id} is not running`);
   for (const id of ids) {
     if (!f.cluster.isRunning(id)) {
       found.push(`${id} is not running; its last output: ${f.cluster.node(id).output.slice(-5).join(' | ')}`);
@@ -599,6 +603,8 @@ t.test(
     const peerToken = f.creds.peerTokens.get(IDS[0]!)!;
     const startedAt = performance.now();
     const codes = new Map<number, number>();
+    /** The 403s by their error code: another role's token (forbidden) or a peer token claiming another member (identity_mismatch). */
+    const forbidden = new Map<string, number>();
     let unsent = 0;
     let sent = 0;
     await holds(
@@ -614,6 +620,10 @@ t.test(
           }
           sent++;
           codes.set(a.code, (codes.get(a.code) ?? 0) + 1);
+          if (a.code === 403) {
+            const reason = /"code":"([a-z_]+)"/.exec(a.text)?.[1] ?? 'other';
+            forbidden.set(reason, (forbidden.get(reason) ?? 0) + 1);
+          }
           if (a.code >= 500 && !isProbeNo(r, a)) throw new Error(`answered ${a.code} ${a.text.slice(0, 300)} to ${describeRequest(r)}`);
           const found = await changes(f, [r.target]);
           if (found.length > 0) throw new Error(`${describeRequest(r)} (answered ${a.code} ${a.text.slice(0, 200)}) changed the node: ${found.join('; ')}`);
@@ -627,8 +637,15 @@ t.test(
       `${sent} requests in ${tookS.toFixed(1)} s (${unsent} more refused by the client before sending); answers: ${[...codes.entries()]
         .sort((a, b) => a[0] - b[0])
         .map(([c, n]) => `${c} x${n}`)
+        .join(', ')}; the 403s: ${[...forbidden.entries()].map(([c, n]) => `${c} x${n}`).join(', ')}`,
+    );
+    observed.push(
+      `refused input: ${[...codes.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([c, n]) => `${c} x${n}`)
         .join(', ')}`,
     );
+    t.ok(forbidden.has('forbidden') && forbidden.has('identity_mismatch'), "403s for another role's token and for a peer token claiming another member");
     t.ok(sent >= REFUSED_RUNS * 0.9, `at least 90% of the ${REFUSED_RUNS} requests reached the node (${sent})`);
     t.notOk(
       [...codes.keys()].some((c) => c >= 500 && c !== 503),
@@ -687,6 +704,7 @@ t.test(
       );
       record('raw malformed HTTP request', RAW_RUNS);
       t.comment(`raw answers: ${[...statuses.entries()].map(([k, n]) => `${k} x${n}`).join(', ')}`);
+      observed.push(`raw malformed HTTP: ${[...statuses.entries()].map(([k, n]) => `${k} x${n}`).join(', ')}`);
       t.notOk(
         [...statuses.keys()].some((k) => /^5/.test(k)),
         'no raw request got a 5xx',
@@ -973,6 +991,7 @@ async function flood(t: Test, f: Fixture, candidates: fc.Arbitrary<string>, mix:
   );
   const tookS = (performance.now() - startedAt) / 1000;
   t.comment(`${describeOutcomes(out)}; in ${tookS.toFixed(1)} s`);
+  observed.push(`flood of ${mix ? 'ballots, probes, stale heartbeats and handoffs' : "ballots and probes in the primary's name"}: ${describeOutcomes(out)}`);
   t.strictSame(await changes(f), [], 'every node keeps its state, term, vote, role and primary, and the primary its lease');
   const status = await f.cluster.status(P, 3_000);
   t.equal(status?.role, 'primary', `${P} is still the primary`);
@@ -1125,23 +1144,23 @@ t.test(
         const extreme = fc
           .record({
             target: member,
-            kind: peerKind,
-            at: fc.nat(),
+            // Every numeric field of every peer body as often as the others.
+            slot: fc.constantFrom(...(Object.keys(NUMERIC_FIELDS) as PeerKind[]).flatMap((kind) => NUMERIC_FIELDS[kind].map((field) => ({ kind, field })))),
             value: fc.constantFrom(...EXTREMES),
             voter: member,
             follower: fc.constantFrom(...followers),
             dryRun: fc.boolean(),
           })
           .map((x): PeerMessage => {
-            const field = NUMERIC_FIELDS[x.kind][x.at % NUMERIC_FIELDS[x.kind].length]!;
+            const { kind, field } = x.slot;
             // A ballot may claim any member: stickiness refuses them all. A heartbeat or handoff never claims the
             // primary (its own are protocol traffic), and a heartbeat of a term above the current one only comes
             // from a member that may not lead (a witness): from a data member it would be followed, legitimately.
-            let signer = x.kind === 'vote' ? x.voter : x.follower;
+            let signer = kind === 'vote' ? x.voter : x.follower;
             const inRange = Number.isInteger(x.value) && x.value >= 0 && x.value <= MAX_TERM;
-            if (x.kind === 'heartbeat' && field === 'term' && inRange && x.value > T) signer = WITNESSES[0]!;
-            const base = bodyOf(c, x.kind, signer, x.kind === 'vote' ? T + 1 : T, x.dryRun);
-            return { kind: x.kind, label: `extreme value: ${x.kind} ${field}`, target: x.target, signer, body: setPath(base, field, x.value) };
+            if (kind === 'heartbeat' && field === 'term' && inRange && x.value > T) signer = WITNESSES[0]!;
+            const base = bodyOf(c, kind, signer, kind === 'vote' ? T + 1 : T, x.dryRun);
+            return { kind, label: `extreme value: ${kind} ${field}`, target: x.target, signer, body: setPath(base, field, x.value) };
           });
 
         const message = fc.oneof({ weight: 3, arbitrary: wrongIdentity }, { weight: 2, arbitrary: rival }, { weight: 5, arbitrary: extreme });
@@ -1155,6 +1174,7 @@ t.test(
         );
         const tookS = (performance.now() - startedAt) / 1000;
         t.comment(`${describeOutcomes(out)}; in ${tookS.toFixed(1)} s`);
+        observed.push(`wrong identities, rival heartbeats and handoffs, extreme values: ${describeOutcomes(out)}`);
         t.ok(out.mismatched > 0 && out.outOfRange > 0 && out.heartbeatsRefused > 0 && out.handoffsIgnored > 0, 'every kind of refusal was seen');
         // A handoff the node took would start an election a moment later: give it the time to show.
         await new Promise((r) => setTimeout(r, 2 * TIMINGS.heartbeatMs));
@@ -1171,6 +1191,12 @@ t.test(
 t.test('summary: what the suite sent and what it found', async (t) => {
   const total = [...tally.values()].reduce((a, b) => a + b, 0);
   const lines = [...tally.entries()].sort().map(([kind, n]) => `  ${kind}: ${n}`);
-  t.comment(`the suite sent ${total} requests:\n${lines.join('\n')}\nfindings: ${findings.length === 0 ? 'none' : findings.join('\n')}`);
+  t.comment(
+    `the suite sent ${total} requests:\n${lines.join('\n')}\nwhat the nodes answered:\n${observed.map((l) => `  ${l}`).join('\n')}\nfindings: ${
+      findings.length === 0
+        ? 'none: no 5xx, no process exit, no change of state.json, term, vote, role or primary, and the primary kept its lease'
+        : findings.join('\n')
+    }`,
+  );
   t.pass(`${total} requests sent, ${findings.length} findings`);
 });
