@@ -33,7 +33,8 @@
 // legitimately change a node (the primary's own heartbeat or handoff of the
 // current term, a heartbeat of a higher term from a member that may lead, a
 // position report by the agent, a switchover by an operator) are protocol
-// traffic, not hostile input: they are left out.
+// traffic, not hostile input: they are left out. A last test comments what
+// the suite sent, counted by kind, what the nodes answered and what it found.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -893,8 +894,10 @@ async function checkBatch(f: Fixture, batch: readonly PeerMessage[], out: Outcom
   if (wrong.length > 0 || found.length > 0) throw new Error([...wrong.slice(0, 5), ...found].join('\n'));
 }
 
-/** signerFor picks who signs a message that claims `claimed`: its own token mostly, or any member's (then a 403). */
+/** Who signs a flood message: null (three times in four) for the member it claims, else any member (a 403 unless it is that one). */
 const signerChoice = fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: member });
+
+/** signerFor resolves a signerChoice for a message that claims `claimed`. */
 function signerFor(claimed: string, choice: string | null): string {
   if (choice !== null) return choice;
   // An id that is no member has no token of its own: any member's token claims it in vain.
