@@ -41,6 +41,14 @@ export interface BuildAppOptions {
   readonly token: string | null;
   /** The per-role credentials (each protected route takes its role's); none when absent. Not with a shared token. */
   readonly credentials?: RoleCredentials | null;
+  /**
+   * Mutual TLS: the server's certificate, key and the cluster CA (PEM), and
+   * the members whose certificates are accepted on peer routes. The handshake
+   * asks every client for a certificate but lets in those without one, so the
+   * probes, status and metrics stay reachable; peer routes take only a
+   * verified one (src/http/auth.ts). Null or absent serves plain HTTP.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string; readonly members: readonly string[] } | null;
   /** A pino logger to log through; none (silent) when absent. */
   readonly logger?: FastifyBaseLogger;
   /** The largest request body accepted, in bytes. */
@@ -49,7 +57,11 @@ export interface BuildAppOptions {
 
 export function buildApp(opts: BuildAppOptions): App {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const tls = opts.tls ?? null;
   const app = Fastify({
+    // The https server options are spread in untyped: the instance keeps the
+    // App type either way, since nothing below depends on the server's class.
+    ...(tls ? ({ https: { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false } } as object) : {}),
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit,
     // A heartbeat arrives every few tens of milliseconds from the primary:
@@ -89,7 +101,7 @@ export function buildApp(opts: BuildAppOptions): App {
   // Refusals are counted on the registry the service exposes, the one GET /metrics serves.
   const refusals = authRefusals(opts.service.registry);
   const onRefusal = (reason: string) => refusals.inc({ reason });
-  installAuth(app, { token: opts.token, credentials, onRefusal });
+  installAuth(app, { token: opts.token, credentials, tls: tls ? { members: tls.members } : null, onRefusal });
   installClaimCheck(app, { onRefusal });
   installErrorHandlers(app, { bodyLimit });
   registerOpenApi(app);

@@ -76,7 +76,8 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
     return;
   }
 
-  const app = buildApp({ service: runtime, token: config.token, credentials: roleCredentials(config), logger });
+  const tls = config.tls ? { cert: config.tls.cert, key: config.tls.key, ca: config.tls.ca, members: config.members.map((m) => m.id) } : null;
+  const app = buildApp({ service: runtime, token: config.token, credentials: roleCredentials(config), tls, logger });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
     runtime.start();
@@ -107,6 +108,7 @@ export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptio
     timings: config.timings,
     token: config.token,
     peerToken: config.peerToken,
+    tls: config.tls ? { cert: config.tls.cert, key: config.tls.key, ca: config.tls.ca } : null,
     onRoleChange: config.onRoleChange,
     roleChangeTimeoutMs: config.roleChangeTimeoutMs,
     dataDir: config.dataDir,
@@ -115,8 +117,13 @@ export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptio
   };
 }
 
-/** roleCredentials is what the app checks under per-role credentials; null in the other modes. */
+/**
+ * roleCredentials is what the app checks under per-role credentials, and
+ * under mutual TLS (the agent's and operators' tokens, no peer digests: peers
+ * present certificates); null in the other modes.
+ */
 export function roleCredentials(config: NodeConfig): RoleCredentials | null {
+  if (config.tls !== null) return { peers: {}, agentTokens: config.agentTokens, operatorTokens: config.operatorTokens };
   if (config.peerCredentials === null) return null;
   return { peers: config.peerCredentials, agentTokens: config.agentTokens, operatorTokens: config.operatorTokens };
 }
@@ -132,7 +139,7 @@ function failStart(logger: Logger, err: unknown): void {
   process.exitCode = EXIT_START_FAILED;
 }
 
-/** redacted is the configuration as it may be logged: no token ever is (the peer digests may be). */
+/** redacted is the configuration as it may be logged: no token or private key ever is (the peer digests and the TLS file paths may be). */
 export function redacted(config: NodeConfig): Record<string, unknown> {
   return {
     ...config,
@@ -140,5 +147,6 @@ export function redacted(config: NodeConfig): Record<string, unknown> {
     peerToken: config.peerToken === null ? null : '<set>',
     agentTokens: config.agentTokens.map(() => '<set>'),
     operatorTokens: config.operatorTokens.map(() => '<set>'),
+    tls: config.tls === null ? null : { cert: config.tls.certPath, key: config.tls.keyPath, ca: config.tls.caPath },
   };
 }

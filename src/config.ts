@@ -5,7 +5,7 @@
 // key) and says what it must be. Nothing here touches the disk except reading
 // the config file, so tests call resolveConfig() and checkEnv() directly.
 
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -107,6 +107,9 @@ export const NodeSettings = Type.Object(
     ),
     agentTokens: Type.Optional(tokenList()),
     operatorTokens: Type.Optional(tokenList()),
+    tlsCert: Type.Optional(Type.String({ minLength: 1, description: 'a file path' })),
+    tlsKey: Type.Optional(Type.String({ minLength: 1, description: 'a file path' })),
+    tlsCa: Type.Optional(Type.String({ minLength: 1, description: 'a file path' })),
     insecure: literals(['on', 'off'] as const),
     heartbeatMs: millis(1, 60_000),
     electionTimeoutMs: millis(2, 600_000),
@@ -142,6 +145,8 @@ export interface NodeConfig {
   readonly agentTokens: readonly string[];
   /** The tokens accepted on POST /switchover. */
   readonly operatorTokens: readonly string[];
+  /** The mutual TLS material, read from the configured files; null without TLS. */
+  readonly tls: TlsMaterial | null;
   /** Whether the operator accepted serving a non-loopback address without any credentials. */
   readonly insecure: boolean;
   readonly timings: Timings;
@@ -150,6 +155,37 @@ export interface NodeConfig {
   readonly logLevel: LogLevel;
   /** Whether a refused connection to the primary's port counts as evidence its process is gone. */
   readonly fastFailover: boolean;
+}
+
+/** A node's TLS material: its own certificate and key, and the cluster CA bundle, in PEM, with the paths they came from. */
+export interface TlsMaterial {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+  readonly certPath: string;
+  readonly keyPath: string;
+  readonly caPath: string;
+}
+
+/**
+ * The URI subject alternative name that binds a certificate to a member:
+ * `quorumd:member:<id>`. A member's certificate carries exactly one; the
+ * subject's CN is not looked at.
+ */
+export const MEMBER_URI_PREFIX = 'quorumd:member:';
+
+/**
+ * memberIdOfCert reads the member id a certificate names from its subject
+ * alternative names as Node prints them ("URI:quorumd:member:b, DNS:..."),
+ * or null when it names none or more than one.
+ */
+export function memberIdOfCert(subjectAltName: string | undefined): string | null {
+  if (!subjectAltName) return null;
+  const ids = subjectAltName
+    .split(/,\s*/)
+    .filter((entry) => entry.startsWith(`URI:${MEMBER_URI_PREFIX}`))
+    .map((entry) => entry.slice(`URI:${MEMBER_URI_PREFIX}`.length));
+  return ids.length === 1 && new RegExp(ID_PATTERN).test(ids[0] ?? '') ? (ids[0] ?? null) : null;
 }
 
 export type ConfigResult = { readonly ok: true; readonly config: NodeConfig } | { readonly ok: false; readonly problems: readonly string[] };
@@ -221,6 +257,21 @@ export const SETTINGS: readonly Spec[] = [
     parse: 'list',
     secret: true,
     help: 'comma-separated tokens operators may use, on POST /switchover only (default none)',
+  },
+  {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    env: 'QUORUMD_TLS_CERT',
+    parse: 'string',
+    help: `path to this node's PEM certificate, signed by the cluster CA and naming it by the URI SAN ${'quorumd:member:<id>'}; with tlsKey and tlsCa it turns on mutual TLS (default none)`,
+  },
+  { key: 'tlsKey', flag: 'tls-key', env: 'QUORUMD_TLS_KEY', parse: 'string', help: "path to this node's PEM private key (default none)" },
+  {
+    key: 'tlsCa',
+    flag: 'tls-ca',
+    env: 'QUORUMD_TLS_CA',
+    parse: 'string',
+    help: "path to the cluster CA bundle (PEM) that signs every member's certificate (default none)",
   },
   {
     key: 'insecure',
@@ -377,11 +428,11 @@ export function resolveConfig(argv: readonly string[], env: Env, io: ConfigIo = 
     settings[spec.key] = picked.value;
   }
   if (problems.length > 0) return { ok: false, problems };
-  return finish(settings as Settings, chosen, cwd);
+  return finish(settings as Settings, chosen, cwd, io.readFile ?? ((p) => readFileSync(p, 'utf8')));
 }
 
 /** finish derives what the settings imply and checks how they fit together. */
-function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResult {
+function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string, readFile: (path: string) => string): ConfigResult {
   const problems: string[] = [];
   const label = (key: Key) => chosen.get(key)?.label ?? key;
 
@@ -418,7 +469,8 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResu
   } else if (s.kind !== 'data') {
     problems.push(`${label('kind')} is witness, so members must be given: a witness alone can never elect a primary`);
   }
-  if (url === null && listen) url = urlFromListen(listen);
+  // A node with TLS and no url or member list is reached at https.
+  if (url === null && listen) url = urlFromListen(listen).replace(/^http:/, s.tlsCert !== undefined ? 'https:' : 'http:');
 
   const timings: Timings = {
     heartbeatMs: s.heartbeatMs,
@@ -431,12 +483,15 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResu
     problems.push(`timings: ${why}${used.length ? ` (${used.join(', ')})` : ''}`);
   }
 
-  const peerCredentials = checkCredentials(s, members ?? [{ id: s.id, url: url ?? '', kind: s.kind, state: 'voting' }], label, problems);
-  if (listen && !isLoopback(listen.host) && s.token === undefined && s.peerToken === undefined && s.insecure !== 'on') {
+  const memberList = members ?? [{ id: s.id, url: url ?? '', kind: s.kind, state: 'voting' as const }];
+  const tls = checkTls(s, memberList, url, cwd, readFile, label, problems);
+  const peerCredentials = s.tlsCert === undefined ? checkCredentials(s, memberList, label, problems) : null;
+  if (listen && !isLoopback(listen.host) && s.token === undefined && s.peerToken === undefined && s.tlsCert === undefined && s.insecure !== 'on') {
     problems.push(
       `${label('listen')} is ${s.listen}, not a loopback address, and no credentials are configured: anyone who reaches it could vote, ` +
         'send heartbeats and move the primary. Set peerToken and peerCredentials (per-member credentials, with agentTokens and ' +
-        `operatorTokens) or token (one shared token), or set --insecure on (QUORUMD_INSECURE=on) to accept that risk`,
+        'operatorTokens), tlsCert, tlsKey and tlsCa (mutual TLS, with agentTokens and operatorTokens) ' +
+        `or token (one shared token), or set --insecure on (QUORUMD_INSECURE=on) to accept that risk`,
     );
   }
 
@@ -455,6 +510,7 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResu
       peerCredentials,
       agentTokens: s.agentTokens ?? [],
       operatorTokens: s.operatorTokens ?? [],
+      tls,
       insecure: s.insecure === 'on',
       timings,
       onRoleChange: s.onRoleChange ?? null,
@@ -463,6 +519,119 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string): ConfigResu
       fastFailover: s.fastFailover === 'on',
     },
   };
+}
+
+const TLS_SETTINGS = ['tlsCert', 'tlsKey', 'tlsCa'] as const;
+
+/**
+ * checkTls checks the mutual TLS settings: all three or none; with them, no
+ * shared token and no peer tokens (peers prove who they are by certificate
+ * only), https urls for every member and this node; without them, no https
+ * url (this node would neither serve TLS nor present a certificate). It reads
+ * the three files, checks that each holds what it should, that the key is the
+ * certificate's, that the cluster CA signed it and that it names this node.
+ * Like the config file, a file that cannot be read or used is a problem of
+ * the configuration: the path given is what is wrong.
+ */
+function checkTls(
+  s: Settings,
+  members: readonly Member[],
+  url: string | null,
+  cwd: string,
+  readFile: (path: string) => string,
+  label: (key: Key) => string,
+  problems: string[],
+): TlsMaterial | null {
+  const given = TLS_SETTINGS.filter((k) => s[k] !== undefined);
+  const httpsUrls = [...members.filter((m) => m.url.startsWith('https://')).map((m) => `"${m.id}" (${m.url})`)];
+  if (given.length === 0) {
+    if (httpsUrls.length > 0) {
+      problems.push(
+        `${label('members')} gives https urls to ${httpsUrls.join(', ')}, but TLS is not configured: without tlsCert, tlsKey and tlsCa this node ` +
+          'serves plain HTTP and presents no certificate, so members at https urls could not reach it nor it them; set all three, or use http urls',
+      );
+    } else if (url?.startsWith('https://')) {
+      problems.push(`${label('url')} is an https url, but TLS is not configured: set tlsCert, tlsKey and tlsCa, or use an http url`);
+    }
+    return null;
+  }
+  if (given.length < TLS_SETTINGS.length) {
+    const missing = TLS_SETTINGS.filter((k) => s[k] === undefined).map((k) => {
+      const spec = SETTINGS.find((x) => x.key === k);
+      return `${k} (--${spec?.flag} or ${spec?.env})`;
+    });
+    problems.push(
+      `mutual TLS needs tlsCert, tlsKey and tlsCa together: set ${missing.join(' and ')}, since ${given.map(label).join(', ')} ${given.length === 1 ? 'is' : 'are'} set`,
+    );
+    return null;
+  }
+  const tokenModes = (['token', 'peerToken', 'peerCredentials'] as const).filter((k) => s[k] !== undefined);
+  if (tokenModes.length > 0) {
+    problems.push(
+      `${tokenModes.map(label).join(', ')} cannot be used together with mutual TLS (tlsCert, tlsKey, tlsCa): with TLS, peers prove who they are by ` +
+        'their certificate only, and the agent and operators by agentTokens and operatorTokens; remove the peer and shared tokens',
+    );
+  }
+  const plain = members.filter((m) => !m.url.startsWith('https://')).map((m) => `"${m.id}" (${m.url})`);
+  if (plain.length > 0) {
+    problems.push(`${label('members')} gives ${plain.join(', ')} a url that is not https, but mutual TLS is on: every member must be reached over https`);
+  }
+  if (url !== null && !url.startsWith('https://') && !plain.some((p) => p.startsWith(`"${s.id}"`))) {
+    problems.push(`${label('url')} is ${JSON.stringify(url)}, but mutual TLS is on: this node is served over https, so its url must be https`);
+  }
+  const read = (key: 'tlsCert' | 'tlsKey' | 'tlsCa'): { text: string; path: string } | null => {
+    const path = resolve(cwd, s[key] as string);
+    try {
+      return { text: readFile(path), path };
+    } catch (err) {
+      problems.push(`${label(key)}: the file ${path} cannot be read: ${(err as Error).message}`);
+      return null;
+    }
+  };
+  const certFile = read('tlsCert');
+  const keyFile = read('tlsKey');
+  const caFile = read('tlsCa');
+  if (!certFile || !keyFile || !caFile) return null;
+  const before = problems.length;
+  const parseCerts = (key: 'tlsCert' | 'tlsCa', file: { text: string; path: string }): X509Certificate[] => {
+    const blocks = file.text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    const certs: X509Certificate[] = [];
+    for (const block of blocks) {
+      try {
+        certs.push(new X509Certificate(block));
+      } catch (err) {
+        problems.push(`${label(key)}: the file ${file.path} holds a certificate that cannot be parsed: ${(err as Error).message}`);
+      }
+    }
+    if (blocks.length === 0) problems.push(`${label(key)}: the file ${file.path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    return certs;
+  };
+  const own = parseCerts('tlsCert', certFile)[0];
+  const cas = parseCerts('tlsCa', caFile);
+  let key: ReturnType<typeof createPrivateKey> | null = null;
+  try {
+    key = createPrivateKey(keyFile.text);
+  } catch (err) {
+    problems.push(`${label('tlsKey')}: the file ${keyFile.path} holds no usable PEM private key: ${(err as Error).message}`);
+  }
+  if (own) {
+    if (key && !own.checkPrivateKey(key)) {
+      problems.push(`${label('tlsKey')}: the key in ${keyFile.path} is not the key of the certificate in ${certFile.path}`);
+    }
+    if (cas.length > 0 && !cas.some((ca) => own.checkIssued(ca) && own.verify(ca.publicKey))) {
+      problems.push(`${label('tlsCert')}: the certificate in ${certFile.path} is not signed by the CA in ${caFile.path}: the other members would refuse it`);
+    }
+    const named = memberIdOfCert(own.subjectAltName);
+    if (named !== s.id) {
+      problems.push(
+        `${label('tlsCert')}: the certificate in ${certFile.path} must name this node by exactly one URI SAN "${MEMBER_URI_PREFIX}${s.id}"; ` +
+          (named === null ? 'it names no member' : `it names "${named}"`),
+      );
+    }
+    if (Date.parse(own.validTo) < Date.now()) problems.push(`${label('tlsCert')}: the certificate in ${certFile.path} expired on ${own.validTo}`);
+  }
+  if (problems.length > before) return null;
+  return { cert: certFile.text, key: keyFile.text, ca: caFile.text, certPath: certFile.path, keyPath: keyFile.path, caPath: caFile.path };
 }
 
 const ROLE_CREDENTIALS = ['peerToken', 'peerCredentials', 'agentTokens', 'operatorTokens'] as const;

@@ -7,12 +7,18 @@
 //   have their own token lists; a token of another role is a 403, and a peer
 //   message may only claim the member its token proves (claims.ts);
 // - the shared token: one token for every role, with no identity behind it;
+// - mutual TLS: a peer proves which member it is by a client certificate the
+//   cluster CA signed, naming the member by its URI SAN quorumd:member:<id>
+//   (see memberIdOfCert in src/config.ts); the agent and operators present
+//   their tokens as in the per-role mode, and peer tokens are not used;
 // - none: nothing is checked (loopback only, or --insecure).
 // The check runs in onRequest, before the body is read. Health probes,
 // status and metrics declare no security and stay open.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
+import { memberIdOfCert } from '../config.js';
 import { ApiError } from '../errors.js';
 import { AGENT_AUTH, OPERATOR_AUTH, PEER_AUTH } from '../schemas.js';
 import type { App } from './types.js';
@@ -23,7 +29,7 @@ export type Role = 'peer' | 'agent' | 'operator';
 /** Why a request was refused, as counted in quorumd_auth_refusals_total{reason}. */
 export type RefusalReason = 'unauthorized' | 'forbidden' | 'identity_mismatch';
 
-/** Who a request proved to be: a member (by its peer token), the agent, an operator, or a holder of the shared token. */
+/** Who a request proved to be: a member (by its peer token or certificate), the agent, an operator, or a holder of the shared token. */
 export type Principal =
   | { readonly role: 'peer'; readonly memberId: string }
   | { readonly role: 'agent' }
@@ -50,6 +56,13 @@ export interface AuthOptions {
   readonly token: string | null;
   /** The per-role credentials; null for none. Not together with a shared token. */
   readonly credentials: RoleCredentials | null;
+  /**
+   * Mutual TLS: peers are authenticated by their verified client certificate,
+   * which must name one of these members; their peer tokens are not looked
+   * at. Needs `credentials` (for the agent and operator tokens, with no peer
+   * digests) and no shared token. Null or absent without TLS.
+   */
+  readonly tls?: { readonly members: readonly string[] } | null;
   /** Counts a refusal; called once per refused request. */
   readonly onRefusal: (reason: RefusalReason) => void;
 }
@@ -115,6 +128,14 @@ function describePrincipal(p: Principal): string {
 export function installAuth(app: App, opts: AuthOptions): void {
   app.decorateRequest('principal', null);
   const accepted = verifiers(opts);
+  const tls = opts.tls ?? null;
+  if (tls !== null && (opts.token !== null || opts.credentials === null)) {
+    throw new Error('mutual TLS takes the per-role agent and operator credentials, and no shared token');
+  }
+  if (tls !== null && Object.keys(opts.credentials?.peers ?? {}).length > 0) {
+    throw new Error('with mutual TLS peers are authenticated by certificate only: no peer token digests');
+  }
+  const tlsMembers = new Set(tls?.members ?? []);
   if (opts.token === null && opts.credentials === null) return;
   const shared = opts.token !== null;
   const wanted = shared ? 'the shared token' : undefined;
@@ -127,6 +148,24 @@ export function installAuth(app: App, opts: AuthOptions): void {
       opts.onRefusal(reason);
       throw new ApiError(status, reason, message);
     };
+    if (tls !== null && role === 'peer') {
+      // The handshake let in clients without a certificate (for the probes);
+      // a peer route takes only one the cluster CA verified, naming a member.
+      const socket = request.raw.socket as TLSSocket;
+      if (socket.authorized !== true || typeof socket.getPeerCertificate !== 'function') {
+        return refuse(401, 'unauthorized', 'this route needs a client certificate signed by the cluster CA');
+      }
+      const memberId = memberIdOfCert(socket.getPeerCertificate().subjectaltname);
+      if (memberId === null || !tlsMembers.has(memberId)) {
+        return refuse(
+          401,
+          'unauthorized',
+          `the client certificate names ${memberId === null ? 'no member (by exactly one URI SAN quorumd:member:<id>)' : `"${memberId}", which is not a member`}`,
+        );
+      }
+      request.principal = { role: 'peer', memberId };
+      return;
+    }
     const header = request.headers.authorization;
     if (header === undefined) refuse(401, 'unauthorized', `this route needs Authorization: Bearer <${expects}>`);
     const presented = /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1];

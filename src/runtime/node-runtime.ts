@@ -95,7 +95,8 @@ export class NodeRuntime implements QuorumService {
     if (stored === null) this.initialize(hardState);
     // Peers are called with this node's own peer token, or the shared token in that mode.
     const credential = opts.peerToken ?? opts.token;
-    this.client = new PeerClient({ token: credential });
+    // Under mutual TLS the certificate is the credential, and no token is sent.
+    this.client = new PeerClient({ token: opts.tls ? null : credential, tls: opts.tls ?? null });
     this.terms = new History(opts.dataDir);
     // The hook's environment carries no copy of a token, however it was given (variable, flag or file).
     const secrets = [opts.token, opts.peerToken].filter((s): s is string => typeof s === 'string');

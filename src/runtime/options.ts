@@ -20,6 +20,12 @@ export interface RuntimeOptions {
    * shared token is presented then) or without credentials.
    */
   readonly peerToken?: string | null;
+  /**
+   * Mutual TLS: this node's certificate and key, presented to every peer, and
+   * the cluster CA the peers' certificates are checked against (PEM); null or
+   * absent without TLS.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string } | null;
   /** A shell command run on promotion and demotion; null for none. */
   readonly onRoleChange: string | null;
   /** How long the role-change command may run before it is killed. */

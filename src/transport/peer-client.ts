@@ -5,7 +5,9 @@
 // API serves them with, and against the member they were asked of, before
 // they go back into the protocol.
 
+import type { PeerCertificate } from 'node:tls';
 import { Pool } from 'undici';
+import { memberIdOfCert } from '../config.js';
 import type { Message } from '../core/index.js';
 import { replyFromWire, requestToWire } from './wire.js';
 
@@ -23,6 +25,14 @@ export interface PeerClientOptions {
    * this node's own peer token, or the shared token; null sends none.
    */
   readonly token: string | null;
+  /**
+   * Mutual TLS: this node's certificate and key, presented on every
+   * connection, and the cluster CA the peer's server certificate must chain
+   * to. The server certificate must also name, by its URI SAN
+   * quorumd:member:<id>, the member the request is for; the host name is not
+   * checked (members are often reached by address). Null or absent: plain HTTP.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string } | null;
   /** Connections kept open to each peer. */
   readonly connectionsPerPeer?: number;
 }
@@ -30,10 +40,12 @@ export interface PeerClientOptions {
 export class PeerClient {
   private readonly pools = new Map<string, Pool>();
   private readonly token: string | null;
+  private readonly tls: PeerClientOptions['tls'];
   private readonly connections: number;
 
   constructor(opts: PeerClientOptions) {
     this.token = opts.token;
+    this.tls = opts.tls ?? null;
     this.connections = opts.connectionsPerPeer ?? 4;
   }
 
@@ -49,7 +61,7 @@ export class PeerClient {
     const route = requestToWire(message);
     if (!route) return { ok: false, refused: false, error: `${message.type} is not sent as a request` };
     try {
-      const res = await this.pool(url).request({
+      const res = await this.pool(url, memberId).request({
         method: 'POST',
         path: route.path,
         headers: {
@@ -70,6 +82,9 @@ export class PeerClient {
       }
       return { ok: true, reply };
     } catch (err) {
+      if (err instanceof CertificateIdentityError) {
+        return { ok: false, refused: false, error: err.message, answeredAs: err.presented ?? '<no member>' };
+      }
       const code = (err as { code?: string }).code;
       return { ok: false, refused: code === 'ECONNREFUSED', error: code ?? (err as Error).message };
     }
@@ -81,18 +96,48 @@ export class PeerClient {
     await Promise.allSettled(pools.map((p) => p.destroy()));
   }
 
-  private pool(url: string): Pool {
-    let pool = this.pools.get(url);
+  /** pool is the keep-alive pool to `memberId` at `url`; under TLS, one whose connections accept only that member's certificate. */
+  private pool(url: string, memberId: string): Pool {
+    const key = `${memberId} ${url}`;
+    let pool = this.pools.get(key);
     if (!pool) {
+      const tls = this.tls;
       pool = new Pool(url, {
         connections: this.connections,
         pipelining: 1,
         keepAliveTimeout: 30_000,
         connectTimeout: 1_000,
+        ...(tls
+          ? {
+              connect: {
+                cert: tls.cert,
+                key: tls.key,
+                ca: tls.ca,
+                rejectUnauthorized: true,
+                // Runs after the chain to the cluster CA is verified.
+                checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+                  const presented = memberIdOfCert(cert.subjectaltname);
+                  return presented === memberId ? undefined : new CertificateIdentityError(memberId, url, presented);
+                },
+              },
+            }
+          : {}),
       });
-      this.pools.set(url, pool);
+      this.pools.set(key, pool);
     }
     return pool;
+  }
+}
+
+/** A peer's server certificate that names another member (or none) than the one the request was for. */
+export class CertificateIdentityError extends Error {
+  constructor(
+    readonly expected: string,
+    readonly url: string,
+    readonly presented: string | null,
+  ) {
+    super(`identity mismatch: the certificate of ${expected} at ${url} names ${presented === null ? 'no member' : presented} (URI SAN quorumd:member:<id>)`);
+    this.name = 'CertificateIdentityError';
   }
 }
 

@@ -68,6 +68,7 @@ t.test('the least configuration, an id and a data dir, is a single-node cluster 
     peerCredentials: null,
     agentTokens: [],
     operatorTokens: [],
+    tls: null,
     insecure: false,
     timings: DEFAULT_TIMINGS,
     onRoleChange: null,
@@ -129,6 +130,7 @@ t.test('every setting can be given by its flag', async (t) => {
     peerCredentials: null,
     agentTokens: [],
     operatorTokens: [],
+    tls: null,
     insecure: false,
     timings: { heartbeatMs: 50, electionTimeoutMs: 500, electionJitterMs: 0, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
     onRoleChange: '/usr/local/bin/promote --fast',
@@ -173,6 +175,7 @@ t.test('every setting can be given by its environment variable, which checkEnv c
     peerCredentials: null,
     agentTokens: [],
     operatorTokens: [],
+    tls: null,
     insecure: false,
     timings: { heartbeatMs: 40, electionTimeoutMs: 400, electionJitterMs: 100, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
     onRoleChange: 'true',
@@ -201,7 +204,8 @@ t.test('every setting can be given in the config file, under its key', async (t)
     fastFailover: 'off',
     insecure: 'off',
   };
-  const perRole = ['peerToken', 'peerCredentials', 'agentTokens', 'operatorTokens'];
+  // The TLS settings name files and are tested in tls.test.ts.
+  const perRole = ['peerToken', 'peerCredentials', 'agentTokens', 'operatorTokens', 'tlsCert', 'tlsKey', 'tlsCa'];
   t.strictSame(
     [...Object.keys(file), ...perRole].sort(),
     SETTINGS.map((s) => s.key).sort(),
@@ -280,9 +284,9 @@ t.test("the advertised URL comes from the url setting, else this node's member e
   t.equal(config(t, resolveWith([...base, '--listen', '0.0.0.0:8000'])).url, 'http://127.0.0.1:8000', 'a wildcard IPv4 listen is reached on loopback');
   t.equal(config(t, resolveWith([...base, '--listen', '[::]:8000'])).url, 'http://[::1]:8000', 'a wildcard IPv6 listen is reached on loopback');
   t.equal(config(t, resolveWith([...base, '--listen', '[fe80::1]:8000'])).url, 'http://[fe80::1]:8000');
-  const own = config(t, resolveWith([...base, '--url', 'https://n1.example/q']));
-  t.equal(own.url, 'https://n1.example/q');
-  t.strictSame(own.members, [{ id: 'n1', url: 'https://n1.example/q', kind: 'data', state: 'voting' }], 'a lone node is its own member, at its url');
+  const own = config(t, resolveWith([...base, '--url', 'http://n1.example/q']));
+  t.equal(own.url, 'http://n1.example/q');
+  t.strictSame(own.members, [{ id: 'n1', url: 'http://n1.example/q', kind: 'data', state: 'voting' }], 'a lone node is its own member, at its url');
   t.strictSame(parseListen('[::1]:9'), { host: '::1', port: 9 });
   t.equal(urlFromListen({ host: 'a', port: 1 }), 'http://a:1');
 });

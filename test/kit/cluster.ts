@@ -5,15 +5,16 @@
 // killed, paused and restarted. A cluster runs without credentials, with one
 // shared token, or with generated per-member credentials (each node its own
 // peer token, the others holding only its digest; an agent and an operator
-// token).
+// token), or with mutual TLS (each node its own certificate from a folder the
+// test made, with test/kit/certs.ts; the agent and the operator with tokens).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import type { StatusView } from '../../src/runtime/service.js';
 
 export interface NodeSpec {
@@ -37,6 +38,11 @@ export interface ClusterOptions {
   readonly token?: string;
   /** Generate per-member credentials (not with `token`): see ClusterCredentials. */
   readonly perMemberCredentials?: boolean;
+  /**
+   * Mutual TLS (not with the token options): `dir` holds ca.crt and each
+   * member's <id>.crt and <id>.key; members are reached at https urls.
+   */
+  readonly tls?: { readonly dir: string };
   /** Extra environment for every node (or per node id). */
   readonly env?: Record<string, string>;
   readonly envFor?: (id: string) => Record<string, string>;
@@ -104,14 +110,23 @@ export const START_TIMEOUT_MS = 60_000;
 
 export class ProcessCluster {
   readonly nodes = new Map<string, RunningNode>();
-  /** The generated per-member credentials; null in the other modes. */
+  /** The generated per-member credentials (no peer tokens under TLS); null in the other modes. */
   readonly credentials: ClusterCredentials | null;
+  /** Under TLS, the client the kit reads statuses and reports positions with: it trusts the CA and presents no certificate. */
+  readonly dispatcher: Agent | undefined;
 
   private constructor(private readonly opts: ClusterOptions) {
     if (opts.perMemberCredentials && opts.token) throw new Error('a cluster takes a shared token or per-member credentials, not both');
+    if (opts.tls && (opts.perMemberCredentials || opts.token)) throw new Error('a TLS cluster takes no peer or shared tokens');
     this.credentials = opts.perMemberCredentials
       ? { peerTokens: new Map(opts.specs.map((s) => [s.id, randomToken()])), agentToken: randomToken(), operatorToken: randomToken() }
-      : null;
+      : opts.tls
+        ? { peerTokens: new Map(), agentToken: randomToken(), operatorToken: randomToken() }
+        : null;
+    // The members' certificates name member ids, not 127.0.0.1: the kit checks the chain only.
+    this.dispatcher = opts.tls
+      ? new Agent({ connect: { ca: readFileSync(join(opts.tls.dir, 'ca.crt'), 'utf8'), checkServerIdentity: () => undefined } })
+      : undefined;
   }
 
   /** The Authorization header a role presents: the agent's, an operator's or a member's own; none without credentials. */
@@ -129,6 +144,16 @@ export class ProcessCluster {
     if (this.opts.token) return { QUORUMD_TOKEN: this.opts.token };
     const c = this.credentials;
     if (!c) return {};
+    if (this.opts.tls) {
+      const dir = this.opts.tls.dir;
+      return {
+        QUORUMD_TLS_CERT: join(dir, `${id}.crt`),
+        QUORUMD_TLS_KEY: join(dir, `${id}.key`),
+        QUORUMD_TLS_CA: join(dir, 'ca.crt'),
+        QUORUMD_AGENT_TOKENS: c.agentToken,
+        QUORUMD_OPERATOR_TOKENS: c.operatorToken,
+      };
+    }
     const digests = Object.fromEntries([...c.peerTokens].map(([member, token]) => [member, [tokenDigest(token)]]));
     return {
       QUORUMD_PEER_TOKEN: c.peerTokens.get(id) ?? '',
@@ -144,7 +169,7 @@ export class ProcessCluster {
       const port = await freePort();
       const dataDir = join(opts.dir, spec.id);
       mkdirSync(dataDir, { recursive: true });
-      cluster.nodes.set(spec.id, { spec, port, url: `http://127.0.0.1:${port}`, dataDir, child: null, output: [] });
+      cluster.nodes.set(spec.id, { spec, port, url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`, dataDir, child: null, output: [] });
     }
     for (const id of cluster.nodes.keys()) cluster.spawnNode(id);
     return cluster;
@@ -229,7 +254,7 @@ export class ProcessCluster {
 
   async get<T>(id: string, path: string, timeoutMs = 500): Promise<{ status: number; body: T } | null> {
     try {
-      const res = await request(this.node(id).url + path, { signal: AbortSignal.timeout(timeoutMs) });
+      const res = await request(this.node(id).url + path, { dispatcher: this.dispatcher, signal: AbortSignal.timeout(timeoutMs) });
       const text = await res.body.text();
       return { status: res.statusCode, body: (text ? JSON.parse(text) : null) as T };
     } catch {
@@ -247,6 +272,7 @@ export class ProcessCluster {
     try {
       const res = await request(this.node(id).url + '/log', {
         method: 'PUT',
+        dispatcher: this.dispatcher,
         headers: { 'content-type': 'application/json', ...this.authHeader('agent') },
         body: JSON.stringify(position),
         signal: AbortSignal.timeout(timeoutMs),
@@ -328,6 +354,7 @@ export class ProcessCluster {
         clearTimeout(timer);
       }),
     );
+    await this.dispatcher?.close();
   }
 }
 
