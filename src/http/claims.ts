@@ -1,5 +1,5 @@
-// Identity binding: a peer message may only speak for the member whose peer
-// token it carries. A route names the body field that claims a member in its
+// Identity binding: a peer message may only speak for the member its
+// credential proves (a peer token, or a client certificate in TLS mode). A route names the body field that claims a member in its
 // config (`config: { claims: 'candidateId' }`); once the body is validated,
 // a request authenticated as member b whose body claims member c is refused
 // with 403 identity_mismatch before the handler (and so the node) sees it.
@@ -29,7 +29,7 @@ export function installClaimCheck(app: App, opts: { readonly onRefusal: (reason:
     throw new ApiError(
       403,
       'identity_mismatch',
-      `the body claims to come from ${JSON.stringify(claimed)} (${field}), but its credential is the peer token of "${principal.memberId}"`,
+      `the body claims to come from ${JSON.stringify(claimed)} (${field}), but its credential proves member "${principal.memberId}"`,
       field,
     );
   });
