@@ -5,48 +5,8 @@
 
 import t from 'tap';
 import { DEFAULT_TIMINGS } from '../../src/core/index.js';
-import {
-  DEFAULT_LISTEN,
-  SETTINGS,
-  USAGE,
-  checkEnv,
-  parseListen,
-  resolveConfig,
-  urlFromListen,
-  wantsHelp,
-  type ConfigResult,
-  type NodeConfig,
-} from '../../src/config.js';
-
-const cwd = '/srv/quorumd';
-type Files = Record<string, string>;
-
-function resolveWith(argv: string[], env: Record<string, string> = {}, files: Files = {}): ConfigResult {
-  return resolveConfig(argv, env, {
-    cwd,
-    readFile: (path) => {
-      const text = files[path];
-      if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
-      return text;
-    },
-  });
-}
-
-function config(t: { fail(msg: string): void }, result: ConfigResult): NodeConfig {
-  if (!result.ok) {
-    t.fail(`expected a valid configuration, got: ${result.problems.join('; ')}`);
-    throw new Error('invalid configuration');
-  }
-  return result.config;
-}
-
-function problems(t: { fail(msg: string): void }, result: ConfigResult): readonly string[] {
-  if (result.ok) {
-    t.fail('expected problems, got a valid configuration');
-    return [];
-  }
-  return result.problems;
-}
+import { DEFAULT_LISTEN, SETTINGS, USAGE, checkEnv, parseListen, urlFromListen, wantsHelp } from '../../src/config.js';
+import { config, cwd, problems, resolveWith, type Files } from './fixtures/resolve.js';
 
 const members3 = [
   { id: 'n1', url: 'http://n1:7400', kind: 'data' },

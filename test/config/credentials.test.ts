@@ -7,36 +7,8 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { redacted, roleCredentials } from '../../src/cli.js';
-import { isLoopback, peerDigest, resolveConfig, type ConfigResult, type NodeConfig } from '../../src/config.js';
-
-const cwd = '/srv/quorumd';
-
-function resolveWith(argv: string[], env: Record<string, string> = {}, files: Record<string, string> = {}): ConfigResult {
-  return resolveConfig(argv, env, {
-    cwd,
-    readFile: (path) => {
-      const text = files[path];
-      if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
-      return text;
-    },
-  });
-}
-
-function config(t: { fail(msg: string): void }, result: ConfigResult): NodeConfig {
-  if (!result.ok) {
-    t.fail(`expected a valid configuration, got: ${result.problems.join('; ')}`);
-    throw new Error('invalid configuration');
-  }
-  return result.config;
-}
-
-function problems(t: { fail(msg: string): void }, result: ConfigResult): readonly string[] {
-  if (result.ok) {
-    t.fail('expected problems, got a valid configuration');
-    return [];
-  }
-  return result.problems;
-}
+import { isLoopback, peerDigest } from '../../src/config.js';
+import { config, problems, resolveWith } from './fixtures/resolve.js';
 
 const members = [
   { id: 'a', url: 'http://a:7400', kind: 'data' },
