@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
 import type { ProcessCluster } from '../kit/cluster.js';
-import type { MembersView, StatusView } from '../../src/runtime/service.js';
 import { awaitAgreement, running, shape, startCluster } from './harness.js';
 
 interface Snapshot {
@@ -68,16 +67,7 @@ t.test('per-member credentials: elected, forged claims refused and harmless, eac
   const targets = ids.filter((id) => id !== b);
   const bAuth = cluster.authHeader({ peer: b });
 
-  const status = (await cluster.status(primary, 2_000)) as StatusView;
-  const members = (await cluster.get<MembersView>(primary, '/members', 2_000))?.body;
-  if (!members) throw new Error('no /members');
-  const heartbeat = {
-    term: status.term,
-    primaryId: primary,
-    commitWatermark: status.commitWatermark,
-    membership: { version: members.version, members: members.members.map((m) => ({ id: m.id, url: m.url, kind: m.kind, state: m.state })) },
-    leaseMs: status.timings.leaseMs,
-  };
+  const heartbeat = await cluster.primaryHeartbeat(primary);
 
   const before = await snapshot(cluster);
   for (const id of targets) {
@@ -85,7 +75,7 @@ t.test('per-member credentials: elected, forged claims refused and harmless, eac
     t.equal(hb.status, 403, `a heartbeat to ${id} in ${primary}'s name with ${b}'s token: 403`);
     t.equal(hb.body.error?.code, 'identity_mismatch');
     t.match(hb.body.error?.message, new RegExp(`"${primary}".*"${b}"`), 'naming both members');
-    const ho = await post(cluster, id, 'POST', '/handoff', bAuth, { term: status.term, primaryId: primary });
+    const ho = await post(cluster, id, 'POST', '/handoff', bAuth, { term: heartbeat.term, primaryId: primary });
     t.equal(ho.status, 403, `a handoff to ${id} in ${primary}'s name with ${b}'s token: 403`);
     t.equal(ho.body.error?.code, 'identity_mismatch');
   }

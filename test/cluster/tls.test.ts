@@ -10,7 +10,6 @@ import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
 import type { ProcessCluster } from '../kit/cluster.js';
 import { makeCa, makeMemberCert } from '../kit/certs.js';
-import type { MembersView, StatusView } from '../../src/runtime/service.js';
 import { awaitAgreement, running, shape, startCluster } from './harness.js';
 
 /** A client that trusts the cluster CA and presents the certificate in `file`.crt. */
@@ -73,16 +72,7 @@ t.test('mutual TLS: elected over https, forged claims refused, failover after SI
   const b = ids.find((id) => id !== primary)!;
   const c = ids.find((id) => id !== primary && id !== b)!;
 
-  const status = (await cluster.status(primary, 2_000)) as StatusView;
-  const members = (await cluster.get<MembersView>(primary, '/members', 2_000))?.body;
-  if (!members) throw new Error('no /members');
-  const heartbeat = {
-    term: status.term,
-    primaryId: primary,
-    commitWatermark: status.commitWatermark,
-    membership: { version: members.version, members: members.members.map((m) => ({ id: m.id, url: m.url, kind: m.kind, state: m.state })) },
-    leaseMs: status.timings.leaseMs,
-  };
+  const heartbeat = await cluster.primaryHeartbeat(primary);
 
   const before = await snapshot(cluster, ids);
   const asB = client(t, certs, b);
@@ -90,7 +80,7 @@ t.test('mutual TLS: elected over https, forged claims refused, failover after SI
   t.equal(forged.status, 403, `a heartbeat to ${c} in ${primary}'s name with ${b}'s certificate: 403`);
   t.equal(forged.body.error?.code, 'identity_mismatch');
   const asC = client(t, certs, c);
-  const vote = { candidateId: b, term: status.term + 5, lastLogTerm: 0, lastLogLsn: 0, dryRun: false };
+  const vote = { candidateId: b, term: heartbeat.term + 5, lastLogTerm: 0, lastLogLsn: 0, dryRun: false };
   const borrowed = await post(cluster, primary, '/vote', asC, vote);
   t.equal(borrowed.status, 403, `a ballot for ${b} sent with ${c}'s certificate: 403`);
   t.equal(borrowed.body.error?.code, 'identity_mismatch');

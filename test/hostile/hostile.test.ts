@@ -48,7 +48,7 @@ import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { type ClusterCredentials, ProcessCluster, waitFor } from '../kit/cluster.js';
 import { HandoffBody, HeartbeatBody, LogPosition, MAX_TERM, SwitchoverBody, VoteBody, sharedSchemas } from '../../src/schemas.js';
-import type { MembersView, StatusView } from '../../src/runtime/service.js';
+import type { StatusView } from '../../src/runtime/service.js';
 
 /** QUORUMD_HOSTILE_SEED replays the generated requests of a failed run (it is printed on failure). */
 const SEED = process.env.QUORUMD_HOSTILE_SEED ? Number(process.env.QUORUMD_HOSTILE_SEED) : undefined;
@@ -1030,16 +1030,7 @@ interface Current {
 }
 
 async function current(f: Fixture): Promise<Current> {
-  const status = await f.cluster.status(f.primaryId, 3_000);
-  const members = (await f.cluster.get<MembersView>(f.primaryId, '/members', 3_000))?.body;
-  if (!status?.primaryId || !members) throw new Error(`${f.primaryId} does not answer /status and /members`);
-  return {
-    term: status.term,
-    primaryId: status.primaryId,
-    commitWatermark: { term: status.commitWatermark.term, lsn: status.commitWatermark.lsn },
-    membership: { version: members.version, members: members.members.map((m) => ({ id: m.id, url: m.url, kind: m.kind, state: m.state })) },
-    leaseMs: status.timings.leaseMs,
-  };
+  return f.cluster.primaryHeartbeat(f.primaryId);
 }
 
 function bodyOf(c: Current, kind: PeerKind, claimed: string, term: number, dryRun: boolean): Record<string, unknown> {

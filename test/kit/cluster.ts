@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
-import type { StatusView } from '../../src/runtime/service.js';
+import type { HeartbeatBody, MembersView, StatusView } from '../../src/runtime/service.js';
 
 export interface NodeSpec {
   readonly id: string;
@@ -265,6 +265,24 @@ export class ProcessCluster {
   async status(id: string, timeoutMs = 500): Promise<StatusView | null> {
     const r = await this.get<StatusView>(id, '/status', timeoutMs);
     return r && r.status === 200 ? r.body : null;
+  }
+
+  /**
+   * primaryHeartbeat is the heartbeat body the primary `primaryId` would send
+   * now, built from what it reports on /status and /members: the material of
+   * a forged heartbeat in its name, for tests that must see one refused.
+   */
+  async primaryHeartbeat(primaryId: string, timeoutMs = 3_000): Promise<HeartbeatBody> {
+    const status = await this.status(primaryId, timeoutMs);
+    const members = (await this.get<MembersView>(primaryId, '/members', timeoutMs))?.body;
+    if (!status || !members) throw new Error(`${primaryId} does not answer /status and /members`);
+    return {
+      term: status.term,
+      primaryId,
+      commitWatermark: { term: status.commitWatermark.term, lsn: status.commitWatermark.lsn },
+      membership: { version: members.version, members: members.members.map((m) => ({ id: m.id, url: m.url, kind: m.kind, state: m.state })) },
+      leaseMs: status.timings.leaseMs,
+    };
   }
 
   /** reportPosition plays the data store's agent: PUT /log on a node. */
