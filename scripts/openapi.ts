@@ -27,6 +27,8 @@ export function standInService(): QuorumService {
     handoff: none,
     reportPosition: none,
     switchover: none,
+    changeMembers: none,
+    primaryUrl: none,
     status: none,
     members: none,
     history: none,

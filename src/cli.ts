@@ -12,6 +12,7 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { RoleCredentials } from './http/auth.js';
 import { USAGE, resolveConfig, wantsHelp, type NodeConfig } from './config.js';
+import { initialConfig } from './runtime/bootstrap.js';
 import { NodeRuntime } from './runtime/node-runtime.js';
 import type { RuntimeOptions } from './runtime/options.js';
 import { DataDirLock, DataDirLockedError, FileStore, StateFileError } from './store/index.js';
@@ -103,7 +104,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
 export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptions {
   return {
     id: config.id,
-    members: config.members,
+    initialConfig: initialConfig('quorumd', config.members, config.timings),
     store: new FileStore(join(config.dataDir, 'state.json')),
     timings: config.timings,
     token: config.token,

@@ -18,14 +18,16 @@ import {
   Member,
   MemberKind,
   MemberState,
-  Membership,
+  ClusterConfig,
+  ConfigPosition,
+  TimingsSchema,
   Refusal,
   VoteBody,
   VoteReply,
 } from './core/index.js';
 import { Count, Id, MemberUrl, StringEnum, Term, closed, ref } from './core/wire-types.js';
 
-export { HandoffBody, HeartbeatBody, HeartbeatReply, LogPosition, MemberKind, MemberState, Membership, Refusal, VoteBody, VoteReply };
+export { ClusterConfig, ConfigPosition, HandoffBody, HeartbeatBody, HeartbeatReply, LogPosition, MemberKind, MemberState, Refusal, VoteBody, VoteReply };
 export { Member as WireMember, MAX_MEMBERS } from './core/index.js';
 export {
   Count,
@@ -65,6 +67,22 @@ export const SwitchoverBody = Type.Object(
   { ...closed, $id: 'SwitchoverBody', description: 'Without a target the primary picks the best member.' },
 );
 
+/** PUT /members/{id}: the member as it should be; the id is the path's. */
+export const PutMemberBody = Type.Object(
+  {
+    url: ref(MemberUrl),
+    kind: ref(MemberKind),
+    state: Type.Optional(ref(MemberState)),
+    autoPromote: Type.Optional(Type.Boolean({ description: 'false: the primary never promotes this member by itself (default true)' })),
+  },
+  {
+    ...closed,
+    $id: 'PutMemberBody',
+    description:
+      'A new member joins catching_up (state may be omitted) and the primary promotes it once it has caught up; for a member already listed, the fields given replace its own, and an omitted state keeps it.',
+  },
+);
+
 // ---- replies ----
 
 const NullablePosition = Type.Union([ref(LogPosition), Type.Null()]);
@@ -90,6 +108,15 @@ export const StatusView = Type.Object(
     commitWatermark: ref(LogPosition),
     lease: Type.Object({ holds: Type.Boolean(), remainingMs: ref(Count) }, closed),
     timings: Type.Object({ heartbeatMs: ref(Count), electionTimeoutMs: ref(Count), electionJitterMs: ref(Count), leaseMs: ref(Count) }, closed),
+    clusterId: Type.Union([ref(Id), Type.Null()], { description: 'The cluster this node belongs to; null while it joins and has not heard the primary.' }),
+    config: Type.Union([ref(ConfigPosition), Type.Null()], { description: "The position of this node's cluster configuration; null while it joins." }),
+    membership: StringEnum(['member', 'joining', 'removed'] as const, {
+      description:
+        'member: listed in its configuration; joining: holds no configuration yet; removed: its configuration no longer lists it, so it neither votes nor stands',
+    }),
+    configDifferences: Type.Array(Type.String(), {
+      description: "Where this node's own settings (environment, flags, file) differ from the replicated configuration, which wins; empty when they agree.",
+    }),
     startedAt: Type.String({ format: 'date-time' }),
   },
   { ...closed, $id: 'StatusView' },
@@ -101,6 +128,7 @@ export const MemberView = Type.Object(
     url: ref(MemberUrl),
     kind: ref(MemberKind),
     state: ref(MemberState),
+    autoPromote: Type.Boolean({ description: 'Whether the primary promotes this member by itself once it has caught up.' }),
     voter: Type.Boolean(),
     electable: Type.Boolean(),
     role: Type.Union([ref(Role), Type.Literal('unknown')]),
@@ -115,13 +143,34 @@ export const MemberView = Type.Object(
 
 export const MembersView = Type.Object(
   {
+    clusterId: Type.Union([ref(Id), Type.Null()]),
+    configTerm: refWith(Term, 'The term of the primary that wrote this configuration.'),
     version: ref(Count),
+    committed: Type.Union([Type.Boolean(), Type.Null()], {
+      description: 'On the primary, whether this configuration is committed (a majority of its voters hold it); null on other members, which cannot know.',
+    }),
+    pendingVersion: Type.Union([ref(Count), Type.Null()], { description: 'On the primary, the version of the change under way; null if none.' }),
     quorum: ref(Count),
     voters: ref(Count),
     watermarkHolders: ref(Count),
     members: Type.Array(ref(MemberView)),
   },
   { ...closed, $id: 'MembersView' },
+);
+
+export const MembershipChangeReply = Type.Object(
+  {
+    status: StringEnum(['committed', 'unchanged'] as const, {
+      description: 'committed: a majority of the new configuration holds it; unchanged: the configuration already said so',
+    }),
+    clusterId: ref(Id),
+    configTerm: ref(Term),
+    version: ref(Count),
+    quorum: ref(Count),
+    voters: ref(Count),
+    members: Type.Array(ref(Member)),
+  },
+  { ...closed, $id: 'MembershipChangeReply', description: 'The configuration in force after the change: what was committed.' },
 );
 
 export const HistoryEntry = Type.Object(
@@ -214,15 +263,19 @@ export const sharedSchemas: readonly TSchema[] = [
   Role,
   LogPosition,
   Member,
-  Membership,
+  TimingsSchema,
+  ClusterConfig,
+  ConfigPosition,
   VoteBody,
   HeartbeatBody,
   HandoffBody,
   SwitchoverBody,
+  PutMemberBody,
   Refusal,
   VoteReply,
   HeartbeatReply,
   SwitchoverReply,
+  MembershipChangeReply,
   StatusView,
   MemberView,
   MembersView,

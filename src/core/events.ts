@@ -6,7 +6,7 @@
 // after the step's persist, and never travels as a send.
 
 import type { LogPosition } from './position.js';
-import type { Membership } from './membership.js';
+import type { ClusterConfig, ConfigChange, ChangeRefusal } from './cluster-config.js';
 import type { HeartbeatResponse, Message, VoteResponse } from './messages.js';
 
 export type Event =
@@ -27,7 +27,9 @@ export type Event =
   /** The runtime saw the primary's process gone: its port refused a connection. */
   | { readonly type: 'primary_unreachable'; readonly now: number; readonly primaryId: string }
   /** An operator asks the primary for a switchover, to a named or the best member. */
-  | { readonly type: 'switchover'; readonly now: number; readonly target: string | null };
+  | { readonly type: 'switchover'; readonly now: number; readonly target: string | null }
+  /** An operator asks the primary to change the membership by one member. */
+  | { readonly type: 'config_change'; readonly now: number; readonly change: ConfigChange };
 
 export type Role = 'follower' | 'precandidate' | 'candidate' | 'primary';
 
@@ -36,7 +38,8 @@ export interface HardState {
   readonly term: number;
   readonly votedFor: string | null;
   readonly commitWatermark: LogPosition;
-  readonly membership: Membership;
+  /** The cluster configuration; null until a node that joins an existing cluster has heard it. */
+  readonly config: ClusterConfig | null;
 }
 
 export type ElectionOutcome =
@@ -50,6 +53,21 @@ export type RoleChangeReason = 'start' | 'elected' | 'heartbeat' | 'higher_term'
 
 /** The node's answer to a switchover command, given in the step that took it. */
 export type SwitchoverAnswer = { readonly status: 'started'; readonly target: string } | { readonly status: 'refused'; readonly reason: string };
+
+/**
+ * The answer to a membership change, given in the step that took it: started
+ * (it commits later, see config_committed), already in force, or refused.
+ * `not_primary` and `hand_over_first` are for the runtime: it forwards the
+ * change to the primary, or hands over before removing the primary itself.
+ */
+export type ConfigChangeAnswer =
+  | { readonly status: 'started'; readonly version: number }
+  | { readonly status: 'unchanged'; readonly config: ClusterConfig }
+  | {
+      readonly status: 'refused';
+      readonly code: ChangeRefusal['code'] | 'not_primary' | 'hand_over_first' | 'change_in_progress' | 'not_caught_up';
+      readonly why: string;
+    };
 
 /** A reply answers a request (a vote request, a heartbeat) on the request's own connection. */
 export type Reply = VoteResponse | HeartbeatResponse;
@@ -77,4 +95,17 @@ export type Effect =
   /** The answer to the switchover command being stepped. */
   | { readonly type: 'switchover_answer'; readonly answer: SwitchoverAnswer }
   /** A switchover under way was given up: its target did not take over in time. */
-  | { readonly type: 'switchover_abandoned'; readonly target: string };
+  | { readonly type: 'switchover_abandoned'; readonly target: string }
+  /** The answer to the membership change being stepped. */
+  | { readonly type: 'config_change_answer'; readonly answer: ConfigChangeAnswer }
+  /**
+   * A configuration written by this primary was acknowledged by a majority of
+   * its voters, in this primary's term: every later primary holds it.
+   * `promoted` names a member this primary promoted by itself, if it did.
+   */
+  | { readonly type: 'config_committed'; readonly config: ClusterConfig }
+  /**
+   * A change this primary started did not commit: it stepped down, or the
+   * change timed out and was rolled back by a new version with the old members.
+   */
+  | { readonly type: 'config_change_failed'; readonly version: number; readonly why: 'stepped_down' | 'timed_out' };

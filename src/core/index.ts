@@ -1,6 +1,7 @@
 // The pure protocol core: no I/O, no clock, no randomness of its own.
 export * from './position.js';
 export * from './membership.js';
+export * from './cluster-config.js';
 export * from './messages.js';
 export * from './events.js';
 export * from './vote.js';

@@ -4,7 +4,7 @@
 // and membership types are derived from their wire schemas.
 
 import { Type, type Static } from '@sinclair/typebox';
-import { Count, Id, MemberUrl, StringEnum, closed, ref, type Frozen } from './wire-types.js';
+import { Id, MemberUrl, StringEnum, closed, ref, type Frozen } from './wire-types.js';
 
 export const MemberKind = StringEnum(['data', 'witness'] as const, {
   $id: 'MemberKind',
@@ -19,18 +19,22 @@ export const MemberState = StringEnum(['voting', 'catching_up'] as const, {
 export type MemberState = Static<typeof MemberState>;
 
 // The schema keeps the $id WireMember, the name the API has always given it.
-export const Member = Type.Object({ id: ref(Id), url: ref(MemberUrl), kind: ref(MemberKind), state: ref(MemberState) }, { ...closed, $id: 'WireMember' });
+// autoPromote false keeps a catching-up member from being made a voter by the
+// primary once it has caught up; absent means true.
+export const Member = Type.Object(
+  {
+    id: ref(Id),
+    url: ref(MemberUrl),
+    kind: ref(MemberKind),
+    state: ref(MemberState),
+    autoPromote: Type.Optional(Type.Boolean({ description: 'false: the primary never promotes this member by itself (default true)' })),
+  },
+  { ...closed, $id: 'WireMember' },
+);
 export type Member = Frozen<Static<typeof Member>>;
 
 /** The most members a membership list may carry; the HTTP body limit is sized for 16. */
 export const MAX_MEMBERS = 64;
-
-/** Membership is a versioned member list; a higher version replaces a lower. */
-export const Membership = Type.Object(
-  { version: ref(Count), members: Type.Array(ref(Member), { minItems: 1, maxItems: MAX_MEMBERS }) },
-  { ...closed, $id: 'Membership' },
-);
-export type Membership = Frozen<Static<typeof Membership>>;
 
 /** isVoter: only members in the voting state count toward a quorum. */
 export function isVoter(m: Member): boolean {

@@ -10,14 +10,19 @@
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { LogPosition } from './position.js';
-import { Member, MemberKind, MemberState, Membership } from './membership.js';
+import { Member, MemberKind, MemberState } from './membership.js';
+import { ClusterConfig, ConfigPosition } from './cluster-config.js';
+import { TimingsSchema } from './timings.js';
 import { Count, Id, MemberUrl, StringEnum, Term, closed, ref, type Frozen } from './wire-types.js';
 
 // ---- request bodies ----
 
 export const VoteBody = Type.Object(
   {
+    clusterId: ref(Id),
     candidateId: ref(Id),
+    // The candidate's configuration position: a voter holding a later one refuses (config_behind).
+    config: ref(ConfigPosition),
     // The term the candidate stands for: its current term + 1. Terms on the
     // wire are at most MAX_TERM (see wire-types.ts).
     term: ref(Term),
@@ -35,7 +40,8 @@ export const HeartbeatBody = Type.Object(
     term: ref(Term),
     primaryId: ref(Id),
     commitWatermark: ref(LogPosition),
-    membership: ref(Membership),
+    // The primary's cluster configuration, whole: a member holding an earlier one takes it.
+    config: ref(ClusterConfig),
     leaseMs: ref(Count),
     // The member the primary is handing leadership to, if it is.
     handoffTo: Type.Optional(ref(Id)),
@@ -49,7 +55,7 @@ export const HeartbeatBody = Type.Object(
 export type HeartbeatBody = Static<typeof HeartbeatBody>;
 
 /** A handoff tells the chosen member to stand now, on the primary's behalf. */
-export const HandoffBody = Type.Object({ term: ref(Term), primaryId: ref(Id) }, { ...closed, $id: 'HandoffBody' });
+export const HandoffBody = Type.Object({ clusterId: ref(Id), term: ref(Term), primaryId: ref(Id) }, { ...closed, $id: 'HandoffBody' });
 export type HandoffBody = Static<typeof HandoffBody>;
 
 // ---- replies ----
@@ -58,6 +64,8 @@ const refusal = <const C extends string, P extends Record<string, TSchema>>(code
 
 export const Refusal = Type.Union(
   [
+    refusal('wrong_cluster', { clusterId: Type.Union([ref(Id), Type.Null()]), candidateClusterId: ref(Id) }),
+    refusal('config_behind', { candidateConfig: ref(ConfigPosition), voterConfig: ref(ConfigPosition) }),
     refusal('watermark_not_covered', { candidatePosition: ref(LogPosition), commitWatermark: ref(LogPosition) }),
     refusal('not_a_member', { candidateId: ref(Id) }),
     refusal('not_electable', { candidateId: ref(Id) }),
@@ -90,6 +98,8 @@ export const HeartbeatReply = Type.Object(
     memberId: ref(Id),
     // The member's durable log position; null for witnesses.
     position: Type.Union([ref(LogPosition), Type.Null()]),
+    // The member's configuration position after this heartbeat; null while it holds none.
+    config: Type.Union([ref(ConfigPosition), Type.Null()]),
   },
   { ...closed, $id: 'HeartbeatReply' },
 );
@@ -115,4 +125,17 @@ export type Message = VoteRequest | VoteResponse | Heartbeat | HeartbeatResponse
  * wireReferences are the schemas a wire body or reply refers to by $id: a
  * TypeBox checker resolves each `$ref` against this list.
  */
-export const wireReferences: readonly TSchema[] = [Count, Term, Id, MemberUrl, MemberKind, MemberState, LogPosition, Member, Membership, Refusal];
+export const wireReferences: readonly TSchema[] = [
+  Count,
+  Term,
+  Id,
+  MemberUrl,
+  MemberKind,
+  MemberState,
+  LogPosition,
+  Member,
+  TimingsSchema,
+  ClusterConfig,
+  ConfigPosition,
+  Refusal,
+];

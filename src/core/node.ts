@@ -12,11 +12,19 @@
 // becomes primary, sends heartbeats on an interval, holds a lease while
 // quorum-acknowledged heartbeat rounds keep renewing it, and advances the
 // commit watermark from the positions its voting data members report.
+//
+// The cluster configuration (cluster-config.ts) is part of the hard state and
+// rides on every heartbeat. A new primary first stamps it with its own term
+// and commits it (a majority of its voters acknowledge a round that carries
+// it); only then does it take a membership change, one at a time, each
+// committed before the next, and each promotion of a caught-up member is such
+// a change too.
 
 import { findMember, isElectable, isVoter, quorumSize, voters, watermarkHolders, type Member } from './membership.js';
+import { applyChange, compareConfigs, configPosition, validateConfig, type ClusterConfig, type ConfigChange, type ConfigPosition } from './cluster-config.js';
 import { comparePositions, covers, type LogPosition } from './position.js';
 import type { Heartbeat, HeartbeatResponse, Message, VoteRequest, VoteResponse } from './messages.js';
-import type { Effect, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason } from './events.js';
+import type { ConfigChangeAnswer, Effect, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason } from './events.js';
 import { decideVote, type VoterView } from './vote.js';
 import { tally } from './tally.js';
 import { watermarkCandidate } from './watermark.js';
@@ -28,7 +36,10 @@ import { MAX_TERM } from './wire-types.js';
 export interface NodeOptions {
   readonly id: string;
   readonly hardState: HardState;
+  /** The timings used while the node holds no configuration (it joins); afterwards the configuration's. */
   readonly timings: Timings;
+  /** A joining node takes the first configuration only from this cluster; null takes any that lists it. */
+  readonly joinClusterId?: string | null;
   readonly random: Random;
   /** The time the node starts, on its own clock. */
   readonly now: number;
@@ -53,7 +64,17 @@ interface ElectionRound {
 
 interface HeartbeatRound {
   readonly sentAt: number;
+  /** The configuration the round carried; its acknowledgements commit it. */
+  readonly config: ConfigPosition;
   readonly acks: Set<string>;
+}
+
+/** A membership change under way: its configuration's version, and when it is given up. */
+interface PendingChange {
+  readonly version: number;
+  readonly deadline: number;
+  /** The members before the change, restored if it times out. */
+  readonly previous: readonly Member[];
 }
 
 /** What a node last knew of another member. */
@@ -76,11 +97,20 @@ interface PrimaryState {
   nextHeartbeatAt: number;
   readonly rounds: Map<number, HeartbeatRound>;
   switchover: Switchover | null;
+  /** Whether the configuration this primary holds now is committed. */
+  configCommitted: boolean;
+  change: PendingChange | null;
+  /**
+   * Members the last change removed, with their urls: they are sent the
+   * configuration that removes them until one answers, so they learn it.
+   */
+  readonly departed: Map<string, string>;
 }
 
 export class Node {
   readonly id: string;
-  readonly timings: Timings;
+  private readonly bootstrapTimings: Timings;
+  private readonly joinClusterId: string | null;
   private readonly random: Random;
   private hard: HardState;
 
@@ -113,7 +143,8 @@ export class Node {
 
   constructor(opts: NodeOptions) {
     this.id = opts.id;
-    this.timings = opts.timings;
+    this.bootstrapTimings = opts.timings;
+    this.joinClusterId = opts.joinClusterId ?? null;
     this.random = opts.random;
     this.hard = opts.hardState;
     // A node that just started cannot know whether a primary is alive, so it
@@ -141,8 +172,31 @@ export class Node {
   get logPosition(): LogPosition | null {
     return this.position;
   }
+  /** The timings of the configuration, or the bootstrap ones while the node holds none. */
+  get timings(): Timings {
+    return this.hard.config?.timings ?? this.bootstrapTimings;
+  }
+  get config(): ClusterConfig | null {
+    return this.hard.config;
+  }
+  /** The members of the configuration; none while the node holds no configuration. */
+  get members(): readonly Member[] {
+    return this.hard.config?.members ?? [];
+  }
   get self(): Member | undefined {
-    return findMember(this.hard.membership.members, this.id);
+    return findMember(this.members, this.id);
+  }
+  /** Whether this primary's configuration is committed; null if not primary. */
+  get configCommitted(): boolean | null {
+    return this.primary ? this.primary.configCommitted : null;
+  }
+  /** The version of the change this primary has under way, or null. */
+  get pendingChange(): number | null {
+    return this.primary?.change?.version ?? null;
+  }
+  /** The url of a member, or of one the last change removed (so it can be told). */
+  urlOf(id: string): string | null {
+    return findMember(this.members, id)?.url ?? this.primary?.departed.get(id) ?? null;
   }
   /** The lease expiry of a primary, or null if this node is not primary. */
   get leaseExpiry(): number | null {
@@ -193,6 +247,9 @@ export class Node {
       case 'switchover':
         this.switchover(ev.now, ev.target);
         break;
+      case 'config_change':
+        this.changeConfig(ev.now, ev.change);
+        break;
     }
     this.emitView();
     this.scheduleTimer();
@@ -236,6 +293,11 @@ export class Node {
       else if (m.type === 'heartbeat') this.replyHeartbeat(m, false);
       return;
     }
+    // A message of another cluster changes nothing here; a vote request is
+    // refused with the reason (vote.ts), a heartbeat is answered unsuccessful.
+    const own = this.hard.config?.clusterId ?? null;
+    if (m.type === 'heartbeat' && own !== null && m.config.clusterId !== own) return this.replyHeartbeat(m, false);
+    if (m.type === 'handoff' && m.clusterId !== own) return;
     switch (m.type) {
       case 'vote_request':
         return this.onVoteRequest(now, m);
@@ -268,7 +330,9 @@ export class Node {
       term: this.hard.term,
       votedFor: this.hard.votedFor,
       commitWatermark: this.hard.commitWatermark,
-      membership: this.hard.membership,
+      clusterId: this.hard.config?.clusterId ?? null,
+      config: this.hard.config ? configPosition(this.hard.config) : null,
+      members: this.members,
       kind: self?.kind ?? 'data',
       position: this.position,
       livePrimary,
@@ -321,7 +385,8 @@ export class Node {
   /** electability says why this node may not stand, or null if it may. */
   electability(): string | null {
     const self = this.self;
-    if (!self) return 'not a member of its own membership';
+    if (!this.hard.config) return 'it holds no configuration yet (it joins, and waits to hear the primary)';
+    if (!self) return 'it is not a member of the configuration (removed, or not yet added)';
     if (self.kind !== 'data') return 'a witness never stands';
     if (!isElectable(self)) return 'a catching-up member never stands';
     if (!this.position) return 'its log position is not known yet';
@@ -344,7 +409,8 @@ export class Node {
   }
 
   private beginRound(now: number, phase: 'probe' | 'ballot', term: number, deadline: number, handoff: boolean): void {
-    const voterIds = voters(this.hard.membership.members).map((m) => m.id);
+    const config = this.hard.config!;
+    const voterIds = voters(config.members).map((m) => m.id);
     const e: ElectionRound = {
       round: ++this.roundSeq,
       phase,
@@ -366,7 +432,9 @@ export class Node {
       const req: VoteRequest = {
         type: 'vote_request',
         round: e.round,
+        clusterId: config.clusterId,
         candidateId: this.id,
+        config: configPosition(config),
         term,
         lastLogTerm: pos.term,
         lastLogLsn: pos.lsn,
@@ -436,6 +504,8 @@ export class Node {
    */
   private becomeFollower(now: number, primaryId: string | null, reason: RoleChangeReason, kind: 'timed_out' | null = null): void {
     const e = this.election;
+    const change = this.primary?.change;
+    if (change) this.out.push({ type: 'config_change_failed', version: change.version, why: 'stepped_down' });
     if (e) {
       this.out.push({ type: 'abort', round: e.round });
       const outcome: ElectionOutcome = {
@@ -459,10 +529,22 @@ export class Node {
       this.replyHeartbeat(hb, false);
       return;
     }
+    // A primary stamps its configuration with its own term when elected and
+    // only ever adds versions to it, so an honest heartbeat carries a
+    // configuration of its own term, at or after the one this node holds.
+    // The sender is judged by the later of the two configurations: it may
+    // have been promoted in one this node has not heard yet.
+    const own = this.hard.config;
+    const later = own === null ? this.mayJoin(hb.config) : compareConfigs(configPosition(hb.config), configPosition(own)) > 0;
+    const behind = own !== null && compareConfigs(configPosition(hb.config), configPosition(own)) < 0;
+    if (hb.config.term !== hb.term || behind || (own === null && !later) || (later && validateConfig(hb.config).length > 0)) {
+      this.replyHeartbeat(hb, false);
+      return;
+    }
     // A term has one primary. A heartbeat that names another for a term whose
     // primary this node already knows (itself included), or that comes from a
     // member that may not lead, is forged or broken: refused, never followed.
-    const sender = findMember(this.hard.membership.members, hb.primaryId);
+    const sender = findMember((later ? hb.config : own!).members, hb.primaryId);
     const rival = hb.term === this.hard.term && this.primaryId !== null && this.primaryId !== hb.primaryId;
     if (!sender || !isElectable(sender) || rival) {
       this.replyHeartbeat(hb, false);
@@ -479,8 +561,13 @@ export class Node {
     if (comparePositions(hb.commitWatermark, this.hard.commitWatermark) > 0) {
       this.setHard({ commitWatermark: hb.commitWatermark });
     }
-    if (hb.membership.version > this.hard.membership.version) this.setHard({ membership: hb.membership });
+    if (later) this.setHard({ config: hb.config });
     this.replyHeartbeat(hb, true);
+  }
+
+  /** mayJoin: a node with no configuration takes the first one that lists it, of the cluster it was told to join. */
+  private mayJoin(config: ClusterConfig): boolean {
+    return (this.joinClusterId === null || config.clusterId === this.joinClusterId) && findMember(config.members, this.id) !== undefined;
   }
 
   private replyHeartbeat(hb: Heartbeat, success: boolean): void {
@@ -491,6 +578,7 @@ export class Node {
       term: this.hard.term,
       success,
       position: this.self?.kind === 'witness' ? null : this.position,
+      config: this.hard.config ? configPosition(this.hard.config) : null,
     };
     this.reply(hb.primaryId, reply);
   }
@@ -525,13 +613,29 @@ export class Node {
     this.election = null;
     this.handoffCandidate = null;
     this.contacts.clear();
-    this.primary = { since: now, leaseExpiry: 0, nextHeartbeatAt: now, rounds: new Map(), switchover: null };
+    // The configuration is stamped with this term, so that it orders after
+    // any another primary of an earlier term wrote and never committed; it
+    // is committed once a majority of its voters acknowledge a round.
+    const config = this.hard.config!;
+    this.setHard({ config: { ...config, term: this.hard.term } });
+    this.primary = {
+      since: now,
+      leaseExpiry: 0,
+      nextHeartbeatAt: now,
+      rounds: new Map(),
+      switchover: null,
+      configCommitted: false,
+      change: null,
+      departed: new Map(),
+    };
     this.pendingReason = 'elected';
     this.sendHeartbeats(now);
   }
 
   private tickPrimary(now: number): void {
     const p = this.primary!;
+    if (p.change && now >= p.change.deadline) this.rollBack(now, p.change);
+    if (this.role !== 'primary') return;
     if (p.switchover && now >= p.switchover.deadline) {
       this.out.push({ type: 'switchover_abandoned', target: p.switchover.target });
       p.switchover = null;
@@ -551,7 +655,8 @@ export class Node {
   private sendHeartbeats(now: number): void {
     const p = this.primary!;
     const round = ++this.roundSeq;
-    p.rounds.set(round, { sentAt: now, acks: new Set([this.id]) });
+    const config = this.hard.config!;
+    p.rounds.set(round, { sentAt: now, config: configPosition(config), acks: new Set([this.id]) });
     for (const [r, hb] of p.rounds) if (hb.sentAt < now - 2 * this.timings.electionTimeoutMs) p.rounds.delete(r);
     p.nextHeartbeatAt = now + this.timings.heartbeatMs;
     const heir = this.chooseHeir(now);
@@ -561,21 +666,22 @@ export class Node {
       term: this.hard.term,
       primaryId: this.id,
       commitWatermark: this.hard.commitWatermark,
-      membership: this.hard.membership,
+      config,
       leaseMs: leaseMs(this.timings),
       ...(p.switchover && p.switchover.announcedRound !== null ? { handoffTo: p.switchover.target } : {}),
       ...(heir ? { heir } : {}),
     };
-    for (const m of this.hard.membership.members) {
+    for (const m of config.members) {
       if (m.id !== this.id) this.send(m.id, hb, this.timings.electionTimeoutMs);
     }
+    for (const id of p.departed.keys()) this.send(id, hb, this.timings.electionTimeoutMs);
     this.maybeRenewLease(now, round);
   }
 
   /** chooseHeir names the electable follower heard from lately with the highest position. */
   private chooseHeir(now: number): string | null {
     let best: { id: string; position: LogPosition } | null = null;
-    for (const m of this.hard.membership.members) {
+    for (const m of this.members) {
       const c = this.contacts.get(m.id);
       if (m.id === this.id || !isElectable(m) || !c?.position || now - c.lastContactAt >= this.timings.electionTimeoutMs) continue;
       if (!best || comparePositions(c.position, best.position) > 0) best = { id: m.id, position: c.position };
@@ -593,27 +699,36 @@ export class Node {
     }
     const p = this.primary;
     if (!p || r.term !== this.hard.term || !r.success) return;
+    // A removed member that answered has learnt it; nothing else of it counts.
+    if (p.departed.delete(r.memberId) || !findMember(this.members, r.memberId)) return;
     this.contacts.set(r.memberId, { lastContactAt: now, position: r.position });
     p.rounds.get(r.round)?.acks.add(r.memberId);
     this.maybeRenewLease(now, r.round);
+    if (this.role !== 'primary') return;
     this.maybeAdvanceWatermark();
     this.maybeAnnounceTarget(now);
+    this.maybePromote(now);
   }
 
   private maybeRenewLease(now: number, round: number): void {
     const p = this.primary!;
     const hb = p.rounds.get(round);
     if (!hb) return;
-    const members = this.hard.membership.members;
-    const voterIds = voters(members).map((m) => m.id);
+    const config = this.hard.config!;
+    const voterIds = voters(config.members).map((m) => m.id);
     const acks = voterIds.filter((id) => hb.acks.has(id)).length;
     if (acks < quorumSize(voterIds.length)) return;
     p.leaseExpiry = Math.max(p.leaseExpiry, hb.sentAt + leaseMs(this.timings));
+    if (!p.configCommitted && compareConfigs(hb.config, configPosition(config)) === 0) {
+      p.configCommitted = true;
+      p.change = null;
+      this.out.push({ type: 'config_committed', config });
+    }
     // A switchover waits until a quorum, the target among it, has heard whom
     // it names; then the primary steps down and sends the target a handoff.
     const h = p.switchover;
     if (h && h.announcedRound !== null && round >= h.announcedRound && hb.acks.has(h.target)) {
-      this.send(h.target, { type: 'handoff', term: this.hard.term, primaryId: this.id }, this.timings.electionTimeoutMs);
+      this.send(h.target, { type: 'handoff', clusterId: config.clusterId, term: this.hard.term, primaryId: this.id }, this.timings.electionTimeoutMs);
       this.handoffCandidate = h.target;
       this.lastHeartbeatAt = now - this.timings.electionTimeoutMs;
       this.becomeFollower(now, null, 'handoff');
@@ -622,7 +737,7 @@ export class Node {
 
   /** The watermark advances only to a position of the primary's own term (Raft's commit rule). */
   private maybeAdvanceWatermark(): void {
-    const members = this.hard.membership.members;
+    const members = this.members;
     const voterCount = voters(members).length;
     const positions: LogPosition[] = [];
     for (const m of members) {
@@ -648,13 +763,13 @@ export class Node {
     };
     let chosen: Member | undefined;
     if (target !== null) {
-      chosen = findMember(this.hard.membership.members, target);
+      chosen = findMember(this.members, target);
       if (!chosen) return this.refuseSwitchover(`${target} is not a member`);
       if (chosen.id === this.id) return this.refuseSwitchover(`${target} is already the primary`);
       if (!isElectable(chosen)) return this.refuseSwitchover(`${target} is not electable (a witness or catching up)`);
       if (!fresh(chosen)) return this.refuseSwitchover(`${target} has not answered a heartbeat recently`);
     } else {
-      const eligible = this.hard.membership.members.filter((m) => m.id !== this.id && isElectable(m) && fresh(m));
+      const eligible = this.members.filter((m) => m.id !== this.id && isElectable(m) && fresh(m));
       eligible.sort((a, b) =>
         comparePositions(this.contacts.get(b.id)?.position ?? { term: -1, lsn: -1 }, this.contacts.get(a.id)?.position ?? { term: -1, lsn: -1 }),
       );
@@ -678,6 +793,95 @@ export class Node {
     if (!targetPos || !this.position || comparePositions(targetPos, this.position) < 0) return;
     h.announcedRound = this.roundSeq + 1;
     this.sendHeartbeats(now);
+  }
+
+  // ---- Membership changes ----------------------------------------------------
+
+  /**
+   * changeConfig makes one membership change. Only a primary whose own
+   * configuration is committed, with no change under way, makes one: the
+   * next single-voter change waits for the last to commit, and a new primary
+   * for its configuration to commit in its term (without that, changes of
+   * two primaries could each be one voter from a common ancestor and two from
+   * each other, and their majorities need not meet).
+   */
+  private changeConfig(now: number, change: ConfigChange): void {
+    const p = this.primary;
+    const config = this.hard.config;
+    if (this.role !== 'primary' || !p || !config) return this.answerChange({ status: 'refused', code: 'not_primary', why: 'this node is not the primary' });
+    const id = change.op === 'put' ? change.member.id : change.id;
+    const existing = findMember(config.members, id);
+    if (id === this.id && !(change.op === 'put' && isElectable(change.member))) {
+      return this.answerChange({ status: 'refused', code: 'hand_over_first', why: `${id} is the primary: it hands over to another member first` });
+    }
+    if (change.op === 'put' && existing && sameMember(existing, change.member)) {
+      if (p.change) return this.answerChange({ status: 'started', version: p.change.version });
+      if (p.configCommitted) return this.answerChange({ status: 'unchanged', config });
+    }
+    if (p.change) {
+      return this.answerChange({ status: 'refused', code: 'change_in_progress', why: `the change to version ${p.change.version} is not committed yet` });
+    }
+    if (!p.configCommitted) {
+      return this.answerChange({ status: 'refused', code: 'change_in_progress', why: 'this primary has not committed its configuration in its term yet' });
+    }
+    if (change.op === 'put' && existing?.state === 'catching_up' && change.member.state === 'voting' && !this.caughtUp(now, existing)) {
+      const why = existing.kind === 'data' ? 'its position does not cover the commit watermark, or it has not answered lately' : 'it has not answered lately';
+      return this.answerChange({ status: 'refused', code: 'not_caught_up', why: `${id} cannot vote yet: ${why}` });
+    }
+    const result = applyChange(config, change);
+    if (!result.ok) return this.answerChange({ status: 'refused', ...result.refusal });
+    // The answer goes first: with a single voter the change commits within writeConfig.
+    this.answerChange({ status: 'started', version: config.version + 1 });
+    this.writeConfig(now, result.members, false);
+  }
+
+  private answerChange(answer: ConfigChangeAnswer): void {
+    this.out.push({ type: 'config_change_answer', answer });
+  }
+
+  /** writeConfig makes the next version of the configuration and sends it at once. */
+  private writeConfig(now: number, members: readonly Member[], rollback: boolean): void {
+    const p = this.primary!;
+    const config = this.hard.config!;
+    this.setHard({ config: { ...config, term: this.hard.term, version: config.version + 1, members } });
+    p.configCommitted = false;
+    // A rollback is not rolled back in turn: if it cannot commit either, the
+    // lease lapses and the next primary settles the configuration.
+    const deadline = rollback ? Number.POSITIVE_INFINITY : now + this.timings.electionTimeoutMs;
+    p.change = { version: config.version + 1, deadline, previous: config.members };
+    p.departed.clear();
+    for (const m of config.members) if (!findMember(members, m.id)) p.departed.set(m.id, m.url);
+    this.sendHeartbeats(now);
+  }
+
+  /**
+   * rollBack gives up a change that did not commit in time: the members
+   * before it come back as a new version. Both differ from the committed
+   * configuration by at most the one voter the change touched, so every
+   * majority of any of the three still meets every other.
+   */
+  private rollBack(now: number, change: PendingChange): void {
+    this.out.push({ type: 'config_change_failed', version: change.version, why: 'timed_out' });
+    this.writeConfig(now, change.previous, true);
+  }
+
+  /** caughtUp: the member answered lately and, if it holds data, its position covers the commit watermark. */
+  private caughtUp(now: number, m: Member): boolean {
+    const c = this.contacts.get(m.id);
+    if (!c || now - c.lastContactAt >= this.timings.electionTimeoutMs) return false;
+    return m.kind === 'witness' || (c.position !== null && covers(c.position, this.hard.commitWatermark));
+  }
+
+  /** maybePromote makes a caught-up catching-up member a voter, one at a time, unless told not to. */
+  private maybePromote(now: number): void {
+    const p = this.primary;
+    const config = this.hard.config;
+    if (!p || !config || !p.configCommitted || p.change) return;
+    for (const m of config.members) {
+      if (m.state !== 'catching_up' || m.autoPromote === false || !this.caughtUp(now, m)) continue;
+      const result = applyChange(config, { op: 'put', member: { ...m, state: 'voting' } });
+      if (result.ok) return this.writeConfig(now, result.members, false);
+    }
   }
 
   // ---- Plumbing --------------------------------------------------------------
@@ -734,6 +938,7 @@ export class Node {
       const p = this.primary!;
       at = Math.min(p.nextHeartbeatAt, this.leaseDeadline(p));
       if (p.switchover) at = Math.min(at, p.switchover.deadline);
+      if (p.change) at = Math.min(at, p.change.deadline);
     }
     if (at !== this.timerAt) {
       this.timerAt = at;
@@ -742,15 +947,19 @@ export class Node {
   }
 }
 
+function sameMember(a: Member, b: Member): boolean {
+  return a.url === b.url && a.kind === b.kind && a.state === b.state && (a.autoPromote ?? true) === (b.autoPromote ?? true);
+}
+
 /** withinTermSpace says whether every term a message carries is at most MAX_TERM. */
 function withinTermSpace(m: Message): boolean {
   switch (m.type) {
     case 'vote_request':
-      return m.term <= MAX_TERM && m.lastLogTerm <= MAX_TERM;
+      return m.term <= MAX_TERM && m.lastLogTerm <= MAX_TERM && m.config.term <= MAX_TERM;
     case 'heartbeat':
-      return m.term <= MAX_TERM && m.commitWatermark.term <= MAX_TERM;
+      return m.term <= MAX_TERM && m.commitWatermark.term <= MAX_TERM && m.config.term <= MAX_TERM;
     case 'heartbeat_response':
-      return m.term <= MAX_TERM && (m.position === null || m.position.term <= MAX_TERM);
+      return m.term <= MAX_TERM && (m.position === null || m.position.term <= MAX_TERM) && (m.config === null || m.config.term <= MAX_TERM);
     case 'vote_response':
     case 'handoff':
       return m.term <= MAX_TERM;

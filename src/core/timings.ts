@@ -1,4 +1,10 @@
 // Protocol timings. All durations are milliseconds of the node's own clock.
+// They are part of the cluster configuration (cluster-config.ts): every
+// member runs the same ones, because the lease a primary computes from its
+// timings is only safe if the voters stay loyal for the same timeout.
+
+import { Type } from '@sinclair/typebox';
+import { closed } from './wire-types.js';
 
 export interface Timings {
   /** How often a primary sends a heartbeat round. */
@@ -10,6 +16,16 @@ export interface Timings {
   /** The largest relative difference in clock rate between two nodes, e.g. 0.05. */
   readonly clockDriftBound: number;
 }
+
+export const TimingsSchema = Type.Object(
+  {
+    heartbeatMs: Type.Integer({ minimum: 1, maximum: 3_600_000 }),
+    electionTimeoutMs: Type.Integer({ minimum: 2, maximum: 3_600_000 }),
+    electionJitterMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+    clockDriftBound: Type.Number({ minimum: 0, exclusiveMaximum: 0.5 }),
+  },
+  { ...closed, $id: 'Timings', description: 'The timings every member runs, in milliseconds of its own clock.' },
+);
 
 export const DEFAULT_TIMINGS: Timings = Object.freeze({
   heartbeatMs: 30,

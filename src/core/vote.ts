@@ -2,6 +2,15 @@
 // pure function of what the voter knows; the node applies its consequences.
 //
 // The checks run in this order, and the first that fails is the reason:
+//  0. wrong_cluster: the candidate names another cluster id (or this voter
+//     holds no configuration yet, while it joins). config_behind: the
+//     candidate's configuration position is before the voter's own. A
+//     configuration is committed only once a majority of its voters hold it,
+//     and every majority of a configuration meets every majority of the next
+//     (one voter changes at a time), so a candidate behind a committed
+//     configuration always meets a voter that refuses it: the configuration's
+//     analogue of the log rule, as Raft's log rule does for its
+//     configuration entries.
 //  1. watermark_not_covered: the candidate's log must cover the commit
 //     watermark. This is the safety core and comes before anything else, so a
 //     candidate that could lose an acknowledged write is refused whatever its
@@ -22,7 +31,8 @@
 //  8. already_voted: one grant per term; the same candidate asking again in
 //     the term is granted again.
 
-import { findMember, isElectable, isVoter, type MemberKind, type Membership } from './membership.js';
+import { findMember, isElectable, isVoter, type Member, type MemberKind } from './membership.js';
+import { compareConfigs, type ConfigPosition } from './cluster-config.js';
 import { comparePositions, covers, type LogPosition } from './position.js';
 import type { Refusal, VoteRequest } from './messages.js';
 
@@ -32,7 +42,10 @@ export interface VoterView {
   readonly term: number;
   readonly votedFor: string | null;
   readonly commitWatermark: LogPosition;
-  readonly membership: Membership;
+  /** The voter's cluster id and configuration position; null while it joins and holds none. */
+  readonly clusterId: string | null;
+  readonly config: ConfigPosition | null;
+  readonly members: readonly Member[];
   readonly kind: MemberKind;
   /** A data voter's own durable log position; null if not known (or a witness). */
   readonly position: LogPosition | null;
@@ -49,14 +62,18 @@ export function candidatePosition(req: VoteRequest): LogPosition {
 }
 
 export function decideVote(voter: VoterView, req: VoteRequest): VoteDecision {
+  if (voter.clusterId !== req.clusterId) return refuse({ code: 'wrong_cluster', clusterId: voter.clusterId, candidateClusterId: req.clusterId });
+  if (voter.config && compareConfigs(req.config, voter.config) < 0) {
+    return refuse({ code: 'config_behind', candidateConfig: req.config, voterConfig: voter.config });
+  }
   const candidate = candidatePosition(req);
   if (!covers(candidate, voter.commitWatermark)) {
     return refuse({ code: 'watermark_not_covered', candidatePosition: candidate, commitWatermark: voter.commitWatermark });
   }
-  const member = findMember(voter.membership.members, req.candidateId);
+  const member = findMember(voter.members, req.candidateId);
   if (!member) return refuse({ code: 'not_a_member', candidateId: req.candidateId });
   if (!isElectable(member)) return refuse({ code: 'not_electable', candidateId: req.candidateId });
-  const self = findMember(voter.membership.members, voter.id);
+  const self = findMember(voter.members, voter.id);
   if (!self) return refuse({ code: 'not_voting', voterId: voter.id, why: 'not_a_member' });
   if (!isVoter(self)) return refuse({ code: 'not_voting', voterId: voter.id, why: 'catching_up' });
   if (voter.kind === 'data' && !voter.position) return refuse({ code: 'not_voting', voterId: voter.id, why: 'position_unknown' });

@@ -10,7 +10,19 @@
 // no answer leaves. The answer to a request or a switchover command is handed
 // back to the caller of step() once every effect of the step is performed.
 
-import type { Effect, ElectionOutcome, Event, HardState, Message, Node, Role, RoleChangeReason, SwitchoverAnswer } from '../core/index.js';
+import type {
+  ClusterConfig,
+  ConfigChangeAnswer,
+  Effect,
+  ElectionOutcome,
+  Event,
+  HardState,
+  Message,
+  Node,
+  Role,
+  RoleChangeReason,
+  SwitchoverAnswer,
+} from '../core/index.js';
 
 /** Clock reads the node's own clock, in milliseconds. */
 export interface Clock {
@@ -46,6 +58,10 @@ export interface Notifications {
   role(change: RoleChange): void;
   election(outcome: ElectionOutcome): void;
   switchoverAbandoned(target: string): void;
+  /** A configuration this primary wrote is committed. */
+  configCommitted(config: ClusterConfig): void;
+  /** A change this primary started will not commit: it stepped down, or the change timed out and was rolled back. */
+  configChangeFailed(version: number, why: 'stepped_down' | 'timed_out'): void;
   /**
    * fatal reports a fault that stops the node: a failed persist (`cause`
    * 'persist') or a node that threw or broke the effect order ('step'). It is
@@ -69,6 +85,8 @@ export interface StepResult {
   readonly reply: ReplyEffect | null;
   /** The answer to the switchover command stepped; null if none. */
   readonly switchover: SwitchoverAnswer | null;
+  /** The answer to the membership change stepped; null if none. */
+  readonly configChange: ConfigChangeAnswer | null;
 }
 
 export type ReplyEffect = Extract<Effect, { type: 'reply' }>;
@@ -84,7 +102,7 @@ export class EffectOrderViolation extends Error {
   }
 }
 
-const NOTHING: StepResult = Object.freeze({ effects: [], reply: null, switchover: null });
+const NOTHING: StepResult = Object.freeze({ effects: [], reply: null, switchover: null, configChange: null });
 
 export class Driver {
   private failure: Error | null = null;
@@ -129,11 +147,12 @@ export class Driver {
     for (let i = 1; i < effects.length; i++) {
       if ((effects[i] as Effect).type === 'persist') {
         this.fail(new EffectOrderViolation(i), 'step');
-        return { effects, reply: null, switchover: null };
+        return { ...NOTHING, effects };
       }
     }
     let reply: ReplyEffect | null = null;
     let switchover: SwitchoverAnswer | null = null;
+    let configChange: ConfigChangeAnswer | null = null;
     for (const effect of effects) {
       switch (effect.type) {
         case 'persist':
@@ -141,7 +160,7 @@ export class Driver {
             this.ports.store.save(effect.state);
           } catch (err) {
             this.fail(err as Error, 'persist');
-            return { effects, reply: null, switchover: null };
+            return { ...NOTHING, effects };
           }
           break;
         case 'send':
@@ -168,11 +187,20 @@ export class Driver {
         case 'switchover_abandoned':
           this.ports.notify.switchoverAbandoned(effect.target);
           break;
+        case 'config_change_answer':
+          configChange = effect.answer;
+          break;
+        case 'config_committed':
+          this.ports.notify.configCommitted(effect.config);
+          break;
+        case 'config_change_failed':
+          this.ports.notify.configChangeFailed(effect.version, effect.why);
+          break;
       }
       // A notification may have stopped the node (a fatal fault seen by the runtime).
-      if (!this.running) return { effects, reply: null, switchover: null };
+      if (!this.running) return { ...NOTHING, effects };
     }
-    return { effects, reply, switchover };
+    return { effects, reply, switchover, configChange };
   }
 
   private fail(err: Error, cause: 'persist' | 'step'): void {

@@ -86,6 +86,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly configVersion = new Gauge({
+    name: 'quorumd_config_version',
+    help: 'The version of the cluster configuration this node holds (0 while it joins).',
+    registers: [this.registry],
+  });
+  readonly configDifferences = new Gauge({
+    name: 'quorumd_config_differences',
+    help: "How many of this node's settings differ from the stored cluster configuration, which wins (see /status configDifferences).",
+    registers: [this.registry],
+  });
+  readonly configChanges = new Counter({
+    name: 'quorumd_config_changes_total',
+    help: 'Membership changes this node was asked to make as the primary, by result (committed, unchanged, or the refusal or failure code).',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
   readonly authRefusals = authRefusals(this.registry);
 
   constructor() {

@@ -11,7 +11,20 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { Node, ZERO_POSITION, seededRandom, type ElectionOutcome, type HardState, type LogPosition, type Message, type Role } from '../core/index.js';
+import {
+  Node,
+  ZERO_POSITION,
+  seededRandom,
+  type ClusterConfig,
+  type ConfigChange,
+  type ConfigChangeAnswer,
+  type ElectionOutcome,
+  type HardState,
+  type LogPosition,
+  type Message,
+  type Role,
+} from '../core/index.js';
+import { configDifferences } from './bootstrap.js';
 import { ApiError } from '../errors.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { PrimaryWatch } from '../transport/primary-watch.js';
@@ -29,6 +42,7 @@ import type {
   HeartbeatReply,
   HistoryEntry,
   MembersView,
+  MembershipChange,
   QuorumService,
   StatusView,
   SwitchoverReply,
@@ -36,6 +50,17 @@ import type {
   VoteReply,
 } from './service.js';
 import { healthCheck, isPrimary, isReplica, memberUrl, membersView, readinessCheck, statusView } from './views.js';
+
+/** The HTTP status of each refusal of a membership change. */
+const CHANGE_REFUSAL_STATUS: Record<Extract<ConfigChangeAnswer, { status: 'refused' }>['code'], number> = {
+  unknown_member: 404,
+  invalid_change: 409,
+  would_break_cluster: 409,
+  change_in_progress: 409,
+  not_caught_up: 409,
+  not_primary: 409,
+  hand_over_first: 409,
+};
 
 export interface RuntimeHooks {
   /** Called on a fatal fault; the default exits the process with status 70. */
@@ -62,6 +87,8 @@ export class NodeRuntime implements QuorumService {
   private switchoverWaiters: Array<(r: SwitchoverReply) => void> = [];
   private pendingSwitchover: { readonly target: string; readonly fromTerm: number } | null = null;
   private lastRole: Role = 'follower';
+  private readonly differences: string[];
+  private changeWaiters: Array<{ version: number; resolve: (r: MembershipChange) => void; reject: (err: Error) => void }> = [];
   /** The members whose url last answered as another member, and the id it answered as. */
   private readonly answersAs = new Map<string, string>();
 
@@ -80,19 +107,12 @@ export class NodeRuntime implements QuorumService {
         process.exit(70);
       });
     const stored = this.store.load();
-    // Until membership changes arrive through the API, the configured member
-    // list is the operator's word at every start (URLs do move); the term,
-    // the vote and the watermark are what must survive.
-    const hardState: HardState = stored
-      ? { ...stored, membership: { version: stored.membership.version, members: opts.members } }
-      : { term: 0, votedFor: null, commitWatermark: ZERO_POSITION, membership: { version: 1, members: opts.members } };
-    if (stored && JSON.stringify(stored.membership.members) !== JSON.stringify(opts.members)) {
-      this.logger.warn(
-        { stored: stored.membership.members, configured: opts.members },
-        'the configured members differ from the stored ones; using the configured',
-      );
-    }
+    // The settings make the configuration only on the first start; after that
+    // the stored configuration is the cluster's word, and settings that
+    // differ from it are reported, never applied.
+    const hardState: HardState = stored ?? { term: 0, votedFor: null, commitWatermark: ZERO_POSITION, config: opts.initialConfig };
     if (stored === null) this.initialize(hardState);
+    this.differences = configDifferences(hardState.config, opts.initialConfig, opts.timings);
     // Peers are called with this node's own peer token, or the shared token in that mode.
     const credential = opts.peerToken ?? opts.token;
     // Under mutual TLS the certificate is the credential, and no token is sent.
@@ -105,6 +125,7 @@ export class NodeRuntime implements QuorumService {
       id: opts.id,
       hardState,
       timings: opts.timings,
+      joinClusterId: opts.joinClusterId ?? null,
       random: seededRandom(opts.seed ?? randomInt(2 ** 31)),
       now: this.now(),
     });
@@ -117,18 +138,31 @@ export class NodeRuntime implements QuorumService {
         role: (change) => this.onRole(change),
         election: (outcome) => this.onElection(outcome),
         switchoverAbandoned: (target) => this.onSwitchoverAbandoned(target),
+        configCommitted: (config) => this.onConfigCommitted(config),
+        configChangeFailed: (version, why) => this.onConfigChangeFailed(version, why),
         fatal: (err) => this.fail(err),
       },
     });
     // The watch on the primary's connection is the fast-failover evidence, so
     // it exists only when fast failover is on.
     this.watch = opts.fastFailover
-      ? new PrimaryWatch({ probeTimeoutMs: opts.timings.electionTimeoutMs, onGone: (primaryId) => this.primaryGone(primaryId) })
+      ? new PrimaryWatch({ probeTimeoutMs: this.node.timings.electionTimeoutMs, onGone: (primaryId) => this.primaryGone(primaryId) })
       : null;
     this.metrics.term.set(hardState.term);
     this.metrics.setRole('follower');
     this.metrics.commitWatermarkLsn.set(hardState.commitWatermark.lsn);
-    this.logger.info({ term: hardState.term, votedFor: hardState.votedFor, restored: stored !== null }, 'node state loaded');
+    this.metrics.configVersion.set(hardState.config?.version ?? 0);
+    this.metrics.configDifferences.set(this.differences.length);
+    this.logger.info(
+      { term: hardState.term, votedFor: hardState.votedFor, restored: stored !== null, clusterId: hardState.config?.clusterId ?? null },
+      'node state loaded',
+    );
+    if (this.differences.length > 0) {
+      this.logger.warn(
+        { differences: this.differences },
+        'the settings differ from the stored cluster configuration, which wins: change membership through the API (see the README)',
+      );
+    }
   }
 
   /**
@@ -223,7 +257,7 @@ export class NodeRuntime implements QuorumService {
     this.pendingSwitchover = pending;
     return new Promise((resolve) => {
       this.switchoverWaiters.push(resolve);
-      const t = this.opts.timings;
+      const t = this.node.timings;
       const boundMs = 2 * (t.electionTimeoutMs + t.electionJitterMs);
       setTimeout(() => {
         if (this.pendingSwitchover === pending) this.finishSwitchover({ status: 'abandoned', target: pending.target });
@@ -231,8 +265,46 @@ export class NodeRuntime implements QuorumService {
     });
   }
 
+  /**
+   * changeMembers makes one membership change on this node, the primary, and
+   * resolves once it is committed. A node that is not the primary refuses
+   * with not_primary (the route forwards the request). Removing or demoting
+   * the primary itself hands over first; the caller then forwards to the new
+   * primary, which makes the change.
+   */
+  async changeMembers(change: ConfigChange): Promise<MembershipChange> {
+    const answer = this.driver.handle({ type: 'config_change', change }).configChange;
+    if (answer === null) throw new ApiError(503, 'node_failed', 'this node has stopped');
+    this.logger.info({ change, answer }, `membership change ${answer.status}`);
+    switch (answer.status) {
+      case 'unchanged':
+        this.metrics.configChanges.inc({ result: 'unchanged' });
+        return { status: 'unchanged', config: answer.config };
+      case 'refused':
+        this.metrics.configChanges.inc({ result: answer.code });
+        if (answer.code === 'hand_over_first') {
+          const handed = await this.switchover(null);
+          if (handed.status !== 'completed') {
+            throw new ApiError(409, 'hand_over_failed', `${answer.why}, and the handover did not complete (${JSON.stringify(handed)})`);
+          }
+          throw new ApiError(409, 'not_primary', `this node handed over to ${handed.target}, which makes the change`);
+        }
+        throw new ApiError(CHANGE_REFUSAL_STATUS[answer.code], answer.code, answer.why);
+      case 'started':
+        return new Promise((resolve, reject) => {
+          this.changeWaiters.push({ version: answer.version, resolve, reject });
+        });
+    }
+  }
+
+  /** The url of the primary this node knows, or null: where a membership change is forwarded. */
+  primaryUrl(): string | null {
+    const id = this.node.knownPrimary;
+    return id === null || id === this.id ? null : memberUrl(this.node, id);
+  }
+
   status(): StatusView {
-    return statusView(this.node, this.now(), this.startedAt);
+    return statusView(this.node, this.now(), this.startedAt, this.differences);
   }
 
   members(): MembersView {
@@ -403,6 +475,42 @@ export class NodeRuntime implements QuorumService {
   private onSwitchoverAbandoned(target: string): void {
     this.logger.info({ switchover: { status: 'abandoned', target } }, 'switchover abandoned');
     this.finishSwitchover({ status: 'abandoned', target });
+  }
+
+  private onConfigCommitted(config: ClusterConfig): void {
+    this.metrics.configVersion.set(config.version);
+    this.logger.info(
+      { clusterId: config.clusterId, term: config.term, version: config.version, members: config.members },
+      `configuration ${config.version} committed`,
+    );
+    const done = this.changeWaiters.filter((w) => w.version <= config.version);
+    this.changeWaiters = this.changeWaiters.filter((w) => w.version > config.version);
+    for (const w of done) {
+      this.metrics.configChanges.inc({ result: 'committed' });
+      w.resolve({ status: 'committed', config });
+    }
+  }
+
+  private onConfigChangeFailed(version: number, why: 'stepped_down' | 'timed_out'): void {
+    this.logger.warn({ version, why }, `membership change to version ${version} did not commit (${why})`);
+    const failed = this.changeWaiters.filter((w) => w.version <= version);
+    this.changeWaiters = this.changeWaiters.filter((w) => w.version > version);
+    for (const w of failed) {
+      this.metrics.configChanges.inc({ result: why });
+      w.reject(
+        why === 'timed_out'
+          ? new ApiError(
+              503,
+              'change_timed_out',
+              `version ${version} was not acknowledged by a majority of its voters in time; the primary rolled it back to the members before it`,
+            )
+          : new ApiError(
+              503,
+              'change_interrupted',
+              `the primary stepped down before version ${version} committed: it may still take effect or be dropped; read GET /members`,
+            ),
+      );
+    }
   }
 
   private finishSwitchover(r: SwitchoverReply): void {

@@ -1,16 +1,23 @@
-// What a node runtime needs to start: its identity, the initial membership,
+// What a node runtime needs to start: its identity, the initial configuration,
 // its store, timings and hook. The command line (src/cli.ts) builds this from
 // the checked configuration.
 
 import type { Logger } from 'pino';
-import type { Member, Timings } from '../core/index.js';
+import type { ClusterConfig, Timings } from '../core/index.js';
 import type { StateStore } from '../store/store.js';
 
 export interface RuntimeOptions {
   readonly id: string;
-  /** The initial membership, used when the store holds none yet. */
-  readonly members: readonly Member[];
+  /**
+   * The configuration this node's settings describe (bootstrap.ts): written on
+   * the first start of an empty data folder, and only compared with the
+   * stored one afterwards. Null when the node was started to join a cluster.
+   */
+  readonly initialConfig: ClusterConfig | null;
+  /** When joining: take the first configuration only from this cluster id; null takes any that lists this node. */
+  readonly joinClusterId?: string | null;
   readonly store: StateStore;
+  /** The timings the settings say: used while the node joins, and compared with the configuration's. */
   readonly timings: Timings;
   /** The shared token (every role, no identity); null when none is configured. */
   readonly token: string | null;

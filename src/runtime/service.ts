@@ -5,7 +5,7 @@
 
 import type { Static } from '@sinclair/typebox';
 import type { Registry } from 'prom-client';
-import type { HandoffBody, HeartbeatBody, HeartbeatReply, LogPosition, Member, VoteBody, VoteReply } from '../core/index.js';
+import type { ClusterConfig, ConfigChange, HandoffBody, HeartbeatBody, HeartbeatReply, LogPosition, Member, VoteBody, VoteReply } from '../core/index.js';
 import type {
   Check as CheckSchema,
   HistoryEntry as HistoryEntrySchema,
@@ -31,6 +31,12 @@ export type MembersView = Static<typeof MembersViewSchema>;
 export type HistoryEntry = Static<typeof HistoryEntrySchema>;
 export type Check = Static<typeof CheckSchema>;
 
+/** What a membership change left in force: the committed configuration, or the one that already said so. */
+export interface MembershipChange {
+  readonly status: 'committed' | 'unchanged';
+  readonly config: ClusterConfig;
+}
+
 export interface QuorumService {
   readonly id: string;
   readonly registry: Registry;
@@ -41,6 +47,15 @@ export interface QuorumService {
   reportPosition(position: LogPosition): StatusView;
   /** Resolves once the switchover finished, was refused, or was abandoned. */
   switchover(target: string | null): Promise<SwitchoverReply>;
+  /**
+   * One membership change, made by this node as the primary; resolves once
+   * committed. Throws ApiError: not_primary (forward it to primaryUrl()),
+   * unknown_member, change_in_progress, would_break_cluster, not_caught_up,
+   * change_timed_out, change_interrupted.
+   */
+  changeMembers(change: ConfigChange): Promise<MembershipChange>;
+  /** The url of the primary this node follows, or null (none known, or this node). */
+  primaryUrl(): string | null;
   status(): StatusView;
   members(): MembersView;
   history(): HistoryEntry[];

@@ -2,11 +2,12 @@
 // the members, and the answers of the health, readiness, /primary and /replica
 // probes. Each reads the node at a given time on its clock and changes nothing.
 
-import { findMember, isElectable, isVoter, leaseMs, quorumSize, voters, watermarkHolders, type Node, type Role } from '../core/index.js';
+import { isElectable, isVoter, leaseMs, quorumSize, voters, watermarkHolders, type Node, type Role } from '../core/index.js';
 import type { Check, MembersView, StatusView } from './service.js';
 
-export function statusView(node: Node, now: number, startedAt: Date): StatusView {
+export function statusView(node: Node, now: number, startedAt: Date, configDifferences: readonly string[] = []): StatusView {
   const hard = node.hardState;
+  const config = node.config;
   const expiry = node.leaseExpiry;
   const t = node.timings;
   return {
@@ -25,6 +26,10 @@ export function statusView(node: Node, now: number, startedAt: Date): StatusView
       electionJitterMs: t.electionJitterMs,
       leaseMs: leaseMs(t),
     },
+    clusterId: config?.clusterId ?? null,
+    config: config ? { term: config.term, version: config.version } : null,
+    membership: config === null ? 'joining' : node.self ? 'member' : 'removed',
+    configDifferences: [...configDifferences],
     startedAt: startedAt.toISOString(),
   };
 }
@@ -34,15 +39,20 @@ export function statusView(node: Node, now: number, startedAt: Date): StatusView
  * members whose url last answered in another member's name.
  */
 export function membersView(node: Node, now: number, answersAs: ReadonlyMap<string, string> = new Map()): MembersView {
-  const m = node.hardState.membership;
-  const voterCount = voters(m.members).length;
+  const config = node.config;
+  const members = node.members;
+  const voterCount = voters(members).length;
   const primaryId = node.knownPrimary;
   return {
-    version: m.version,
+    clusterId: config?.clusterId ?? null,
+    configTerm: config?.term ?? 0,
+    version: config?.version ?? 0,
+    committed: node.configCommitted,
+    pendingVersion: node.pendingChange,
     quorum: quorumSize(voterCount),
     voters: voterCount,
     watermarkHolders: watermarkHolders(voterCount),
-    members: m.members.map((member) => {
+    members: members.map((member) => {
       const contact = node.contactOf(member.id);
       const isSelf = member.id === node.id;
       const role: Role | 'unknown' = isSelf
@@ -57,6 +67,7 @@ export function membersView(node: Node, now: number, answersAs: ReadonlyMap<stri
         url: member.url,
         kind: member.kind,
         state: member.state,
+        autoPromote: member.autoPromote ?? true,
         voter: isVoter(member),
         electable: isElectable(member),
         role,
@@ -95,9 +106,9 @@ export function isReplica(node: Node, now: number, failed: Error | null): boolea
   return !failed && node.currentRole === 'follower' && node.self?.kind === 'data' && node.logPosition !== null && hearsPrimary(node, now);
 }
 
-/** The url of a member as this node knows it, or null. */
+/** The url of a member as this node knows it (or of one its last change removed), or null. */
 export function memberUrl(node: Node, id: string): string | null {
-  return findMember(node.hardState.membership.members, id)?.url ?? null;
+  return node.urlOf(id);
 }
 
 function hearsPrimary(node: Node, now: number): boolean {

@@ -3,26 +3,31 @@
 // load instead of quietly resetting a node's vote or term.
 //
 // The file is pretty-printed JSON, so an operator can read it:
-//   { "format": 1, "state": { term, votedFor, commitWatermark, membership },
+//   { "format": 2, "state": { term, votedFor, commitWatermark, config },
 //     "checksum": "sha256:<hex>" }
+// config is the cluster configuration { clusterId, term, version, members,
+// timings }, or null on a node that joins and has not heard it yet. Format 1
+// (before the configuration was replicated) held a bare member list instead.
 // The checksum covers the canonical compact JSON of the state (fixed key
 // order), so re-indenting the file keeps it valid while any changed value is
 // detected.
 
 import { createHash } from 'node:crypto';
-import type { HardState, Member } from '../core/index.js';
+import type { ClusterConfig, HardState, Member } from '../core/index.js';
 
 /** The format version this code writes and the only one it reads. */
-export const STATE_FORMAT_VERSION = 1;
+export const STATE_FORMAT_VERSION = 2;
 
 const CHECKSUM_PREFIX = 'sha256:';
 const CHECKSUM_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 const FILE_KEYS = ['format', 'state', 'checksum'] as const;
-const STATE_KEYS = ['term', 'votedFor', 'commitWatermark', 'membership'] as const;
+const STATE_KEYS = ['term', 'votedFor', 'commitWatermark', 'config'] as const;
 const POSITION_KEYS = ['term', 'lsn'] as const;
-const MEMBERSHIP_KEYS = ['version', 'members'] as const;
+const CONFIG_KEYS = ['clusterId', 'term', 'version', 'members', 'timings'] as const;
+const TIMING_KEYS = ['heartbeatMs', 'electionTimeoutMs', 'electionJitterMs', 'clockDriftBound'] as const;
 const MEMBER_KEYS = ['id', 'url', 'kind', 'state'] as const;
+const MEMBER_OPTIONAL_KEYS = ['autoPromote'] as const;
 const MEMBER_KINDS: readonly string[] = ['data', 'witness'];
 const MEMBER_STATES: readonly string[] = ['voting', 'catching_up'];
 
@@ -35,9 +40,22 @@ export function copyHardState(s: HardState): HardState {
     term: s.term,
     votedFor: s.votedFor,
     commitWatermark: { term: s.commitWatermark.term, lsn: s.commitWatermark.lsn },
-    membership: {
-      version: s.membership.version,
-      members: s.membership.members.map((m): Member => ({ id: m.id, url: m.url, kind: m.kind, state: m.state })),
+    config: s.config === null ? null : copyConfig(s.config),
+  };
+}
+
+function copyConfig(c: ClusterConfig): ClusterConfig {
+  const t = c.timings;
+  return {
+    clusterId: c.clusterId,
+    term: c.term,
+    version: c.version,
+    members: c.members.map((m): Member => ({ id: m.id, url: m.url, kind: m.kind, state: m.state, ...(m.autoPromote === false ? { autoPromote: false } : {}) })),
+    timings: {
+      heartbeatMs: t.heartbeatMs,
+      electionTimeoutMs: t.electionTimeoutMs,
+      electionJitterMs: t.electionJitterMs,
+      clockDriftBound: t.clockDriftBound,
     },
   };
 }
@@ -53,11 +71,15 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** checkFields says what is wrong with v as an object of exactly `keys`, or null. */
-function checkFields(v: unknown, at: string, keys: readonly string[], exact: boolean): string | null {
+function checkFields(v: unknown, at: string, keys: readonly string[], exact: boolean, optional: readonly string[] = []): string | null {
   if (!isRecord(v)) return `${at} must be an object, got ${describe(v)}`;
   for (const k of keys) if (!Object.hasOwn(v, k)) return `${at}.${k} is missing`;
-  if (exact) for (const k of Object.keys(v)) if (!keys.includes(k)) return `${at}.${k} is not a known field`;
+  if (exact) for (const k of Object.keys(v)) if (!keys.includes(k) && !optional.includes(k)) return `${at}.${k} is not a known field`;
   return null;
+}
+
+function checkNumber(v: unknown, at: string): string | null {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? null : `${at} must be a non-negative number, got ${describe(v)}`;
 }
 
 function checkCount(v: unknown, at: string): string | null {
@@ -75,12 +97,36 @@ function checkOneOf(v: unknown, at: string, allowed: readonly string[]): string 
 function checkMember(v: unknown, at: string, exact: boolean): string | null {
   const m = v as Record<string, unknown>;
   return (
-    checkFields(v, at, MEMBER_KEYS, exact) ??
+    checkFields(v, at, MEMBER_KEYS, exact, MEMBER_OPTIONAL_KEYS) ??
     checkString(m.id, `${at}.id`) ??
     checkString(m.url, `${at}.url`) ??
     checkOneOf(m.kind, `${at}.kind`, MEMBER_KINDS) ??
-    checkOneOf(m.state, `${at}.state`, MEMBER_STATES)
+    checkOneOf(m.state, `${at}.state`, MEMBER_STATES) ??
+    (m.autoPromote === undefined || typeof m.autoPromote === 'boolean' ? null : `${at}.autoPromote must be a boolean, got ${describe(m.autoPromote)}`)
   );
+}
+
+function checkConfig(v: unknown, at: string, exact: boolean): string | null {
+  if (v === null) return null;
+  const c = v as Record<string, unknown>;
+  const t = c?.timings as Record<string, unknown>;
+  const found =
+    checkFields(v, at, CONFIG_KEYS, exact) ??
+    checkString(c.clusterId, `${at}.clusterId`) ??
+    checkCount(c.term, `${at}.term`) ??
+    checkCount(c.version, `${at}.version`) ??
+    checkFields(t, `${at}.timings`, TIMING_KEYS, exact) ??
+    checkCount(t.heartbeatMs, `${at}.timings.heartbeatMs`) ??
+    checkCount(t.electionTimeoutMs, `${at}.timings.electionTimeoutMs`) ??
+    checkCount(t.electionJitterMs, `${at}.timings.electionJitterMs`) ??
+    checkNumber(t.clockDriftBound, `${at}.timings.clockDriftBound`);
+  if (found) return found;
+  if (!Array.isArray(c.members)) return `${at}.members must be an array, got ${describe(c.members)}`;
+  for (const [i, m] of c.members.entries()) {
+    const bad = checkMember(m, `${at}.members[${i}]`, exact);
+    if (bad) return bad;
+  }
+  return null;
 }
 
 /**
@@ -94,22 +140,14 @@ export function checkHardState(v: unknown, at = 'state', exact = false): string 
   if (problem) return problem;
   const s = v as Record<string, unknown>;
   const wm = s.commitWatermark as Record<string, unknown>;
-  const ms = s.membership as Record<string, unknown>;
-  const found =
+  return (
     checkCount(s.term, `${at}.term`) ??
     (s.votedFor === null ? null : checkString(s.votedFor, `${at}.votedFor`)) ??
     checkFields(wm, `${at}.commitWatermark`, POSITION_KEYS, exact) ??
     checkCount(wm.term, `${at}.commitWatermark.term`) ??
     checkCount(wm.lsn, `${at}.commitWatermark.lsn`) ??
-    checkFields(ms, `${at}.membership`, MEMBERSHIP_KEYS, exact) ??
-    checkCount(ms.version, `${at}.membership.version`);
-  if (found) return found;
-  if (!Array.isArray(ms.members)) return `${at}.membership.members must be an array, got ${describe(ms.members)}`;
-  for (const [i, m] of ms.members.entries()) {
-    const bad = checkMember(m, `${at}.membership.members[${i}]`, exact);
-    if (bad) return bad;
-  }
-  return null;
+    checkConfig(s.config, `${at}.config`, exact)
+  );
 }
 
 function checksumOf(canonical: HardState): string {

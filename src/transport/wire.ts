@@ -40,7 +40,7 @@ export function requestToWire(m: Message): { path: string; body: object } | null
       return { path: '/heartbeat', body };
     }
     case 'handoff':
-      return { path: '/handoff', body: { term: m.term, primaryId: m.primaryId } };
+      return { path: '/handoff', body: { clusterId: m.clusterId, term: m.term, primaryId: m.primaryId } };
     default:
       return null;
   }
@@ -75,7 +75,7 @@ export function heartbeatFromWire(body: HeartbeatBody): Heartbeat {
 }
 
 export function handoffFromWire(body: HandoffBody): Handoff {
-  return { type: 'handoff', term: body.term, primaryId: body.primaryId };
+  return { type: 'handoff', clusterId: body.clusterId, term: body.term, primaryId: body.primaryId };
 }
 
 export function voteReplyToWire(r: VoteResponse): VoteReply {
@@ -83,5 +83,5 @@ export function voteReplyToWire(r: VoteResponse): VoteReply {
 }
 
 export function heartbeatReplyToWire(r: HeartbeatResponse): HeartbeatReply {
-  return { term: r.term, success: r.success, memberId: r.memberId, position: r.position };
+  return { term: r.term, success: r.success, memberId: r.memberId, position: r.position, config: r.config };
 }

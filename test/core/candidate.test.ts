@@ -13,7 +13,7 @@ import {
   data,
   deliver,
   makeNode,
-  membership,
+  clusterConfig,
   outcomes,
   persists,
   pos,
@@ -25,7 +25,7 @@ import {
 
 const NOW = AFTER_START_LOYALTY;
 const MEMBERS = [data('a'), data('b'), data('c'), data('d'), witness('w'), catchingUp('x')];
-const MS = membership(MEMBERS);
+const MS = clusterConfig(MEMBERS);
 /** a, b, c, d and w vote: five voters, quorum three. */
 const OTHER_VOTERS = ['b', 'c', 'd', 'w'];
 

@@ -5,11 +5,11 @@
 
 import t from 'tap';
 import { covers, decideVote, formatPosition, type LogPosition, type VoterView } from '../../src/core/index.js';
-import { Cluster, TIMINGS, data, membership, pos, voteRequest, witness } from '../support/core-harness.js';
+import { Cluster, TIMINGS, data, clusterConfig, pos, voteRequest, witness } from '../support/core-harness.js';
 
 const EX_PRIMARY = pos(1, 120);
 const NEW_HISTORY = pos(2, 100);
-const MS = membership([data('a'), data('b'), data('c'), witness('w')]);
+const MS = clusterConfig([data('a'), data('b'), data('c'), witness('w')]);
 
 t.test('every voter that holds or knows the new history refuses the ex-primary', async (t) => {
   // Proves the rule on the exact positions: a voter that knows the watermark

@@ -5,9 +5,9 @@
 
 import t from 'tap';
 import type { Effect, Heartbeat, Node } from '../../src/core/index.js';
-import { TIMINGS, checkedStep, data, deliver, heartbeat, makeNode, membership, pos, sends, witness } from '../support/core-harness.js';
+import { TIMINGS, checkedStep, data, deliver, heartbeat, makeNode, clusterConfig, pos, sends, witness } from '../support/core-harness.js';
 
-const MS = membership([data('a'), data('b'), data('c'), data('d'), witness('w')]);
+const MS = clusterConfig([data('a'), data('b'), data('c'), data('d'), witness('w')]);
 const HB = TIMINGS.heartbeatMs;
 
 /** a's heartbeat of term 2, naming `heir` if given. */

@@ -15,7 +15,7 @@ import {
   checkedStep,
   data,
   makeNode,
-  membership,
+  clusterConfig,
   outcomes,
   persists,
   pos,
@@ -25,7 +25,7 @@ import {
   type NodeSetup,
 } from '../support/core-harness.js';
 
-const MS = membership([data('a'), data('b'), data('c'), witness('w'), catchingUp('x')]);
+const MS = clusterConfig([data('a'), data('b'), data('c'), witness('w'), catchingUp('x')]);
 const NOW = AFTER_START_LOYALTY;
 
 /** Voter b: term 3, watermark 3/50, its own log at 3/60, past its start-up loyalty at NOW. */

@@ -14,14 +14,14 @@ import {
   deliver,
   heartbeat,
   makeNode,
-  membership,
+  clusterConfig,
   persists,
   pos,
   voteReply,
   witness,
 } from '../support/core-harness.js';
 
-const MS = membership([data('a'), data('b'), data('c')]);
+const MS = clusterConfig([data('a'), data('b'), data('c')]);
 const LOYALTY = TIMINGS.electionTimeoutMs;
 
 /** b, a follower of a in term 2, heard a's heartbeat at `heardAt`. */
@@ -174,7 +174,7 @@ t.test('a heartbeat naming a second primary for a known term, or sent by a membe
   // term or follow a witness or a stranger: the reply says no, nothing is
   // persisted, and the node keeps its primary (a forged heartbeat once made
   // the primary throw and exit).
-  const ms = membership([data('a'), data('b'), data('c'), witness('w')]);
+  const ms = clusterConfig([data('a'), data('b'), data('c'), witness('w')]);
   const b = makeNode('b', ms, { term: 2, position: pos(2, 10) });
   deliver(b, 1000, heartbeat(ms, 2, 'a'));
   const cases: Array<[string, Heartbeat]> = [

@@ -14,7 +14,7 @@ import {
   deliver,
   heartbeat,
   makeNode,
-  membership,
+  clusterConfig,
   outcomes,
   persists,
   pos,
@@ -25,7 +25,7 @@ import {
 } from '../support/core-harness.js';
 
 const MEMBERS = [data('a'), data('b'), data('c'), witness('w')];
-const MS = membership(MEMBERS);
+const MS = clusterConfig(MEMBERS);
 const NOW = AFTER_START_LOYALTY;
 /** The largest exact integer: the term that used to leave a node unable to stand or persist. */
 const EDGE = Number.MAX_SAFE_INTEGER;

@@ -5,11 +5,11 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { randomizedElectionTimeout, seededRandom } from '../../src/core/index.js';
-import { TIMINGS, checkedStep, checkProperty, data, deliver, heartbeat, makeNode, membership, pos, sends } from '../support/core-harness.js';
+import { TIMINGS, checkedStep, checkProperty, data, deliver, heartbeat, makeNode, clusterConfig, pos, sends } from '../support/core-harness.js';
 
 const BASE = TIMINGS.electionTimeoutMs;
 const JITTER = TIMINGS.electionJitterMs;
-const MS = membership([data('a'), data('b'), data('c')]);
+const MS = clusterConfig([data('a'), data('b'), data('c')]);
 
 t.test('randomizedElectionTimeout is a whole number in [base, base + jitter) (property)', async (t) => {
   // Proves the range for any base, jitter and seed.

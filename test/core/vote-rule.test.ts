@@ -14,7 +14,7 @@ import {
   deliver,
   heartbeat,
   makeNode,
-  membership,
+  clusterConfig,
   persists,
   pos,
   roleChanges,
@@ -25,7 +25,7 @@ import {
   witness,
 } from '../support/core-harness.js';
 
-const MS = membership([data('a'), data('b'), data('c'), witness('w'), catchingUp('x')]);
+const MS = clusterConfig([data('a'), data('b'), data('c'), witness('w'), catchingUp('x')]);
 const NOW = AFTER_START_LOYALTY;
 
 /** A data voter b in term 3 that would grant candidate a's request for term 4. */

@@ -9,7 +9,7 @@
 
 import t from 'tap';
 import { ZERO_POSITION, comparePositions, covers, formatPosition, type LogPosition, type Membership } from '../../src/core/index.js';
-import { AFTER_START_LOYALTY, Cluster, TIMINGS, data, membership, pos, witness, type NodeSetup } from '../support/core-harness.js';
+import { AFTER_START_LOYALTY, Cluster, TIMINGS, data, clusterConfig, pos, witness, type NodeSetup } from '../support/core-harness.js';
 
 const HB = TIMINGS.heartbeatMs;
 /** Long enough for a lease to lapse and an election to be won, with every jitter draw. */
@@ -46,8 +46,8 @@ t.test('a primary still on two data voters does not acknowledge a write only it 
   // a would acknowledge 2/20 and, once it crashed, b and w (2 of 3) would elect
   // b without it. With a majority as holders a acknowledges only 2/10, and b
   // wins term 3 holding everything acknowledged.
-  const OLD = membership([data('a'), data('b')], 1);
-  const NEW = membership([data('a'), data('b'), witness('w')], 2);
+  const OLD = clusterConfig([data('a'), data('b')], 1);
+  const NEW = clusterConfig([data('a'), data('b'), witness('w')], 2);
   const { c, acknowledged } = mixed({
     a: { membership: OLD, term: 1, position: pos(1, 10) },
     b: { membership: NEW, term: 1, position: pos(1, 10) },
@@ -78,8 +78,8 @@ t.test('a primary still on two data voters does not acknowledge a write only it 
 t.test('the old-list primary of two data voters still acknowledges a write once both hold it', async (t) => {
   // Proves the liveness cost is only the one extra holder: in the same mixed
   // configuration, as soon as b reports 2/20 too, a acknowledges it.
-  const OLD = membership([data('a'), data('b')], 1);
-  const NEW = membership([data('a'), data('b'), witness('w')], 2);
+  const OLD = clusterConfig([data('a'), data('b')], 1);
+  const NEW = clusterConfig([data('a'), data('b'), witness('w')], 2);
   const { c } = mixed({
     a: { membership: OLD, term: 1, position: pos(1, 10) },
     b: { membership: NEW, term: 1, position: pos(1, 10) },
@@ -99,8 +99,8 @@ t.test('a primary still on four voters does not acknowledge a write two of them 
   // With 2 of 4 voters as holders a would acknowledge 2/20, and c, d, e (3 of
   // 5) would elect one of them without it. With a majority as holders a
   // acknowledges only 2/10, and the new primary holds everything acknowledged.
-  const OLD = membership([data('a'), data('b'), data('c'), data('d')], 1);
-  const NEW = membership([data('a'), data('b'), data('c'), data('d'), data('e')], 2);
+  const OLD = clusterConfig([data('a'), data('b'), data('c'), data('d')], 1);
+  const NEW = clusterConfig([data('a'), data('b'), data('c'), data('d'), data('e')], 2);
   const { c, acknowledged } = mixed({
     a: { membership: OLD, term: 1, position: pos(1, 10) },
     b: { membership: OLD, term: 1, position: pos(1, 10) },

@@ -6,9 +6,9 @@
 import t from 'tap';
 import { Node, type Effect, type Event, type HardState } from '../../src/core/index.js';
 import { Driver, EffectOrderViolation, type Ports } from '../../src/runtime/driver.js';
-import { data, makeNode, membership, pos, voteRequest } from '../support/core-harness.js';
+import { data, makeNode, clusterConfig, pos, voteRequest } from '../support/core-harness.js';
 
-const MS = membership([data('a'), data('b'), data('c')]);
+const MS = clusterConfig([data('a'), data('b'), data('c')]);
 /** Past a fresh node's start-up loyalty, so it grants a ballot. */
 const LATER = 10_000;
 
@@ -38,6 +38,8 @@ function recorder(failSave = false): Recorder {
       role: (c) => void log.push(`role ${c.role} t${c.term}`),
       election: (o) => void log.push(`election ${o.kind}`),
       switchoverAbandoned: (target) => void log.push(`abandoned ${target}`),
+      configCommitted: (config) => void log.push(`committed ${config.version}`),
+      configChangeFailed: (version, why) => void log.push(`change ${version} failed: ${why}`),
       fatal: (err, cause) => void fatal.push({ err, cause }),
     },
   };

@@ -616,6 +616,8 @@ export class Simulation {
         },
         election: (o) => this.note(sn.index, () => `election ${o.kind} t${o.term}${'votes' in o ? ` ${o.votes}/${o.needed}` : ` (${o.why})`}`),
         switchoverAbandoned: (target) => this.note(sn.index, `switchover abandoned ${target}`),
+        configCommitted: (config) => this.note(sn.index, `configuration ${config.version} committed`),
+        configChangeFailed: (version, why) => this.note(sn.index, `change to version ${version} failed: ${why}`),
         fatal: (err, cause) => {
           if (err instanceof CrashMidPersist) {
             this.stats.midPersistCrashes++;

@@ -1,4 +1,4 @@
-// Test helpers for the protocol core: build members, memberships, nodes and
+// Test helpers for the protocol core: build members, configurations, nodes and
 // vote requests in one line, and run a few nodes together by delivering the
 // messages their effects send. Nothing here decides anything: every decision
 // is the core's. A cluster's nodes are driven by the runtime's own driver
@@ -22,7 +22,7 @@ import {
   type Member,
   type MemberKind,
   type MemberState,
-  type Membership,
+  type ClusterConfig,
   type Message,
   type Timings,
   type VoteRequest,
@@ -49,8 +49,12 @@ export const data = (id: string): Member => member(id, 'data', 'voting');
 export const witness = (id: string): Member => member(id, 'witness', 'voting');
 export const catchingUp = (id: string): Member => member(id, 'data', 'catching_up');
 
-export function membership(members: readonly Member[], version = 1): Membership {
-  return { version, members };
+/** The cluster id every test configuration carries. */
+export const CLUSTER_ID = 'test';
+
+/** clusterConfig is a configuration of the test cluster, written in term 0 unless told. */
+export function clusterConfig(members: readonly Member[], version = 1, term = 0, timings: Timings = TIMINGS): ClusterConfig {
+  return { clusterId: CLUSTER_ID, term, version, members, timings };
 }
 
 export interface NodeSetup {
@@ -63,21 +67,21 @@ export interface NodeSetup {
   readonly now?: number;
   readonly seed?: number;
   readonly timings?: Timings;
-  /** In a Cluster, the membership this node starts with when it differs from the others' (a change still spreading). */
-  readonly membership?: Membership;
+  /** In a Cluster, the configuration this node starts with when it differs from the others' (a change still spreading). */
+  readonly config?: ClusterConfig;
 }
 
-export function hardState(ms: Membership, setup: NodeSetup = {}): HardState {
+export function hardState(ms: ClusterConfig | null, setup: NodeSetup = {}): HardState {
   return {
     term: setup.term ?? 0,
     votedFor: setup.votedFor ?? null,
     commitWatermark: setup.commitWatermark ?? ZERO_POSITION,
-    membership: ms,
+    config: ms,
   };
 }
 
 /** makeNode starts a node and, if a position is given, reports it at the start time. */
-export function makeNode(id: string, ms: Membership, setup: NodeSetup = {}): Node {
+export function makeNode(id: string, ms: ClusterConfig | null, setup: NodeSetup = {}): Node {
   const now = setup.now ?? 0;
   const node = new Node({
     id,
@@ -103,6 +107,9 @@ export interface VoteRequestFields {
   readonly dryRun?: boolean;
   readonly round?: number;
   readonly handoff?: boolean;
+  /** The candidate's configuration position; term 0, version 1 unless given. */
+  readonly config?: { readonly term: number; readonly version: number };
+  readonly clusterId?: string;
 }
 
 export function voteRequest(f: VoteRequestFields): VoteRequest {
@@ -110,7 +117,9 @@ export function voteRequest(f: VoteRequestFields): VoteRequest {
   return {
     type: 'vote_request',
     round: f.round ?? 1,
+    clusterId: f.clusterId ?? CLUSTER_ID,
     candidateId: f.candidateId,
+    config: f.config ?? { term: 0, version: 1 },
     term: f.term,
     lastLogTerm: p.term,
     lastLogLsn: p.lsn,
@@ -220,7 +229,7 @@ export class Cluster {
   private readonly drivers = new Map<string, Driver>();
   /** The hard state each node last persisted through its driver's store port. */
   private readonly saved = new Map<string, HardState>();
-  readonly membership: Membership;
+  readonly config: ClusterConfig;
   inFlight: Envelope[] = [];
   now: number;
   /** Links that are cut: a request across one is reported undeliverable to its sender. */
@@ -235,9 +244,9 @@ export class Cluster {
   readonly sentLog: Envelope[] = [];
 
   constructor(members: readonly Member[], setups: Record<string, NodeSetup> = {}, now = 0) {
-    this.membership = membership(members);
+    this.config = clusterConfig(members);
     this.now = now;
-    for (const m of members) this.attach(m.id, makeNode(m.id, setups[m.id]?.membership ?? this.membership, { now, ...setups[m.id] }));
+    for (const m of members) this.attach(m.id, makeNode(m.id, setups[m.id]?.config ?? this.config, { now, ...setups[m.id] }));
     // A first tick arms every node's timer, so run() knows when each is due.
     for (const m of members) this.tick(m.id, now);
   }
@@ -287,6 +296,8 @@ export class Cluster {
         },
         election: (outcome) => void this.outcomeLog.push({ id, outcome }),
         switchoverAbandoned: () => undefined,
+        configCommitted: () => undefined,
+        configChangeFailed: () => undefined,
         fatal: (err) => {
           throw err;
         },
@@ -313,7 +324,7 @@ export class Cluster {
    */
   restart(id: string, now: number, position?: LogPosition): Node {
     const saved = this.saved.get(id) ?? this.node(id).hardState;
-    const node = makeNode(id, saved.membership, {
+    const node = makeNode(id, saved.config, {
       term: saved.term,
       votedFor: saved.votedFor,
       commitWatermark: saved.commitWatermark,
@@ -404,6 +415,7 @@ export class Cluster {
 }
 
 /** heartbeat builds a primary's heartbeat; the watermark is zero unless given. */
-export function heartbeat(ms: Membership, term: number, primaryId: string, extra: Partial<Heartbeat> = {}): Heartbeat {
-  return { type: 'heartbeat', round: 1, term, primaryId, commitWatermark: ZERO_POSITION, membership: ms, leaseMs: 100, ...extra };
+/** heartbeat builds a primary's heartbeat; its configuration is stamped with its term, as a primary's is. */
+export function heartbeat(ms: ClusterConfig, term: number, primaryId: string, extra: Partial<Heartbeat> = {}): Heartbeat {
+  return { type: 'heartbeat', round: 1, term, primaryId, commitWatermark: ZERO_POSITION, config: { ...ms, term }, leaseMs: 100, ...extra };
 }
