@@ -75,6 +75,8 @@ interface PendingChange {
   readonly deadline: number;
   /** The members before the change, restored if it times out. */
   readonly previous: readonly Member[];
+  /** A rollback is never rolled back in turn. */
+  readonly rollback: boolean;
 }
 
 /** What a node last knew of another member. */
@@ -100,6 +102,8 @@ interface PrimaryState {
   /** Whether the configuration this primary holds now is committed. */
   configCommitted: boolean;
   change: PendingChange | null;
+  /** Members are promoted by the primary only on an answer after this time (the last rollback). */
+  promoteAfter: number;
   /**
    * Members the last change removed, with their urls: they are sent the
    * configuration that removes them until one answers, so they learn it.
@@ -626,6 +630,7 @@ export class Node {
       switchover: null,
       configCommitted: false,
       change: null,
+      promoteAfter: Number.NEGATIVE_INFINITY,
       departed: new Map(),
     };
     this.pendingReason = 'elected';
@@ -634,7 +639,7 @@ export class Node {
 
   private tickPrimary(now: number): void {
     const p = this.primary!;
-    if (p.change && now >= p.change.deadline) this.rollBack(now, p.change);
+    if (p.change && now >= this.rollbackAt(p, p.change)) this.rollBack(now, p.change);
     if (this.role !== 'primary') return;
     if (p.switchover && now >= p.switchover.deadline) {
       this.out.push({ type: 'switchover_abandoned', target: p.switchover.target });
@@ -847,8 +852,7 @@ export class Node {
     p.configCommitted = false;
     // A rollback is not rolled back in turn: if it cannot commit either, the
     // lease lapses and the next primary settles the configuration.
-    const deadline = rollback ? Number.POSITIVE_INFINITY : now + this.timings.electionTimeoutMs;
-    p.change = { version: config.version + 1, deadline, previous: config.members };
+    p.change = { version: config.version + 1, deadline: now + this.timings.electionTimeoutMs, previous: config.members, rollback };
     p.departed.clear();
     for (const m of config.members) if (!findMember(members, m.id)) p.departed.set(m.id, m.url);
     this.sendHeartbeats(now);
@@ -862,7 +866,21 @@ export class Node {
    */
   private rollBack(now: number, change: PendingChange): void {
     this.out.push({ type: 'config_change_failed', version: change.version, why: 'timed_out' });
+    // A member whose promotion was rolled back is promoted again only once it answers again.
+    this.primary!.promoteAfter = now;
     this.writeConfig(now, change.previous, true);
+  }
+
+  /**
+   * rollbackAt is when an uncommitted change is given up: at its deadline, or
+   * a heartbeat interval before the lease would lapse, whichever is first. A
+   * round that fails to commit the change fails to renew the lease too (both
+   * need a majority of the same voters), so waiting longer would only let the
+   * lease lapse; rolled back in time, the previous voters can keep both.
+   */
+  private rollbackAt(p: PrimaryState, change: PendingChange): number {
+    if (change.rollback) return Number.POSITIVE_INFINITY;
+    return Math.min(change.deadline, this.leaseDeadline(p) - this.timings.heartbeatMs);
   }
 
   /** caughtUp: the member answered lately and, if it holds data, its position covers the commit watermark. */
@@ -878,7 +896,8 @@ export class Node {
     const config = this.hard.config;
     if (!p || !config || !p.configCommitted || p.change) return;
     for (const m of config.members) {
-      if (m.state !== 'catching_up' || m.autoPromote === false || !this.caughtUp(now, m)) continue;
+      const answeredSince = (this.contacts.get(m.id)?.lastContactAt ?? -1) > p.promoteAfter;
+      if (m.state !== 'catching_up' || m.autoPromote === false || !answeredSince || !this.caughtUp(now, m)) continue;
       const result = applyChange(config, { op: 'put', member: { ...m, state: 'voting' } });
       if (result.ok) return this.writeConfig(now, result.members, false);
     }
@@ -938,7 +957,7 @@ export class Node {
       const p = this.primary!;
       at = Math.min(p.nextHeartbeatAt, this.leaseDeadline(p));
       if (p.switchover) at = Math.min(at, p.switchover.deadline);
-      if (p.change) at = Math.min(at, p.change.deadline);
+      if (p.change) at = Math.min(at, this.rollbackAt(p, p.change));
     }
     if (at !== this.timerAt) {
       this.timerAt = at;

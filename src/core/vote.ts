@@ -3,14 +3,7 @@
 //
 // The checks run in this order, and the first that fails is the reason:
 //  0. wrong_cluster: the candidate names another cluster id (or this voter
-//     holds no configuration yet, while it joins). config_behind: the
-//     candidate's configuration position is before the voter's own. A
-//     configuration is committed only once a majority of its voters hold it,
-//     and every majority of a configuration meets every majority of the next
-//     (one voter changes at a time), so a candidate behind a committed
-//     configuration always meets a voter that refuses it: the configuration's
-//     analogue of the log rule, as Raft's log rule does for its
-//     configuration entries.
+//     holds no configuration yet, while it joins): nothing else is judged.
 //  1. watermark_not_covered: the candidate's log must cover the commit
 //     watermark. This is the safety core and comes before anything else, so a
 //     candidate that could lose an acknowledged write is refused whatever its
@@ -30,6 +23,14 @@
 //     livePrimary once it has seen the primary's process is gone.
 //  8. already_voted: one grant per term; the same candidate asking again in
 //     the term is granted again.
+//  9. config_behind: the candidate's configuration position must not be
+//     before the voter's own. A configuration is committed only once a
+//     majority of its voters hold it, and every majority of a configuration
+//     meets every majority of the next (one voter changes at a time), so a
+//     candidate behind a committed configuration always meets a voter that
+//     refuses it: the configuration's analogue of the log rule, as Raft's log
+//     rule does for its configuration entries. It comes last only so that the
+//     reasons before it, which say more, are reported first.
 
 import { findMember, isElectable, isVoter, type Member, type MemberKind } from './membership.js';
 import { compareConfigs, type ConfigPosition } from './cluster-config.js';
@@ -63,9 +64,6 @@ export function candidatePosition(req: VoteRequest): LogPosition {
 
 export function decideVote(voter: VoterView, req: VoteRequest): VoteDecision {
   if (voter.clusterId !== req.clusterId) return refuse({ code: 'wrong_cluster', clusterId: voter.clusterId, candidateClusterId: req.clusterId });
-  if (voter.config && compareConfigs(req.config, voter.config) < 0) {
-    return refuse({ code: 'config_behind', candidateConfig: req.config, voterConfig: voter.config });
-  }
   const candidate = candidatePosition(req);
   if (!covers(candidate, voter.commitWatermark)) {
     return refuse({ code: 'watermark_not_covered', candidatePosition: candidate, commitWatermark: voter.commitWatermark });
@@ -87,6 +85,9 @@ export function decideVote(voter: VoterView, req: VoteRequest): VoteDecision {
   }
   if (req.term === voter.term && voter.votedFor !== null && voter.votedFor !== req.candidateId) {
     return refuse({ code: 'already_voted', term: voter.term, votedFor: voter.votedFor });
+  }
+  if (voter.config && compareConfigs(req.config, voter.config) < 0) {
+    return refuse({ code: 'config_behind', candidateConfig: req.config, voterConfig: voter.config });
   }
   return { granted: true };
 }

@@ -128,7 +128,8 @@ t.test('the candidate persists { term + 1, votedFor: self } once, after a probe 
 t.test('a ballot quorum makes the candidate primary: elected with its votes and the quorum', async (t) => {
   // Proves the win: on the third of five grants (its own included) the
   // candidate aborts the ballot round, reports elected, becomes primary and
-  // sends its first heartbeats, without persisting anything more.
+  // sends its first heartbeats; the one persist stamps its configuration with
+  // the term it won, and the term and vote stay as they are.
   const c = cluster();
   c.tick('a', NOW);
   const a = c.node('a');
@@ -139,7 +140,11 @@ t.test('a ballot quorum makes the candidate primary: elected with its votes and 
   t.same(outcomes(one), [], 'no outcome yet');
   const win = receive(a, NOW + 2, reply('w', 2, true, 2, false));
   t.same(outcomes(win), [{ kind: 'elected', term: 2, votes: 3, needed: 3 }], 'elected with 3 of the 3 needed');
-  t.same(persists(win), [], 'winning persists nothing more');
+  t.match(
+    persists(win).map((p) => [p.state.term, p.state.votedFor, p.state.config?.term, p.state.config?.version]),
+    [[2, 'a', 2, 1]],
+    'winning persists only the configuration, stamped with term 2',
+  );
   t.ok(
     win.some((e) => e.type === 'abort' && e.round === 2),
     'the ballot round is aborted',

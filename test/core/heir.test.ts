@@ -48,7 +48,15 @@ t.test('a primary names as heir the electable follower with the highest position
     checkedStep(a, {
       type: 'message',
       now,
-      message: { type: 'heartbeat_response', round: hb.message.round, memberId: hb.to, term: a.term, success: true, position: positions[hb.to] ?? null },
+      message: {
+        type: 'heartbeat_response',
+        round: hb.message.round,
+        memberId: hb.to,
+        term: a.term,
+        success: true,
+        position: positions[hb.to] ?? null,
+        config: null,
+      },
     });
   }
   now += HB;
@@ -67,7 +75,15 @@ t.test('a primary names as heir the electable follower with the highest position
       checkedStep(a, {
         type: 'message',
         now,
-        message: { type: 'heartbeat_response', round: hb.message.round, memberId: hb.to, term: a.term, success: true, position: positions[hb.to] ?? null },
+        message: {
+          type: 'heartbeat_response',
+          round: hb.message.round,
+          memberId: hb.to,
+          term: a.term,
+          success: true,
+          position: positions[hb.to] ?? null,
+          config: null,
+        },
       });
     }
     now += HB;

@@ -15,7 +15,6 @@ import {
   watermarkHolders,
   type LogPosition,
   type Member,
-  type Membership,
   type Refusal,
   type TallyResult,
   type VoteRequest,
@@ -39,13 +38,15 @@ function referenceDecide(v: VoterView, r: VoteRequest): { granted: true } | { gr
   const candidatePosition = { term: r.lastLogTerm, lsn: r.lastLogLsn };
   let candidate: Member | undefined;
   let self: Member | undefined;
-  for (const m of v.membership.members) {
+  for (const m of v.members) {
     if (candidate === undefined && m.id === r.candidateId) candidate = m;
     if (self === undefined && m.id === v.id) self = m;
   }
   const live = v.livePrimary;
   const handedOff = r.handoff === true && v.handoffCandidate === r.candidateId;
+  const configBehind = v.config !== null && (r.config.term < v.config.term || (r.config.term === v.config.term && r.config.version < v.config.version));
   const rows: Array<[boolean, () => Refusal]> = [
+    [v.clusterId !== r.clusterId, () => ({ code: 'wrong_cluster', clusterId: v.clusterId, candidateClusterId: r.clusterId })],
     [below(candidatePosition, v.commitWatermark), () => ({ code: 'watermark_not_covered', candidatePosition, commitWatermark: v.commitWatermark })],
     [candidate === undefined, () => ({ code: 'not_a_member', candidateId: r.candidateId })],
     [candidate !== undefined && (candidate.kind !== 'data' || candidate.state !== 'voting'), () => ({ code: 'not_electable', candidateId: r.candidateId })],
@@ -59,6 +60,7 @@ function referenceDecide(v: VoterView, r: VoteRequest): { granted: true } | { gr
     ],
     [live !== null && !handedOff, () => ({ code: 'primary_alive', primaryId: live?.id ?? null, lastHeartbeatAgoMs: live?.agoMs ?? 0 })],
     [r.term === v.term && v.votedFor !== null && v.votedFor !== r.candidateId, () => ({ code: 'already_voted', term: v.term, votedFor: v.votedFor ?? '' })],
+    [configBehind, () => ({ code: 'config_behind', candidateConfig: r.config, voterConfig: v.config! })],
   ];
   const broken = rows.find(([isBroken]) => isBroken);
   return broken ? { granted: false, reason: broken[1]() } : { granted: true };
@@ -74,15 +76,20 @@ const memberArb = (id: string): fc.Arbitrary<Member> =>
     kind: fc.constantFrom<Member['kind']>('data', 'data', 'data', 'witness'),
     state: fc.constantFrom<Member['state']>('voting', 'voting', 'voting', 'catching_up'),
   });
-const membershipArb: fc.Arbitrary<Membership> = fc
+const membersArb: fc.Arbitrary<Member[]> = fc
   .tuple(...IDS.map((id) => fc.option(memberArb(id), { nil: null, freq: 6 })))
-  .map((ms) => ({ version: 1, members: ms.filter((m): m is Member => m !== null) }));
+  .map((ms) => ms.filter((m): m is Member => m !== null));
+const configPositionArb = fc.record({ term: fc.integer({ min: 0, max: 2 }), version: fc.integer({ min: 1, max: 2 }) });
+// Mostly the one cluster, sometimes another or none (a joining voter).
+const clusterIdArb = fc.constantFrom<string | null>('q', 'q', 'q', 'q', 'q', 'q', 'other', null);
 const viewArb: fc.Arbitrary<VoterView> = fc.record({
   id: idArb,
   term: fc.integer({ min: 0, max: 4 }),
   votedFor: fc.option(idArb, { nil: null, freq: 2 }),
   commitWatermark: fc.oneof({ arbitrary: fc.constant({ term: 0, lsn: 0 }), weight: 2 }, { arbitrary: smallPos, weight: 1 }),
-  membership: membershipArb,
+  clusterId: clusterIdArb,
+  config: fc.oneof({ arbitrary: fc.constant({ term: 0, version: 1 }), weight: 4 }, { arbitrary: configPositionArb, weight: 1 }),
+  members: membersArb,
   kind: fc.constantFrom<Member['kind']>('data', 'data', 'witness'),
   position: fc.option(smallPos, { nil: null, freq: 8 }),
   livePrimary: fc.oneof(
@@ -94,7 +101,9 @@ const viewArb: fc.Arbitrary<VoterView> = fc.record({
 const requestArb: fc.Arbitrary<VoteRequest> = fc
   .record({
     round: fc.nat(10),
+    clusterId: fc.constantFrom('q', 'q', 'q', 'q', 'q', 'q', 'q', 'other'),
     candidateId: idArb,
+    config: fc.oneof({ arbitrary: fc.constant({ term: 0, version: 1 }), weight: 4 }, { arbitrary: configPositionArb, weight: 1 }),
     term: fc.integer({ min: 0, max: 5 }),
     lastLogTerm: fc.integer({ min: 0, max: 3 }),
     lastLogLsn: fc.integer({ min: 0, max: 3 }),
@@ -121,6 +130,8 @@ t.test('decideVote agrees with a plain reference of the rule, reason and details
   );
   const all = [
     'granted',
+    'wrong_cluster',
+    'config_behind',
     'watermark_not_covered',
     'not_a_member',
     'not_electable',

@@ -1,6 +1,8 @@
 // Random runs of whole clusters of real nodes (fast-check chooses the shape
 // and a schedule of time passing, network splits, crashes, restarts and
-// switchovers), checking the invariants after every single step.
+// switchovers, and membership changes: a member removed, or put back as
+// catching_up for the primary to promote), checking the invariants after
+// every single step.
 
 import t from 'tap';
 import fc from 'fast-check';
@@ -13,7 +15,8 @@ type Action =
   | { readonly kind: 'heal' }
   | { readonly kind: 'crash'; readonly who: number }
   | { readonly kind: 'restart'; readonly who: number }
-  | { readonly kind: 'switchover'; readonly target: number | null };
+  | { readonly kind: 'switchover'; readonly target: number | null }
+  | { readonly kind: 'member'; readonly who: number; readonly remove: boolean };
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 600 }) }), weight: 6 },
@@ -22,6 +25,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('crash' as const), who: fc.nat(5) }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('restart' as const), who: fc.nat(5) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('switchover' as const), target: fc.option(fc.nat(5), { nil: null }) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('member' as const), who: fc.nat(5), remove: fc.boolean() }), weight: 2 },
 );
 
 const shapeArb = fc.record({
@@ -39,6 +43,7 @@ t.test('random runs keep the invariants at every step', async (t) => {
   let elected = 0;
   let handoffs = 0;
   let steps = 0;
+  let committed = 0;
   checkProperty(
     t,
     'no invariant broken',
@@ -52,11 +57,16 @@ t.test('random runs keep the invariants at every step', async (t) => {
       const crashed = new Set<string>();
       const lastTerm = new Map(ids.map((id) => [id, 1]));
       const violations: string[] = [];
-      cluster.onStep = (id, ev) => {
+      cluster.onStep = (id, ev, effects) => {
         steps++;
         const term = cluster.node(id).term;
         if (term < (lastTerm.get(id) ?? 0)) violations.push(`${id}'s term went back from ${lastTerm.get(id)} to ${term}`);
         lastTerm.set(id, term);
+        // A member may be promoted while the run goes on: whether it may lead
+        // is judged by the configuration it holds when it leads.
+        const self = cluster.node(id).self;
+        if (cluster.node(id).currentRole === 'primary' && !(self && isElectable(self))) violations.push(`${id}, not electable, is primary`);
+        if (effects.some((e) => e.type === 'config_committed')) committed++;
         const holders = ids.filter((n) => !crashed.has(n) && cluster.node(n).holdsLease(ev.now));
         if (holders.length > 1) violations.push(`at ${ev.now} ${holders.join(' and ')} both hold a lease`);
       };
@@ -88,6 +98,16 @@ t.test('random runs keep the invariants at every step', async (t) => {
             crashed.delete(who);
             cluster.restart(who, cluster.now, members.find((m) => m.id === who)?.kind === 'data' ? pos(1, 10) : undefined);
             break;
+          case 'member': {
+            // The primary is asked to remove a member, or to put it back as
+            // catching_up; it refuses what it may not do (a change under way,
+            // itself, a shape that cannot work).
+            const primary = ids.find((id) => !crashed.has(id) && cluster.node(id).currentRole === 'primary');
+            const m = members.find((x) => x.id === who)!;
+            const change = a.remove ? { op: 'remove' as const, id: who } : { op: 'put' as const, member: { ...m, state: 'catching_up' as const } };
+            if (primary) cluster.step(primary, { type: 'config_change', now: cluster.now, change });
+            break;
+          }
           case 'switchover': {
             const primary = ids.find((id) => !crashed.has(id) && cluster.node(id).currentRole === 'primary');
             const target = a.target === null ? null : ids[a.target % ids.length]!;
@@ -100,10 +120,6 @@ t.test('random runs keep the invariants at every step', async (t) => {
       cluster.run(cluster.now + 2_000, crashed);
       for (const [term, primaries] of cluster.primaries) {
         if (primaries.size > 1) violations.push(`term ${term} had primaries ${[...primaries].join(', ')}`);
-        for (const p of primaries) {
-          const m = members.find((x) => x.id === p);
-          if (!m || !isElectable(m)) violations.push(`${p}, not electable, became primary`);
-        }
       }
       handoffs += cluster.roleLog.filter((r) => r.change.reason === 'handoff').length;
       elected += [...cluster.primaries.values()].reduce((n, s) => n + s.size, 0);
@@ -114,4 +130,5 @@ t.test('random runs keep the invariants at every step', async (t) => {
   );
   t.ok(elected > 300, `the runs should elect primaries (${elected} in ${steps} steps)`);
   t.ok(handoffs > 0, `the runs should include completed switchovers (${handoffs})`);
+  t.ok(committed > 300, `the runs should commit configurations, each new primary's and the changes (${committed})`);
 });

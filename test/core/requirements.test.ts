@@ -130,7 +130,7 @@ t.test('a voter restarted from what it persisted refuses a second candidate in t
   const effects = ask(node, NOW, { candidateId: 'a', term: 4, position: pos(3, 60) });
   const saved = persists(effects)[0]?.state;
   if (!saved) throw new Error('the grant persisted nothing');
-  const restarted = makeNode('b', saved.membership, {
+  const restarted = makeNode('b', saved.config, {
     term: saved.term,
     votedFor: saved.votedFor,
     commitWatermark: saved.commitWatermark,

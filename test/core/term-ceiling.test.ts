@@ -6,6 +6,7 @@
 import t, { type Test } from 'tap';
 import { MAX_TERM, type Effect, type HeartbeatResponse, type Node, type VoteResponse } from '../../src/core/index.js';
 import {
+  CLUSTER_ID,
   AFTER_START_LOYALTY,
   Cluster,
   ask,
@@ -73,7 +74,7 @@ t.test('a handoff to a follower at term MAX_TERM does not make it stand', async 
   const node = makeNode('b', MS, { term: MAX_TERM, position: pos(MAX_TERM, 10) });
   deliver(node, 1, heartbeat(MS, MAX_TERM, 'a', { handoffTo: 'b' }));
   t.equal(node.knownPrimary, 'a', 'b follows a in term MAX_TERM');
-  const effects = deliver(node, 2, { type: 'handoff', term: MAX_TERM, primaryId: 'a' });
+  const effects = deliver(node, 2, { type: 'handoff', clusterId: CLUSTER_ID, term: MAX_TERM, primaryId: 'a' });
   t.match(outcomes(effects), [{ kind: 'not_electable', why: 'the term space is exhausted' }]);
   t.same(persists(effects), [], 'nothing is persisted');
   t.same(sends(effects, 'vote_request'), [], 'no ballot is sent');
@@ -140,7 +141,7 @@ t.test('replies and handoffs with a term above MAX_TERM are ignored', async (t) 
   const primary = cluster.node('a');
   t.equal(primary.currentRole, 'primary');
   const before = snapshot(primary);
-  const hbReply: HeartbeatResponse = { type: 'heartbeat_response', round: 1, memberId: 'b', term: EDGE, success: false, position: pos(3, 10) };
+  const hbReply: HeartbeatResponse = { type: 'heartbeat_response', round: 1, memberId: 'b', term: EDGE, success: false, position: pos(3, 10), config: null };
   unchanged(t, primary, before, deliver(primary, cluster.now, hbReply), 'a heartbeat reply of term 2^53 - 1');
   const posReply: HeartbeatResponse = { ...hbReply, term: primary.term, success: true, position: pos(MAX_TERM + 1, 10) };
   unchanged(t, primary, before, deliver(primary, cluster.now, posReply), 'a heartbeat reply with a position above MAX_TERM');
@@ -157,5 +158,11 @@ t.test('replies and handoffs with a term above MAX_TERM are ignored', async (t) 
 
   const follower = cluster.node('b');
   const f0 = snapshot(follower);
-  unchanged(t, follower, f0, deliver(follower, cluster.now, { type: 'handoff', term: EDGE, primaryId: 'a' }), 'a handoff of term 2^53 - 1');
+  unchanged(
+    t,
+    follower,
+    f0,
+    deliver(follower, cluster.now, { type: 'handoff', clusterId: CLUSTER_ID, term: EDGE, primaryId: 'a' }),
+    'a handoff of term 2^53 - 1',
+  );
 });

@@ -66,9 +66,11 @@ export interface NodeSetup {
   /** Start time on the node's clock. */
   readonly now?: number;
   readonly seed?: number;
+  /** A node that starts with no configuration joins only this cluster; null joins any that lists it. */
+  readonly joinClusterId?: string | null;
   readonly timings?: Timings;
   /** In a Cluster, the configuration this node starts with when it differs from the others' (a change still spreading). */
-  readonly config?: ClusterConfig;
+  readonly config?: ClusterConfig | null;
 }
 
 export function hardState(ms: ClusterConfig | null, setup: NodeSetup = {}): HardState {
@@ -87,6 +89,7 @@ export function makeNode(id: string, ms: ClusterConfig | null, setup: NodeSetup 
     id,
     hardState: hardState(ms, setup),
     timings: setup.timings ?? TIMINGS,
+    joinClusterId: setup.joinClusterId ?? null,
     random: seededRandom(setup.seed ?? seedOf(id)),
     now,
   });
@@ -107,7 +110,7 @@ export interface VoteRequestFields {
   readonly dryRun?: boolean;
   readonly round?: number;
   readonly handoff?: boolean;
-  /** The candidate's configuration position; term 0, version 1 unless given. */
+  /** The candidate's configuration position; version 1 of the term before `term` unless given. */
   readonly config?: { readonly term: number; readonly version: number };
   readonly clusterId?: string;
 }
@@ -119,7 +122,8 @@ export function voteRequest(f: VoteRequestFields): VoteRequest {
     round: f.round ?? 1,
     clusterId: f.clusterId ?? CLUSTER_ID,
     candidateId: f.candidateId,
-    config: f.config ?? { term: 0, version: 1 },
+    // By default the candidate heard the primary of the term before the one it stands for.
+    config: f.config ?? { term: Math.max(0, f.term - 1), version: 1 },
     term: f.term,
     lastLogTerm: p.term,
     lastLogLsn: p.lsn,
@@ -246,7 +250,11 @@ export class Cluster {
   constructor(members: readonly Member[], setups: Record<string, NodeSetup> = {}, now = 0) {
     this.config = clusterConfig(members);
     this.now = now;
-    for (const m of members) this.attach(m.id, makeNode(m.id, setups[m.id]?.config ?? this.config, { now, ...setups[m.id] }));
+    for (const m of members) {
+      const setup = setups[m.id] ?? {};
+      // A setup's config of null is a node that joins: it must stay null.
+      this.attach(m.id, makeNode(m.id, setup.config === undefined ? this.config : setup.config, { now, ...setup }));
+    }
     // A first tick arms every node's timer, so run() knows when each is due.
     for (const m of members) this.tick(m.id, now);
   }

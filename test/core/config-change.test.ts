@@ -1,0 +1,210 @@
+// Membership changes in the core: who may make one and when, what each bad
+// request is refused with, how a change commits, promotion of a caught-up
+// member, the rollback of a change that cannot commit, a removed member
+// learning it, and configurations of another cluster or an older position.
+
+import t from 'tap';
+import type { ConfigChange, ConfigChangeAnswer, Effect, Member } from '../../src/core/index.js';
+import {
+  AFTER_START_LOYALTY,
+  CLUSTER_ID,
+  Cluster,
+  TIMINGS,
+  catchingUp,
+  clusterConfig,
+  data,
+  deliver,
+  heartbeat,
+  makeNode,
+  pos,
+  voteRequest,
+  witness,
+} from '../support/core-harness.js';
+
+const HB = TIMINGS.heartbeatMs;
+
+/** A cluster of `members` (data ones at 1/10) where a has been elected and has committed its configuration. */
+function led(members: Member[], joining: string[] = []): Cluster {
+  const config = clusterConfig(members.filter((m) => !joining.includes(m.id)));
+  const setups = Object.fromEntries(
+    members.map((m) => [
+      m.id,
+      joining.includes(m.id) ? { term: 1, config: null } : { term: 1, config, ...(m.kind === 'data' ? { position: pos(1, 10) } : {}) },
+    ]),
+  );
+  const c = new Cluster(members, setups);
+  c.elect('a', AFTER_START_LOYALTY);
+  c.run(c.now + HB);
+  return c;
+}
+
+function ask(c: Cluster, id: string, change: ConfigChange): { answer: ConfigChangeAnswer | undefined; effects: Effect[] } {
+  const effects = c.step(id, { type: 'config_change', now: c.now, change });
+  const answer = effects.find((e): e is Extract<Effect, { type: 'config_change_answer' }> => e.type === 'config_change_answer')?.answer;
+  return { answer, effects };
+}
+
+const ids = (ms: readonly Member[] | undefined) => (ms ?? []).map((m) => `${m.id}:${m.kind}:${m.state}`);
+
+t.test('a change commits once a majority of the new voters holds it, and the reply effect says so', async (t) => {
+  const c = led([data('a'), data('b'), data('c')]);
+  t.equal(c.node('a').configCommitted, true, 'the new primary committed its configuration in its own term');
+  t.equal(c.node('a').config?.term, 2, 'stamped with term 2');
+  const { answer, effects } = ask(c, 'a', { op: 'put', member: { ...witness('w'), state: 'catching_up' } });
+  t.same(answer, { status: 'started', version: 2 });
+  t.equal(c.node('a').pendingChange, 2, 'the change is under way');
+  t.notOk(
+    effects.some((e) => e.type === 'config_committed'),
+    'not committed before anyone acknowledged it',
+  );
+  const committed: number[] = [];
+  c.onStep = (_id, _ev, fx) => {
+    for (const e of fx) if (e.type === 'config_committed') committed.push(e.config.version);
+  };
+  c.deliver();
+  t.same(committed, [2], 'committed when b and c acknowledged the round that carried it');
+  t.equal(c.node('a').pendingChange, null);
+  t.same(ids(c.node('b').config?.members), ['a:data:voting', 'b:data:voting', 'c:data:voting', 'w:witness:catching_up'], 'b holds version 2');
+});
+
+t.test('every bad change is refused with its reason and changes nothing', async (t) => {
+  const c = led([data('a'), data('b'), witness('w')]);
+  const before = c.node('a').config;
+  const rows: Array<[string, string, ConfigChange, string]> = [
+    ['a follower', 'b', { op: 'remove', id: 'w' }, 'not_primary'],
+    ['an unknown member', 'a', { op: 'remove', id: 'zz' }, 'unknown_member'],
+    ['the primary itself', 'a', { op: 'remove', id: 'a' }, 'hand_over_first'],
+    ['the primary made a witness', 'a', { op: 'put', member: { ...data('a'), kind: 'witness' } }, 'hand_over_first'],
+    ['a new member that asks to vote at once', 'a', { op: 'put', member: data('n') }, 'invalid_change'],
+    [
+      'a shape that can never acknowledge (one data member, two witnesses)',
+      'a',
+      { op: 'put', member: { ...data('b'), kind: 'witness' } },
+      'would_break_cluster',
+    ],
+    ['removing the last other data voter', 'a', { op: 'remove', id: 'b' }, 'would_break_cluster'],
+  ];
+  for (const [name, at, change, code] of rows) {
+    const { answer, effects } = ask(c, at, change);
+    t.match(answer, { status: 'refused', code }, name);
+    t.notOk(
+      effects.some((e) => e.type === 'persist'),
+      `${name}: nothing persisted`,
+    );
+  }
+  t.same(c.node('a').config, before, 'the configuration is as it was');
+});
+
+t.test('one change at a time; a promotion of a member that has not caught up is refused', async (t) => {
+  const c = led([data('a'), data('b'), data('c')]);
+  ask(c, 'a', { op: 'put', member: { ...catchingUp('n'), autoPromote: false } });
+  const second = ask(c, 'a', { op: 'put', member: { ...witness('w'), state: 'catching_up' } }).answer;
+  t.match(second, { status: 'refused', code: 'change_in_progress' }, 'a second change waits for the first to commit');
+  const again = ask(c, 'a', { op: 'put', member: { ...catchingUp('n'), autoPromote: false } }).answer;
+  t.same(again, { status: 'started', version: 2 }, 'the same change asked again is the one under way');
+  c.deliver();
+  const promote = ask(c, 'a', { op: 'put', member: { ...catchingUp('n'), state: 'voting', autoPromote: false } }).answer;
+  t.match(promote, { status: 'refused', code: 'not_caught_up' }, 'n never answered, so it may not vote');
+  const same = ask(c, 'a', { op: 'put', member: { ...catchingUp('n'), autoPromote: false } }).answer;
+  t.match(same, { status: 'unchanged' }, 'asking for what is already committed changes nothing');
+});
+
+t.test('a new primary takes no change until its configuration is committed in its term', async (t) => {
+  const c = new Cluster([data('a'), data('b'), data('c')], {
+    a: { term: 1, position: pos(1, 10) },
+    b: { term: 1, position: pos(1, 10) },
+    c: { term: 1, position: pos(1, 10) },
+  });
+  c.tick('a', AFTER_START_LOYALTY);
+  // Deliver the probe and ballot rounds, but not the first heartbeat's replies.
+  c.deliver((env) => env.message.type !== 'heartbeat_response');
+  t.equal(c.node('a').currentRole, 'primary');
+  t.equal(c.node('a').configCommitted, false, 'no round acknowledged yet');
+  t.match(ask(c, 'a', { op: 'remove', id: 'c' }).answer, { status: 'refused', code: 'change_in_progress' });
+  c.deliver();
+  t.equal(c.node('a').configCommitted, true);
+  t.match(ask(c, 'a', { op: 'remove', id: 'c' }).answer, { status: 'started' });
+});
+
+t.test('the primary promotes a caught-up member by itself, unless told not to', async (t) => {
+  const c = led([data('a'), data('b'), data('c'), data('n'), data('m')], ['n', 'm']);
+  ask(c, 'a', { op: 'put', member: catchingUp('n') });
+  c.run(c.now + 2 * HB);
+  ask(c, 'a', { op: 'put', member: { ...catchingUp('m'), autoPromote: false } });
+  c.run(c.now + 2 * HB);
+  t.equal(c.node('a').config?.members.find((m) => m.id === 'n')?.state, 'catching_up', 'n reported no position: it stays catching_up');
+  for (const id of ['n', 'm']) c.step(id, { type: 'position', now: c.now, position: pos(2, 0) });
+  c.run(c.now + 4 * HB);
+  t.equal(c.node('a').config?.members.find((m) => m.id === 'n')?.state, 'voting', 'n covers the watermark and was promoted');
+  t.equal(c.node('a').config?.members.find((m) => m.id === 'm')?.state, 'catching_up', 'm has autoPromote off');
+  t.equal(c.node('n').self?.state, 'voting', 'n knows it votes');
+});
+
+t.test('a change that cannot commit is rolled back before the lease lapses, and the cluster stays led', async (t) => {
+  // a, b, c vote and c is down; d is promoted and dies at once. {a, b, c, d}
+  // needs 3 acknowledgements and gets only a and b, so the change cannot
+  // commit; rolled back to {a, b, c} (2 of 3), a keeps its lease.
+  const c = led([data('a'), data('b'), data('c'), data('d')], ['d']);
+  const down = new Set(['c']);
+  c.cut = (from, to) => down.has(from) || down.has(to);
+  ask(c, 'a', { op: 'put', member: catchingUp('d') });
+  c.run(c.now + HB);
+  const failures: string[] = [];
+  c.onStep = (id, _ev, fx) => {
+    for (const e of fx) {
+      if (e.type === 'config_change_failed') failures.push(`${e.version} ${e.why}`);
+      // d dies the moment a writes the promotion.
+      if (id === 'a' && e.type === 'persist' && e.state.config?.members.some((m) => m.id === 'd' && m.state === 'voting')) down.add('d');
+    }
+  };
+  c.step('d', { type: 'position', now: c.now, position: pos(2, 0) });
+  c.run(c.now + HB);
+  const promoted = c.node('a').config;
+  t.equal(promoted?.members.find((m) => m.id === 'd')?.state, 'voting', 'a promoted d');
+  c.run(c.now + 2 * TIMINGS.electionTimeoutMs);
+  t.same(failures, [`${promoted?.version} timed_out`], 'the promotion timed out');
+  t.equal(c.node('a').currentRole, 'primary', 'a still leads');
+  t.ok(c.node('a').holdsLease(c.now), 'and holds its lease');
+  t.equal(c.node('a').config?.members.find((m) => m.id === 'd')?.state, 'catching_up', 'd is back to catching_up');
+  t.equal(c.node('a').configCommitted, true, 'the rollback committed with a and b');
+});
+
+t.test('a removed member learns it, and neither votes nor stands', async (t) => {
+  const c = led([data('a'), data('b'), data('c'), data('d')]);
+  ask(c, 'a', { op: 'remove', id: 'd' });
+  c.run(c.now + 2 * HB);
+  t.equal(c.node('d').self, undefined, 'd holds the configuration without itself');
+  t.match(c.node('d').electability(), /not a member/, 'd does not stand');
+  const reply = deliver(c.node('d'), c.now + 1000, voteRequest({ candidateId: 'b', term: 9, position: pos(2, 50), config: { term: 2, version: 2 } }));
+  t.match(reply, [{ type: 'reply', message: { granted: false, reason: { code: 'not_voting', why: 'not_a_member' } } }]);
+});
+
+t.test('messages of another cluster are refused, and a joining node takes only its cluster', async (t) => {
+  const ms = clusterConfig([data('a'), data('b'), data('j')]);
+  const b = makeNode('b', ms, { term: 1, position: pos(1, 10) });
+  const alien = heartbeat({ ...ms, clusterId: 'other' }, 2, 'a');
+  const [r] = deliver(b, 10, alien).filter((e) => e.type === 'reply');
+  t.match(r, { message: { success: false } }, 'a heartbeat of another cluster is refused');
+  t.equal(b.term, 1, 'and changes nothing');
+  const vote = deliver(b, 10_000, voteRequest({ candidateId: 'a', term: 2, clusterId: 'other' }));
+  t.match(vote, [{ type: 'reply', message: { granted: false, reason: { code: 'wrong_cluster', clusterId: CLUSTER_ID, candidateClusterId: 'other' } } }]);
+
+  const joiner = makeNode('j', null, { joinClusterId: CLUSTER_ID });
+  t.match(joiner.electability(), /no configuration/);
+  deliver(joiner, 10, alien);
+  t.equal(joiner.config, null, 'a joining node ignores another cluster');
+  deliver(joiner, 11, heartbeat(ms, 2, 'a'));
+  t.equal(joiner.config?.clusterId, CLUSTER_ID, 'and takes the first configuration of its own that lists it');
+  t.equal(joiner.knownPrimary, 'a');
+});
+
+t.test('a heartbeat whose configuration is older than the one held, or not of its own term, is refused', async (t) => {
+  const ms = clusterConfig([data('a'), data('b'), data('c')]);
+  const b = makeNode('b', { ...ms, term: 3, version: 4 }, { term: 3, position: pos(1, 10) });
+  const old = deliver(b, 10, heartbeat(ms, 3, 'a', { config: { ...ms, term: 3, version: 2 } }));
+  t.match(old, [{ type: 'reply', message: { success: false } }], 'an older configuration in a heartbeat of term 3');
+  const stamped = deliver(b, 11, heartbeat(ms, 4, 'a', { config: { ...ms, term: 2, version: 9 } }));
+  t.match(stamped, [{ type: 'reply', message: { success: false } }], 'a configuration not stamped with the heartbeat term');
+  t.equal(b.term, 3, 'neither changed the term');
+  t.equal(b.config?.version, 4);
+});
