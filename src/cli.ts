@@ -77,7 +77,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
     return;
   }
 
-  const tls = config.tls ? { cert: config.tls.cert, key: config.tls.key, ca: config.tls.ca, members: config.members.map((m) => m.id) } : null;
+  const tls = config.tls ? { cert: config.tls.cert, key: config.tls.key, ca: config.tls.ca, members: tlsMembers(config) } : null;
   const app = buildApp({ service: runtime, token: config.token, credentials: roleCredentials(config), tls, logger });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -101,10 +101,17 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
   });
 }
 
+/**
+ * runtimeOptions is what the runtime starts from. A node that joins makes no
+ * configuration: it waits for one from the cluster it names. Any other node
+ * offers the configuration its settings describe, which the runtime writes
+ * only into an empty data folder.
+ */
 export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptions {
   return {
     id: config.id,
-    initialConfig: initialConfig('quorumd', config.members, config.timings),
+    initialConfig: config.joinClusterId === null ? initialConfig(config.clusterName, config.members, config.timings) : null,
+    joinClusterId: config.joinClusterId,
     store: new FileStore(join(config.dataDir, 'state.json')),
     timings: config.timings,
     token: config.token,
@@ -116,6 +123,15 @@ export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptio
     fastFailover: config.fastFailover,
     logger,
   };
+}
+
+/**
+ * tlsMembers are the ids whose certificates the peer routes accept: the
+ * members the settings list, and this node, which a joining node's list may
+ * lack.
+ */
+export function tlsMembers(config: NodeConfig): string[] {
+  return [...new Set([config.id, ...config.members.map((m) => m.id)])];
 }
 
 /**

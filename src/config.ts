@@ -23,6 +23,13 @@ export const DEFAULT_ROLE_CHANGE_TIMEOUT_MS = 10_000;
 export const MIN_TOKEN_LENGTH = 16;
 /** How many tokens a role list, or digests a member's entry, may hold: enough for a rotation or two at once. */
 export const MAX_CREDENTIALS = 16;
+/** The cluster name a node bootstraps with when none is set. */
+export const DEFAULT_CLUSTER_NAME = 'quorumd';
+
+// A cluster id is the name, "-" and 12 hex digits (runtime/bootstrap.ts), and
+// must itself be an id on the wire: so a name may take 64 - 13 characters.
+const CLUSTER_NAME_PATTERN = '^[A-Za-z0-9._-]{1,51}$';
+const CLUSTER_ID_PATTERN = '^[A-Za-z0-9._-]{1,51}-[0-9a-f]{12}$';
 
 const TOKEN_PATTERN = `^[\\x21-\\x7e]{${MIN_TOKEN_LENGTH},1024}$`;
 const TOKEN_DESCRIPTION = `${MIN_TOKEN_LENGTH} to 1024 visible ASCII characters (no spaces)`;
@@ -91,6 +98,16 @@ export const NodeSettings = Type.Object(
         description: `a JSON array of 1 to ${MAX_MEMBERS} members, each {"id", "url", "kind"} with an optional "state" ("voting" or "catching_up")`,
       }),
     ),
+    clusterName: Type.String({
+      pattern: CLUSTER_NAME_PATTERN,
+      description: '1 to 51 characters of A-Z, a-z, 0-9, ".", "_" and "-" (the cluster id adds "-" and 12 hex digits, up to the 64 of an id)',
+    }),
+    join: Type.Optional(
+      Type.String({
+        pattern: CLUSTER_ID_PATTERN,
+        description: 'a cluster id as GET /status shows it: the cluster name, "-" and 12 lower-case hex digits, such as quorumd-3f2a9c1b7d4e',
+      }),
+    ),
     dataDir: Type.String({ minLength: 1, description: 'a directory path' }),
     token: Type.Optional(tokenSchema()),
     peerToken: Type.Optional(tokenSchema()),
@@ -132,7 +149,17 @@ export interface NodeConfig {
   readonly listen: { readonly host: string; readonly port: number };
   /** The URL peers reach this node at. */
   readonly url: string;
+  /**
+   * The members the settings list: the cluster's first configuration, written
+   * only on the first start of an empty data folder. This node alone when no
+   * list is given; when joining, the list as given (maybe empty, maybe without
+   * this node), only ever compared with the configuration the cluster sends.
+   */
   readonly members: readonly Member[];
+  /** The name a new cluster's id starts with (runtime/bootstrap.ts initialConfig). */
+  readonly clusterName: string;
+  /** Join mode: the id of the cluster whose configuration this node waits for, instead of making one; null otherwise. */
+  readonly joinClusterId: string | null;
   /** Absolute. */
   readonly dataDir: string;
   /** The shared token every role presents (the shared-token mode); null when not configured. */
@@ -216,7 +243,21 @@ export const SETTINGS: readonly Spec[] = [
     flag: 'members',
     env: 'QUORUMD_MEMBERS',
     parse: 'json',
-    help: 'JSON array of {"id","url","kind","state"?}, this node included (default: this node alone)',
+    help: 'JSON array of {"id","url","kind","state"?}, this node included: the first configuration of a new cluster, used only on the first start of an empty data folder (default: this node alone; optional with join)',
+  },
+  {
+    key: 'clusterName',
+    flag: 'cluster-name',
+    env: 'QUORUMD_CLUSTER_NAME',
+    parse: 'string',
+    help: `the name a new cluster's id starts with: <name>-<12 hex digits of a digest of the name, members and timings> (default ${DEFAULT_CLUSTER_NAME})`,
+  },
+  {
+    key: 'join',
+    flag: 'join',
+    env: 'QUORUMD_JOIN',
+    parse: 'string',
+    help: "join mode: the id of the cluster to join, from GET /status (such as quorumd-3f2a9c1b7d4e); a node with an empty data folder then waits for that cluster's primary to send a configuration listing it, added by PUT /members/{id} (default none: make a new cluster)",
   },
   { key: 'dataDir', flag: 'data-dir', env: 'QUORUMD_DATA_DIR', parse: 'string', help: 'where the durable state lives (required)' },
   {
@@ -339,6 +380,7 @@ const SERVICE_LINK = /^QUORUMD(_[A-Z0-9_]+)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9
 
 const DEFAULTS: Partial<Settings> = {
   kind: 'data',
+  clusterName: DEFAULT_CLUSTER_NAME,
   listen: DEFAULT_LISTEN,
   heartbeatMs: DEFAULT_TIMINGS.heartbeatMs,
   electionTimeoutMs: DEFAULT_TIMINGS.electionTimeoutMs,
@@ -439,8 +481,10 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string, readFile: (
   const listen = parseListen(s.listen);
   if (!listen) problems.push(`${label('listen')} must have a port from 1 to 65535; got ${JSON.stringify(s.listen)}`);
 
+  const joining = s.join !== undefined;
   const members: Member[] | null = s.members ? s.members.map((m) => ({ ...m, state: m.state ?? 'voting' })) : null;
   let url = s.url ?? null;
+  if (joining) checkJoin(s, chosen, label, problems);
   if (members) {
     const membersLabel = label('members');
     const seenIds = new Set<string>();
@@ -452,9 +496,11 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string, readFile: (
       seenUrls.add(m.url);
     }
     const self = members.find((m) => m.id === s.id);
-    if (!self) {
+    // A joining node's list is the cluster as the operator last saw it, which
+    // need not hold this node yet: the primary's configuration will.
+    if (!self && !joining) {
       problems.push(`${membersLabel} must include this node, "${s.id}" (from ${label('id')})`);
-    } else {
+    } else if (self) {
       if (self.kind !== s.kind) {
         problems.push(`${membersLabel} lists "${s.id}" as ${self.kind}, but ${label('kind')} says ${s.kind}`);
       }
@@ -466,7 +512,7 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string, readFile: (
     if (!members.some((m) => m.kind === 'data' && m.state === 'voting')) {
       problems.push(`${membersLabel} must include a voting data member: only those can become primary`);
     }
-  } else if (s.kind !== 'data') {
+  } else if (s.kind !== 'data' && !joining) {
     problems.push(`${label('kind')} is witness, so members must be given: a witness alone can never elect a primary`);
   }
   // A node with TLS and no url or member list is reached at https.
@@ -483,9 +529,12 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string, readFile: (
     problems.push(`timings: ${why}${used.length ? ` (${used.join(', ')})` : ''}`);
   }
 
-  const memberList = members ?? [{ id: s.id, url: url ?? '', kind: s.kind, state: 'voting' as const }];
+  const selfEntry: Member = { id: s.id, url: url ?? '', kind: s.kind, state: 'voting' };
+  const memberList = members ?? [selfEntry];
   const tls = checkTls(s, memberList, url, cwd, readFile, label, problems);
-  const peerCredentials = s.tlsCert === undefined ? checkCredentials(s, memberList, label, problems) : null;
+  // A joining node's list may lack it; its own entry is still checked against its own token.
+  const credentialed = memberList.some((m) => m.id === s.id) ? memberList : [...memberList, selfEntry];
+  const peerCredentials = s.tlsCert === undefined ? checkCredentials(s, credentialed, joining, label, problems) : null;
   if (listen && !isLoopback(listen.host) && s.token === undefined && s.peerToken === undefined && s.tlsCert === undefined && s.insecure !== 'on') {
     problems.push(
       `${label('listen')} is ${s.listen}, not a loopback address, and no credentials are configured: anyone who reaches it could vote, ` +
@@ -503,7 +552,9 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string, readFile: (
       kind: s.kind,
       listen,
       url,
-      members: members ?? [{ id: s.id, url, kind: s.kind, state: 'voting' }],
+      members: members ?? (joining ? [] : [{ id: s.id, url, kind: s.kind, state: 'voting' }]),
+      clusterName: s.clusterName,
+      joinClusterId: s.join ?? null,
       dataDir: resolve(cwd, s.dataDir),
       token: s.token ?? null,
       peerToken: s.peerToken ?? null,
@@ -519,6 +570,23 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string, readFile: (
       fastFailover: s.fastFailover === 'on',
     },
   };
+}
+
+/**
+ * checkJoin checks the settings that mean nothing, or something else, in
+ * join mode: a cluster name given outright must be the one the joined id
+ * starts with, since the id, not the name, decides which cluster is joined.
+ */
+function checkJoin(s: Settings, chosen: Map<Key, Sourced>, label: (key: Key) => string, problems: string[]): void {
+  const joined = s.join ?? '';
+  const name = joined.slice(0, joined.length - 13);
+  const givenName = chosen.get('clusterName')?.label !== 'clusterName (default)';
+  if (givenName && s.clusterName !== name) {
+    problems.push(
+      `${label('clusterName')} is ${JSON.stringify(s.clusterName)}, but ${label('join')} names a cluster called ${JSON.stringify(name)}: ` +
+        'a joining node takes its cluster from the id it joins; remove the cluster name or join the cluster you meant',
+    );
+  }
 }
 
 const TLS_SETTINGS = ['tlsCert', 'tlsKey', 'tlsCa'] as const;
@@ -639,11 +707,21 @@ const ROLE_CREDENTIALS = ['peerToken', 'peerCredentials', 'agentTokens', 'operat
 /**
  * checkCredentials checks how the credential settings fit together: the
  * shared token alone or the per-role credentials, never both; a peer token
- * and the members' digests together; a digest list for every member and for
- * members only; this node's own entry verifying its own token. It returns
- * the digests with their hex in lower case, or null without them.
+ * and the members' digests together; a digest list for every member listed;
+ * this node's own entry verifying its own token; when joining, an entry for
+ * some other member, or no heartbeat of the cluster could be let in. Entries
+ * for ids the list does not name are accepted: membership changes at run
+ * time (PUT /members), and a member about to be added must be known to the
+ * others before it sends its first request. It returns the digests with
+ * their hex in lower case, or null without them.
  */
-function checkCredentials(s: Settings, members: readonly Member[], label: (key: Key) => string, problems: string[]): Record<string, readonly string[]> | null {
+function checkCredentials(
+  s: Settings,
+  members: readonly Member[],
+  joining: boolean,
+  label: (key: Key) => string,
+  problems: string[],
+): Record<string, readonly string[]> | null {
   const roleKeys = ROLE_CREDENTIALS.filter((k) => s[k] !== undefined);
   if (s.token !== undefined && roleKeys.length > 0) {
     problems.push(
@@ -664,11 +742,16 @@ function checkCredentials(s: Settings, members: readonly Member[], label: (key: 
     return null;
   }
   const credsLabel = label('peerCredentials');
-  const ids = new Set(members.map((m) => m.id));
   const digests: Record<string, readonly string[]> = {};
   for (const [id, list] of Object.entries(s.peerCredentials)) {
-    if (!ids.has(id)) problems.push(`${credsLabel} names "${id}", which is not in the member list`);
+    if (!new RegExp(ID_PATTERN).test(id)) problems.push(`${credsLabel} names ${JSON.stringify(id)}, which is not a member id (${ID_DESCRIPTION})`);
     digests[id] = list.map((d) => d.toLowerCase());
+  }
+  if (joining && !Object.keys(digests).some((id) => id !== s.id)) {
+    problems.push(
+      `${credsLabel} names no member but this node, which is joining (${label('join')}): it would refuse every heartbeat of the cluster it joins; ` +
+        "list the digests of the cluster's members",
+    );
   }
   for (const m of members) {
     if (digests[m.id] === undefined) problems.push(`${credsLabel} has no entry for member "${m.id}": every request it sends would be refused`);

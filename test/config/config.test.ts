@@ -22,6 +22,8 @@ t.test('the least configuration, an id and a data dir, is a single-node cluster 
     listen: { host: '127.0.0.1', port: 7400 },
     url: 'http://127.0.0.1:7400',
     members: [{ id: 'n1', url: 'http://127.0.0.1:7400', kind: 'data', state: 'voting' }],
+    clusterName: 'quorumd',
+    joinClusterId: null,
     dataDir: '/srv/quorumd/data',
     token: null,
     peerToken: null,
@@ -52,6 +54,8 @@ t.test('every setting can be given by its flag', async (t) => {
       'http://n1:7400',
       '--members',
       JSON.stringify(members3),
+      '--cluster-name',
+      'orders-db',
       '--data-dir',
       '/var/lib/quorumd',
       '--token',
@@ -84,6 +88,8 @@ t.test('every setting can be given by its flag', async (t) => {
       { id: 'n2', url: 'http://n2:7400', kind: 'data', state: 'voting' },
       { id: 'w1', url: 'http://w1:7400', kind: 'witness', state: 'catching_up' },
     ],
+    clusterName: 'orders-db',
+    joinClusterId: null,
     dataDir: '/var/lib/quorumd',
     token: 's3cret-s3cret-s3cret',
     peerToken: null,
@@ -106,6 +112,7 @@ const fullEnv = {
   QUORUMD_LISTEN: '[::]:7400',
   QUORUMD_MEMBERS: JSON.stringify(members3),
   QUORUMD_DATA_DIR: 'state',
+  QUORUMD_CLUSTER_NAME: 'orders.db_2',
   QUORUMD_TOKEN: 's3cret-s3cret-s3cret',
   QUORUMD_HEARTBEAT_MS: '40',
   QUORUMD_ELECTION_TIMEOUT_MS: '400',
@@ -129,6 +136,8 @@ t.test('every setting can be given by its environment variable, which checkEnv c
       { id: 'n2', url: 'http://n2:7400', kind: 'data', state: 'voting' },
       { id: 'w1', url: 'http://w1:7400', kind: 'witness', state: 'catching_up' },
     ],
+    clusterName: 'orders.db_2',
+    joinClusterId: null,
     dataDir: '/srv/quorumd/state',
     token: 's3cret-s3cret-s3cret',
     peerToken: null,
@@ -154,6 +163,7 @@ t.test('every setting can be given in the config file, under its key', async (t)
     url: 'http://n2:7400',
     members: members3,
     dataDir: '/var/q',
+    clusterName: 'inventory',
     token: 's3cret-s3cret-s3cret',
     heartbeatMs: 20,
     electionTimeoutMs: 200,
@@ -164,18 +174,19 @@ t.test('every setting can be given in the config file, under its key', async (t)
     fastFailover: 'off',
     insecure: 'off',
   };
-  // The TLS settings name files and are tested in tls.test.ts.
-  const perRole = ['peerToken', 'peerCredentials', 'agentTokens', 'operatorTokens', 'tlsCert', 'tlsKey', 'tlsCa'];
+  // The TLS settings name files and are tested in tls.test.ts; join mode is in cluster.test.ts.
+  const elsewhere = ['peerToken', 'peerCredentials', 'agentTokens', 'operatorTokens', 'tlsCert', 'tlsKey', 'tlsCa', 'join'];
   t.strictSame(
-    [...Object.keys(file), ...perRole].sort(),
+    [...Object.keys(file), ...elsewhere].sort(),
     SETTINGS.map((s) => s.key).sort(),
-    'the file covers every setting but the per-role credentials, which exclude the shared token (tested below)',
+    'the file covers every setting but the per-role credentials, which exclude the shared token (tested below), and join',
   );
   const c = config(t, resolveWith(['--config', 'etc/q.json'], {}, { '/srv/quorumd/etc/q.json': JSON.stringify(file) }));
   t.equal(c.id, 'n2');
   t.strictSame(c.listen, { host: 'localhost', port: 7402 });
   t.equal(c.url, 'http://n2:7400');
   t.equal(c.dataDir, '/var/q');
+  t.equal(c.clusterName, 'inventory');
   t.equal(c.token, 's3cret-s3cret-s3cret');
   t.strictSame(c.timings, { heartbeatMs: 20, electionTimeoutMs: 200, electionJitterMs: 50, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound });
   t.equal(c.onRoleChange, 'echo');
