@@ -12,11 +12,13 @@ import { installAuth, type RoleCredentials } from './http/auth.js';
 import { installClaimCheck } from './http/claims.js';
 import { answerClientError } from './http/client-errors.js';
 import { answerFrameworkError, installErrorHandlers } from './http/errors.js';
+import { Forwarder } from './http/forward.js';
 import { installJsonParser } from './http/json.js';
 import { registerOpenApi } from './http/openapi.js';
 import type { App, RouteOptions } from './http/types.js';
 import { validationError } from './http/validation.js';
 import { authRefusals } from './runtime/metrics.js';
+import { PeerClient } from './transport/peer-client.js';
 import handoffRoutes from '../routes/handoff.js';
 import heartbeatRoutes from '../routes/heartbeat.js';
 import historyRoutes from '../routes/history.js';
@@ -53,6 +55,8 @@ export interface BuildAppOptions {
   readonly logger?: FastifyBaseLogger;
   /** The largest request body accepted, in bytes. */
   readonly bodyLimit?: number;
+  /** How long a request forwarded to the primary may take (src/http/forward.ts); a few seconds when absent. */
+  readonly forwardTimeoutMs?: number;
 }
 
 export function buildApp(opts: BuildAppOptions): App {
@@ -107,11 +111,18 @@ export function buildApp(opts: BuildAppOptions): App {
   registerOpenApi(app);
 
   const routeOptions: RouteOptions = { service: opts.service };
+  // Membership changes are forwarded to the primary with this node's TLS
+  // settings, and the caller's credential rather than the node's own.
+  const forwarder = new Forwarder({
+    client: new PeerClient({ token: null, tls: tls ? { cert: tls.cert, key: tls.key, ca: tls.ca } : null }),
+    ...(opts.forwardTimeoutMs !== undefined ? { timeoutMs: opts.forwardTimeoutMs } : {}),
+  });
+  app.addHook('onClose', () => forwarder.close());
+  app.register(membersRoutes, { ...routeOptions, forwarder });
   for (const routes of [
     voteRoutes,
     heartbeatRoutes,
     handoffRoutes,
-    membersRoutes,
     statusRoutes,
     logRoutes,
     switchoverRoutes,

@@ -19,6 +19,22 @@ export type Delivery =
   | { readonly ok: true; readonly reply: Message | null }
   | { readonly ok: false; readonly refused: boolean; readonly error: string; readonly answeredAs?: string };
 
+/** An HTTP request passed on as it is (src/http/forward.ts): the client adds no credential of its own. */
+export interface RelayedRequest {
+  readonly method: 'PUT' | 'DELETE' | 'POST';
+  /** The path and query, relative to the member's url. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | null;
+}
+
+/** The answer to a relayed request: its status, headers and body text. */
+export interface RelayedReply {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+}
+
 export interface PeerClientOptions {
   /**
    * The credential sent as `Authorization: Bearer ...` on every request:
@@ -88,6 +104,25 @@ export class PeerClient {
       const code = (err as { code?: string }).code;
       return { ok: false, refused: code === 'ECONNREFUSED', error: code ?? (err as Error).message };
     }
+  }
+
+  /**
+   * relay sends one request, as the caller gave it, to the member `memberId`
+   * at `url` over the same pools as the protocol's messages, so that under
+   * TLS the member must prove it is `memberId` before anything (the caller's
+   * credential included) is sent. The member url's path, if any, prefixes the
+   * request's. Network failures and the signal's abort are thrown.
+   */
+  async relay(url: string, memberId: string, request: RelayedRequest, signal: AbortSignal): Promise<RelayedReply> {
+    const prefix = new URL(url).pathname.replace(/\/+$/, '');
+    const res = await this.pool(url, memberId).request({
+      method: request.method,
+      path: prefix + request.path,
+      headers: request.headers,
+      body: request.body,
+      signal,
+    });
+    return { statusCode: res.statusCode, headers: res.headers, body: await res.body.text() };
   }
 
   async close(): Promise<void> {

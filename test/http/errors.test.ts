@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import t from 'tap';
 import { ApiError } from '../../src/errors.js';
-import { auth, isErrorBody, setup } from './fixtures/helpers.js';
+import { auth, isErrorBody, setup, validVote } from './fixtures/helpers.js';
 
 t.test('an unknown route is a 404 in the error shape', async (t) => {
   const { app } = setup(t);
@@ -55,7 +55,7 @@ t.test('an error the runtime throws with a status and a code is answered as it i
   service.failWith = new ApiError(503, 'node_failed', 'this node hit a fatal fault and answers nothing');
   for (const [method, url, payload] of [
     ['GET', '/status', undefined],
-    ['POST', '/vote', { candidateId: 'n2', term: 8, lastLogTerm: 7, lastLogLsn: 120, dryRun: false }],
+    ['POST', '/vote', validVote()],
   ] as const) {
     const res = await app.inject({ method, url, headers: auth, ...(payload ? { payload } : {}) });
     t.equal(res.statusCode, 503, `${method} ${url}`);

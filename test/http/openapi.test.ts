@@ -54,6 +54,8 @@ const routes: ReadonlyArray<[method: string, path: string, protectedRoute: boole
   ['post', '/handoff', true],
   ['put', '/log', true],
   ['post', '/switchover', true],
+  ['put', '/members/{id}', true],
+  ['delete', '/members/{id}', true],
   ['get', '/members', false],
   ['get', '/status', false],
   ['get', '/history', false],
@@ -71,7 +73,7 @@ const routes: ReadonlyArray<[method: string, path: string, protectedRoute: boole
 /** The scheme of the role each protected route takes. */
 function roleScheme(path: string): string {
   if (path === '/log') return 'agentAuth';
-  if (path === '/switchover') return 'operatorAuth';
+  if (path === '/switchover' || path === '/members/{id}') return 'operatorAuth';
   return 'peerAuth';
 }
 
@@ -119,6 +121,20 @@ t.test('shared schemas appear once, as components, and routes refer to them', as
   t.strictSame(doc.paths['/vote']?.post?.requestBody, {
     required: true,
     content: { 'application/json': { schema: { $ref: '#/components/schemas/VoteBody' } } },
+  });
+  for (const method of ['put', 'delete']) {
+    t.strictSame(
+      (doc.paths['/members/{id}']?.[method] as { parameters?: unknown } | undefined)?.parameters,
+      [{ schema: { $ref: '#/components/schemas/Id' }, in: 'path', name: 'id', required: true }],
+      `${method} /members/{id} takes the member id in the path, as an Id`,
+    );
+    t.strictSame(doc.paths['/members/{id}']?.[method]?.responses['200']?.content?.['application/json']?.schema, {
+      $ref: '#/components/schemas/MembershipChangeReply',
+    });
+  }
+  t.strictSame(doc.paths['/members/{id}']?.put?.requestBody, {
+    required: true,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/PutMemberBody' } } },
   });
   t.strictSame(doc.paths['/heartbeat']?.post?.responses['200']?.content?.['application/json']?.schema, { $ref: '#/components/schemas/HeartbeatReply' });
   t.strictSame(doc.paths['/vote']?.post?.responses['400']?.content?.['application/json']?.schema, { $ref: '#/components/schemas/ErrorReply' });

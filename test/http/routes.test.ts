@@ -4,14 +4,14 @@
 
 import t from 'tap';
 import { ApiError } from '../../src/errors.js';
-import { auth, setup, statusView, validHeartbeat, validVote } from './fixtures/helpers.js';
+import { auth, setup, statusView, validHandoff, validHeartbeat, validVote } from './fixtures/helpers.js';
 
 t.test('POST /vote as a ballot passes the body to the service and answers its vote', async (t) => {
   const { app, service } = setup(t);
   const res = await app.inject({ method: 'POST', url: '/vote', headers: auth, payload: validVote() });
   t.equal(res.statusCode, 200);
   t.strictSame(res.json(), { granted: true, term: 8, voterId: 'n1' });
-  t.strictSame(service.calls, [{ method: 'vote', args: [{ candidateId: 'n2', term: 8, lastLogTerm: 7, lastLogLsn: 120, dryRun: false }] }]);
+  t.strictSame(service.calls, [{ method: 'vote', args: [validVote()] }]);
 });
 
 t.test('POST /vote as a probe (dryRun true) with the handoff flag reaches the service unchanged', async (t) => {
@@ -48,20 +48,20 @@ t.test("POST /heartbeat passes the heartbeat to the service and answers the memb
   const body = { ...validHeartbeat(), handoffTo: 'n1' };
   const res = await app.inject({ method: 'POST', url: '/heartbeat', headers: auth, payload: body });
   t.equal(res.statusCode, 200);
-  t.strictSame(res.json(), { term: 8, success: true, memberId: 'n1', position: { term: 7, lsn: 120 } });
+  t.strictSame(res.json(), { term: 8, success: true, memberId: 'n1', position: { term: 7, lsn: 120 }, config: { term: 6, version: 3 } });
   t.strictSame(service.calls, [{ method: 'heartbeat', args: [body] }]);
 
-  service.heartbeatReply = { term: 9, success: false, memberId: 'n1', position: null };
+  service.heartbeatReply = { term: 9, success: false, memberId: 'n1', position: null, config: null };
   const witness = await app.inject({ method: 'POST', url: '/heartbeat', headers: auth, payload: validHeartbeat() });
-  t.strictSame(witness.json(), { term: 9, success: false, memberId: 'n1', position: null }, 'a null position stays null');
+  t.strictSame(witness.json(), { term: 9, success: false, memberId: 'n1', position: null, config: null }, 'a null position and config stay null');
 });
 
 t.test('POST /handoff hands the body to the service and answers 204 with no body', async (t) => {
   const { app, service } = setup(t);
-  const res = await app.inject({ method: 'POST', url: '/handoff', headers: auth, payload: { term: 8, primaryId: 'n2' } });
+  const res = await app.inject({ method: 'POST', url: '/handoff', headers: auth, payload: validHandoff() });
   t.equal(res.statusCode, 204);
   t.equal(res.body, '');
-  t.strictSame(service.calls, [{ method: 'handoff', args: [{ term: 8, primaryId: 'n2' }] }]);
+  t.strictSame(service.calls, [{ method: 'handoff', args: [validHandoff()] }]);
 });
 
 t.test("GET /members answers the service's membership view", async (t) => {

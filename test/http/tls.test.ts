@@ -12,7 +12,7 @@ import { buildApp } from '../../src/app.js';
 import type { VoteRequest } from '../../src/core/index.js';
 import { PeerClient } from '../../src/transport/peer-client.js';
 import { makeCa, makeMemberCert, type MemberCert } from '../kit/certs.js';
-import { RecordingService, validVote } from './fixtures/helpers.js';
+import { CLUSTER_ID, RecordingService, validVote } from './fixtures/helpers.js';
 
 const AGENT = 'agent-token-0123456789';
 
@@ -125,7 +125,17 @@ t.test('a certificate from another CA is refused', async (t) => {
   t.equal(f.service.calls.length, 0);
 });
 
-const voteRequest: VoteRequest = { type: 'vote_request', round: 1, candidateId: 'n2', term: 8, lastLogTerm: 7, lastLogLsn: 120, dryRun: false };
+const voteRequest: VoteRequest = {
+  type: 'vote_request',
+  round: 1,
+  clusterId: CLUSTER_ID,
+  candidateId: 'n2',
+  config: { term: 6, version: 3 },
+  term: 8,
+  lastLogTerm: 7,
+  lastLogLsn: 120,
+  dryRun: false,
+};
 
 t.test("the peer client presents its certificate and checks that the server's names the member asked", async (t) => {
   const f = await serve(t);

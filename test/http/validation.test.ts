@@ -89,19 +89,25 @@ const fieldCases: readonly FieldCases[] = [
   { route: route('/vote'), path: ['lastLogTerm'], cases: notTerms },
   { route: route('/vote'), path: ['lastLogLsn'], cases: notCounts },
   { route: route('/vote'), path: ['candidateId'], cases: notIds },
+  { route: route('/vote'), path: ['clusterId'], cases: notIds },
+  { route: route('/vote'), path: ['config', 'term'], cases: notTerms },
+  { route: route('/vote'), path: ['config', 'version'], cases: notCounts },
   { route: route('/vote'), path: ['dryRun'], cases: [...notBooleans, { why: 'missing', literal: undefined }] },
   { route: route('/vote'), path: ['handoff'], cases: notBooleans },
   { route: route('/heartbeat'), path: ['term'], cases: notTerms },
   { route: route('/heartbeat'), path: ['commitWatermark', 'term'], cases: notTerms },
   { route: route('/heartbeat'), path: ['leaseMs'], cases: notCounts },
   { route: route('/heartbeat'), path: ['commitWatermark', 'lsn'], cases: notCounts },
-  { route: route('/heartbeat'), path: ['membership', 'version'], cases: notCounts },
+  { route: route('/heartbeat'), path: ['config', 'version'], cases: notCounts },
   { route: route('/heartbeat'), path: ['primaryId'], cases: notIds },
+  { route: route('/heartbeat'), path: ['config', 'clusterId'], cases: notIds },
+  { route: route('/heartbeat'), path: ['config', 'term'], cases: notTerms },
+  { route: route('/heartbeat'), path: ['config', 'members', 2, 'autoPromote'], cases: optional(notBooleans) },
   { route: route('/heartbeat'), path: ['handoffTo'], cases: optional(notIds) },
-  { route: route('/heartbeat'), path: ['membership', 'members', 1, 'id'], cases: notIds },
+  { route: route('/heartbeat'), path: ['config', 'members', 1, 'id'], cases: notIds },
   {
     route: route('/heartbeat'),
-    path: ['membership', 'members', 2, 'url'],
+    path: ['config', 'members', 2, 'url'],
     cases: [
       { why: 'not http', literal: '"ftp://w1:7400"' },
       { why: 'not a URL', literal: '"w1:7400"' },
@@ -113,7 +119,7 @@ const fieldCases: readonly FieldCases[] = [
   },
   {
     route: route('/heartbeat'),
-    path: ['membership', 'members', 0, 'kind'],
+    path: ['config', 'members', 0, 'kind'],
     cases: [
       { why: 'not a kind', literal: '"primary"' },
       { why: 'capitalised', literal: '"Data"' },
@@ -121,7 +127,7 @@ const fieldCases: readonly FieldCases[] = [
   },
   {
     route: route('/heartbeat'),
-    path: ['membership', 'members', 0, 'state'],
+    path: ['config', 'members', 0, 'state'],
     cases: [
       { why: 'not a state', literal: '"learner"' },
       { why: 'missing', literal: undefined },
@@ -129,7 +135,7 @@ const fieldCases: readonly FieldCases[] = [
   },
   {
     route: route('/heartbeat'),
-    path: ['membership', 'members'],
+    path: ['config', 'members'],
     cases: [
       { why: 'empty', literal: '[]' },
       { why: 'an object', literal: '{}' },
@@ -141,9 +147,31 @@ const fieldCases: readonly FieldCases[] = [
   },
   { route: route('/handoff'), path: ['term'], cases: notTerms },
   { route: route('/handoff'), path: ['primaryId'], cases: notIds },
+  { route: route('/handoff'), path: ['clusterId'], cases: notIds },
   { route: route('/log'), path: ['term'], cases: notTerms },
   { route: route('/log'), path: ['lsn'], cases: notCounts },
   { route: route('/switchover'), path: ['target'], cases: optional(notIds) },
+  {
+    route: route('/members/n4'),
+    path: ['url'],
+    cases: [
+      { why: 'not http', literal: '"ftp://n4:7400"' },
+      { why: 'not a URL', literal: '"n4:7400"' },
+      { why: 'longer than 256', literal: JSON.stringify(`http://n4/${'p'.repeat(250)}`) },
+      { why: 'null', literal: 'null' },
+      { why: 'missing', literal: undefined },
+    ],
+  },
+  {
+    route: route('/members/n4'),
+    path: ['kind'],
+    cases: [
+      { why: 'not a kind', literal: '"primary"' },
+      { why: 'missing', literal: undefined },
+    ],
+  },
+  { route: route('/members/n4'), path: ['state'], cases: [{ why: 'not a state', literal: '"learner"' }, ...notBooleans] },
+  { route: route('/members/n4'), path: ['autoPromote'], cases: notBooleans },
 ];
 
 for (const { route: r, path, cases } of fieldCases) {
@@ -217,7 +245,9 @@ const termFields: ReadonlyArray<{ route: MutatingRoute; path: Path }> = [
   { route: route('/vote'), path: ['term'] },
   { route: route('/vote'), path: ['lastLogTerm'] },
   { route: route('/heartbeat'), path: ['term'] },
+  { route: route('/vote'), path: ['config', 'term'] },
   { route: route('/heartbeat'), path: ['commitWatermark', 'term'] },
+  { route: route('/heartbeat'), path: ['config', 'term'] },
   { route: route('/handoff'), path: ['term'] },
   { route: route('/log'), path: ['term'] },
 ];
@@ -263,12 +293,12 @@ t.test('every term field above MAX_TERM is a 400 naming the field, and MAX_TERM 
 
 t.test('an unknown field deep inside is refused and named by its path', async (t) => {
   const { app, service } = setup(t);
-  const body = validHeartbeat() as { membership: { members: Array<Record<string, unknown>> } };
-  body.membership.members[1]!.lsn = 5;
+  const body = validHeartbeat() as { config: { members: Array<Record<string, unknown>> } };
+  body.config.members[1]!.lsn = 5;
   const res = await app.inject({ method: 'POST', url: '/heartbeat', headers: auth, payload: body });
   t.equal(res.statusCode, 400);
-  t.equal(res.json().error.field, 'membership.members[1].lsn');
-  t.match(res.json().error.message, /unknown field membership\.members\[1\]\.lsn.*id, url, kind, state/);
+  t.equal(res.json().error.field, 'config.members[1].lsn');
+  t.match(res.json().error.message, /unknown field config\.members\[1\]\.lsn.*id, url, kind, state, autoPromote/);
   t.strictSame(service.calls, []);
 });
 
@@ -289,12 +319,12 @@ t.test('the edges of the valid ranges are accepted, as written', async (t) => {
     method: 'POST',
     url: '/vote',
     headers: auth,
-    payload: { candidateId: id64, term: 0, lastLogTerm: 0, lastLogLsn: 0, dryRun: true },
+    payload: { clusterId: id64, candidateId: id64, config: { term: 0, version: 0 }, term: 0, lastLogTerm: 0, lastLogLsn: 0, dryRun: true },
   });
   t.equal(vote.statusCode, 200, 'a 64-character id of the whole alphabet');
   t.strictSame(
     service.calls.map((c) => c.args[0]),
-    [...cases.map((c) => c[2]), { candidateId: id64, term: 0, lastLogTerm: 0, lastLogLsn: 0, dryRun: true }],
+    [...cases.map((c) => c[2]), { clusterId: id64, candidateId: id64, config: { term: 0, version: 0 }, term: 0, lastLogTerm: 0, lastLogLsn: 0, dryRun: true }],
     'the service gets the exact values',
   );
 });
@@ -303,7 +333,13 @@ t.test('the body limit takes a heartbeat of 16 members with the longest ids and 
   const { app, service } = setup(t);
   const members = Array.from({ length: 16 }, (_, i) => {
     const head = `https://${'h'.repeat(40)}${i}.example:65535/`;
-    return { id: `${String(i).padStart(2, '0')}${'m'.repeat(62)}`, url: head + 'p'.repeat(256 - head.length), kind: 'witness', state: 'catching_up' };
+    return {
+      id: `${String(i).padStart(2, '0')}${'m'.repeat(62)}`,
+      url: head + 'p'.repeat(256 - head.length),
+      kind: 'witness',
+      state: 'catching_up',
+      autoPromote: false,
+    };
   });
   t.ok(
     members.every((m) => m.id.length === 64 && m.url.length === 256),
@@ -316,7 +352,13 @@ t.test('the body limit takes a heartbeat of 16 members with the longest ids and 
     term: MAX_TERM,
     primaryId: 'p'.repeat(64),
     commitWatermark: { term: MAX_TERM, lsn: Number.MAX_SAFE_INTEGER },
-    membership: { version: Number.MAX_SAFE_INTEGER, members },
+    config: {
+      clusterId: 'c'.repeat(64),
+      term: MAX_TERM,
+      version: Number.MAX_SAFE_INTEGER,
+      members,
+      timings: { heartbeatMs: 3_600_000, electionTimeoutMs: 3_600_000, electionJitterMs: 3_600_000, clockDriftBound: 0.49999999999999994 },
+    },
     leaseMs: Number.MAX_SAFE_INTEGER,
     handoffTo: 'h'.repeat(64),
   };
