@@ -45,12 +45,13 @@ export interface BuildAppOptions {
   readonly credentials?: RoleCredentials | null;
   /**
    * Mutual TLS: the server's certificate, key and the cluster CA (PEM), and
-   * the members whose certificates are accepted on peer routes. The handshake
+   * which member ids' certificates are accepted on peer routes (the members
+   * of the configuration the node holds, which changes at run time). The handshake
    * asks every client for a certificate but lets in those without one, so the
    * probes, status and metrics stay reachable; peer routes take only a
    * verified one (src/http/auth.ts). Null or absent serves plain HTTP.
    */
-  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string; readonly members: readonly string[] } | null;
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string; readonly isMember: (id: string) => boolean } | null;
   /** A pino logger to log through; none (silent) when absent. */
   readonly logger?: FastifyBaseLogger;
   /** The largest request body accepted, in bytes. */
@@ -105,7 +106,7 @@ export function buildApp(opts: BuildAppOptions): App {
   // Refusals are counted on the registry the service exposes, the one GET /metrics serves.
   const refusals = authRefusals(opts.service.registry);
   const onRefusal = (reason: string) => refusals.inc({ reason });
-  installAuth(app, { token: opts.token, credentials, tls: tls ? { members: tls.members } : null, onRefusal });
+  installAuth(app, { token: opts.token, credentials, tls: tls ? { isMember: tls.isMember } : null, onRefusal });
   installClaimCheck(app, { onRefusal });
   installErrorHandlers(app, { bodyLimit });
   registerOpenApi(app);

@@ -77,7 +77,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
     return;
   }
 
-  const tls = config.tls ? { cert: config.tls.cert, key: config.tls.key, ca: config.tls.ca, members: tlsMembers(config) } : null;
+  const tls = config.tls ? { cert: config.tls.cert, key: config.tls.key, ca: config.tls.ca, isMember: (id: string) => runtime.isPeer(id) } : null;
   const app = buildApp({ service: runtime, token: config.token, credentials: roleCredentials(config), tls, logger });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -112,6 +112,8 @@ export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptio
     id: config.id,
     initialConfig: config.joinClusterId === null ? initialConfig(config.clusterName, config.members, config.timings) : null,
     joinClusterId: config.joinClusterId,
+    // A list given to a joining node is only compared with the configuration it takes.
+    settings: config.members.length > 0 ? initialConfig(config.clusterName, config.members, config.timings) : null,
     store: new FileStore(join(config.dataDir, 'state.json')),
     timings: config.timings,
     token: config.token,
@@ -123,15 +125,6 @@ export function runtimeOptions(config: NodeConfig, logger: Logger): RuntimeOptio
     fastFailover: config.fastFailover,
     logger,
   };
-}
-
-/**
- * tlsMembers are the ids whose certificates the peer routes accept: the
- * members the settings list, and this node, which a joining node's list may
- * lack.
- */
-export function tlsMembers(config: NodeConfig): string[] {
-  return [...new Set([config.id, ...config.members.map((m) => m.id)])];
 }
 
 /**

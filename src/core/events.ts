@@ -65,7 +65,7 @@ export type ConfigChangeAnswer =
   | { readonly status: 'unchanged'; readonly config: ClusterConfig }
   | {
       readonly status: 'refused';
-      readonly code: ChangeRefusal['code'] | 'not_primary' | 'hand_over_first' | 'change_in_progress' | 'not_caught_up';
+      readonly code: ChangeRefusal['code'] | 'not_primary' | 'hand_over_first' | 'change_in_progress' | 'not_ready' | 'not_caught_up';
       readonly why: string;
     };
 

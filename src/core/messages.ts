@@ -86,7 +86,14 @@ export type Refusal = Frozen<Static<typeof Refusal>>;
 export type RefusalCode = Refusal['code'];
 
 export const VoteReply = Type.Object(
-  { granted: Type.Boolean(), term: ref(Count), voterId: ref(Id), reason: Type.Optional(ref(Refusal)) },
+  {
+    granted: Type.Boolean(),
+    term: ref(Count),
+    voterId: ref(Id),
+    reason: Type.Optional(ref(Refusal)),
+    // With a config_behind refusal: the voter's configuration, which the candidate takes.
+    config: Type.Optional(ref(ClusterConfig)),
+  },
   { ...closed, $id: 'VoteReply' },
 );
 export type VoteReply = Static<typeof VoteReply>;

@@ -364,6 +364,9 @@ export class Node {
       granted: decision.granted,
       dryRun: req.dryRun,
       ...(decision.granted ? {} : { reason: decision.reason }),
+      // A candidate behind this voter's configuration is sent it, so that it
+      // catches up instead of standing on an old list for ever.
+      ...(!decision.granted && decision.reason.code === 'config_behind' && this.hard.config ? { config: this.hard.config } : {}),
     };
     this.reply(req.candidateId, reply);
   }
@@ -468,6 +471,7 @@ export class Node {
       this.becomeFollower(now, null, 'higher_term');
       return;
     }
+    if (!r.granted && r.config) this.catchUpConfig(r.config);
     (r.granted ? e.granted : e.refused).add(r.voterId);
     this.maybeDecide(now);
   }
@@ -567,6 +571,19 @@ export class Node {
     }
     if (later) this.setHard({ config: hb.config });
     this.replyHeartbeat(hb, true);
+  }
+
+  /**
+   * catchUpConfig takes a later configuration of its own cluster that a voter
+   * sent with a config_behind refusal. Every configuration that exists was
+   * written by a primary, and positions only move forward, so this is the
+   * same as hearing that primary late; the next attempt stands on it.
+   */
+  private catchUpConfig(config: ClusterConfig): void {
+    const own = this.hard.config;
+    if (!own || config.clusterId !== own.clusterId || compareConfigs(configPosition(config), configPosition(own)) <= 0) return;
+    if (validateConfig(config).length > 0) return;
+    this.setHard({ config });
   }
 
   /** mayJoin: a node with no configuration takes the first one that lists it, of the cluster it was told to join. */
@@ -829,12 +846,26 @@ export class Node {
     if (!p.configCommitted) {
       return this.answerChange({ status: 'refused', code: 'change_in_progress', why: 'this primary has not committed its configuration in its term yet' });
     }
+    if (this.hard.commitWatermark.term !== this.hard.term) {
+      return this.answerChange({
+        status: 'refused',
+        code: 'not_ready',
+        why: 'this primary has not yet acknowledged a write of its own term, so it cannot tell what every member must hold (its data store writes one on promotion)',
+      });
+    }
     if (change.op === 'put' && existing?.state === 'catching_up' && change.member.state === 'voting' && !this.caughtUp(now, existing)) {
       const why = existing.kind === 'data' ? 'its position does not cover the commit watermark, or it has not answered lately' : 'it has not answered lately';
       return this.answerChange({ status: 'refused', code: 'not_caught_up', why: `${id} cannot vote yet: ${why}` });
     }
     const result = applyChange(config, change);
     if (!result.ok) return this.answerChange({ status: 'refused', ...result.refusal });
+    if (!this.holdersCover(result.members)) {
+      return this.answerChange({
+        status: 'refused',
+        code: 'not_caught_up',
+        why: 'after it, fewer than a majority of the voters would be known to hold every acknowledged write',
+      });
+    }
     // The answer goes first: with a single voter the change commits within writeConfig.
     this.answerChange({ status: 'started', version: config.version + 1 });
     this.writeConfig(now, result.members, false);
@@ -865,6 +896,10 @@ export class Node {
    * majority of any of the three still meets every other.
    */
   private rollBack(now: number, change: PendingChange): void {
+    // Writes acknowledged under the change are held by a majority of its
+    // voters; unless a majority of the previous ones holds them too, the
+    // change is left to the lease.
+    if (!this.holdersCover(change.previous)) return;
     this.out.push({ type: 'config_change_failed', version: change.version, why: 'timed_out' });
     // A member whose promotion was rolled back is promoted again only once it answers again.
     this.primary!.promoteAfter = now;
@@ -894,13 +929,32 @@ export class Node {
   private maybePromote(now: number): void {
     const p = this.primary;
     const config = this.hard.config;
-    if (!p || !config || !p.configCommitted || p.change) return;
+    if (!p || !config || !p.configCommitted || p.change || this.hard.commitWatermark.term !== this.hard.term) return;
     for (const m of config.members) {
       const answeredSince = (this.contacts.get(m.id)?.lastContactAt ?? -1) > p.promoteAfter;
       if (m.state !== 'catching_up' || m.autoPromote === false || !answeredSince || !this.caughtUp(now, m)) continue;
       const result = applyChange(config, { op: 'put', member: { ...m, state: 'voting' } });
-      if (result.ok) return this.writeConfig(now, result.members, false);
+      if (result.ok && this.holdersCover(result.members)) return this.writeConfig(now, result.members, false);
     }
+  }
+
+  /**
+   * holdersCover: a majority of the voters of `members` is known to hold the
+   * commit watermark, hence every acknowledged write. A change is written
+   * only then, so that every acknowledged write stays held by a majority of
+   * the voters through any number of changes, not only across one (Raft gets
+   * this from committing a configuration entry after the entries before it).
+   * A primary makes no change before its watermark is of its own term, so the
+   * watermark it knows covers everything earlier primaries acknowledged.
+   */
+  private holdersCover(members: readonly Member[]): boolean {
+    const voting = voters(members);
+    const holders = voting.filter((m) => {
+      if (m.kind !== 'data') return false;
+      const position = m.id === this.id ? this.position : (this.contacts.get(m.id)?.position ?? null);
+      return position !== null && covers(position, this.hard.commitWatermark);
+    }).length;
+    return holders >= watermarkHolders(voting.length);
   }
 
   // ---- Plumbing --------------------------------------------------------------

@@ -12,6 +12,9 @@
 //  3. not_electable: the candidate must be a voting data member.
 //  4. not_voting: this voter must itself be a voting member and, if it holds
 //     data, know its own log position (the data store's agent reported it).
+//     When the candidate's configuration is later than the voter's, the
+//     membership parts of 2 to 4 are the candidate's configuration's to judge
+//     and are skipped: the voter's own list is out of date.
 //  5. stale_term: the candidate's term must not be below the voter's.
 //  6. log_behind: a data voter refuses a candidate behind its own durable
 //     position (Raft's up-to-date rule), so safety does not hang on how fresh
@@ -68,12 +71,18 @@ export function decideVote(voter: VoterView, req: VoteRequest): VoteDecision {
   if (!covers(candidate, voter.commitWatermark)) {
     return refuse({ code: 'watermark_not_covered', candidatePosition: candidate, commitWatermark: voter.commitWatermark });
   }
-  const member = findMember(voter.members, req.candidateId);
-  if (!member) return refuse({ code: 'not_a_member', candidateId: req.candidateId });
-  if (!isElectable(member)) return refuse({ code: 'not_electable', candidateId: req.candidateId });
-  const self = findMember(voter.members, voter.id);
-  if (!self) return refuse({ code: 'not_voting', voterId: voter.id, why: 'not_a_member' });
-  if (!isVoter(self)) return refuse({ code: 'not_voting', voterId: voter.id, why: 'catching_up' });
+  // Who is a member and who votes is the later configuration's to say: a
+  // candidate holding a later one than this voter's was promoted, or counts
+  // this voter, in it (Raft's voters likewise vote whatever their own list).
+  const later = voter.config !== null && compareConfigs(req.config, voter.config) > 0;
+  if (!later) {
+    const member = findMember(voter.members, req.candidateId);
+    if (!member) return refuse({ code: 'not_a_member', candidateId: req.candidateId });
+    if (!isElectable(member)) return refuse({ code: 'not_electable', candidateId: req.candidateId });
+    const self = findMember(voter.members, voter.id);
+    if (!self) return refuse({ code: 'not_voting', voterId: voter.id, why: 'not_a_member' });
+    if (!isVoter(self)) return refuse({ code: 'not_voting', voterId: voter.id, why: 'catching_up' });
+  }
   if (voter.kind === 'data' && !voter.position) return refuse({ code: 'not_voting', voterId: voter.id, why: 'position_unknown' });
   if (req.term < voter.term) return refuse({ code: 'stale_term', candidateTerm: req.term, voterTerm: voter.term });
   if (voter.kind === 'data' && voter.position && comparePositions(candidate, voter.position) < 0) {

@@ -62,7 +62,7 @@ export interface AuthOptions {
    * at. Needs `credentials` (for the agent and operator tokens, with no peer
    * digests) and no shared token. Null or absent without TLS.
    */
-  readonly tls?: { readonly members: readonly string[] } | null;
+  readonly tls?: { readonly isMember: (id: string) => boolean } | null;
   /** Counts a refusal; called once per refused request. */
   readonly onRefusal: (reason: RefusalReason) => void;
 }
@@ -135,7 +135,6 @@ export function installAuth(app: App, opts: AuthOptions): void {
   if (tls !== null && Object.keys(opts.credentials?.peers ?? {}).length > 0) {
     throw new Error('with mutual TLS peers are authenticated by certificate only: no peer token digests');
   }
-  const tlsMembers = new Set(tls?.members ?? []);
   if (opts.token === null && opts.credentials === null) return;
   const shared = opts.token !== null;
   const wanted = shared ? 'the shared token' : undefined;
@@ -156,7 +155,7 @@ export function installAuth(app: App, opts: AuthOptions): void {
         return refuse(401, 'unauthorized', 'this route needs a client certificate signed by the cluster CA');
       }
       const memberId = memberIdOfCert(socket.getPeerCertificate().subjectaltname);
-      if (memberId === null || !tlsMembers.has(memberId)) {
+      if (memberId === null || !tls.isMember(memberId)) {
         return refuse(
           401,
           'unauthorized',

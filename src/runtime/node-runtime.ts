@@ -57,6 +57,7 @@ const CHANGE_REFUSAL_STATUS: Record<Extract<ConfigChangeAnswer, { status: 'refus
   invalid_change: 409,
   would_break_cluster: 409,
   change_in_progress: 409,
+  not_ready: 409,
   not_caught_up: 409,
   not_primary: 409,
   hand_over_first: 409,
@@ -112,7 +113,7 @@ export class NodeRuntime implements QuorumService {
     // differ from it are reported, never applied.
     const hardState: HardState = stored ?? { term: 0, votedFor: null, commitWatermark: ZERO_POSITION, config: opts.initialConfig };
     if (stored === null) this.initialize(hardState);
-    this.differences = configDifferences(hardState.config, opts.initialConfig, opts.timings);
+    this.differences = configDifferences(hardState.config, opts.settings === undefined ? opts.initialConfig : opts.settings, opts.timings);
     // Peers are called with this node's own peer token, or the shared token in that mode.
     const credential = opts.peerToken ?? opts.token;
     // Under mutual TLS the certificate is the credential, and no token is sent.
@@ -295,6 +296,16 @@ export class NodeRuntime implements QuorumService {
           this.changeWaiters.push({ version: answer.version, resolve, reject });
         });
     }
+  }
+
+  /**
+   * isPeer: whether a certificate naming `id` is taken on the peer routes: a
+   * member of the configuration this node holds (or one its last change
+   * removed, so it can be told), or anyone the cluster CA signed while this
+   * node joins and holds no configuration yet.
+   */
+  isPeer(id: string): boolean {
+    return this.node.config === null || this.node.urlOf(id) !== null;
   }
 
   /** The url of the primary this node knows, or null: where a membership change is forwarded. */

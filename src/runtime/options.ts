@@ -14,6 +14,11 @@ export interface RuntimeOptions {
    * stored one afterwards. Null when the node was started to join a cluster.
    */
   readonly initialConfig: ClusterConfig | null;
+  /**
+   * The configuration the settings describe, joining or not, to report where
+   * the held one differs; null when the settings list no members. Absent: initialConfig.
+   */
+  readonly settings?: ClusterConfig | null;
   /** When joining: take the first configuration only from this cluster id; null takes any that lists this node. */
   readonly joinClusterId?: string | null;
   readonly store: StateStore;

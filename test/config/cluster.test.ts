@@ -5,7 +5,7 @@
 
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
-import { runtimeOptions, tlsMembers } from '../../src/cli.js';
+import { runtimeOptions } from '../../src/cli.js';
 import { DEFAULT_CLUSTER_NAME, peerDigest } from '../../src/config.js';
 import { initialConfig } from '../../src/runtime/bootstrap.js';
 import { config, problems, resolveWith } from './fixtures/resolve.js';
@@ -232,8 +232,3 @@ t.test('otherwise the runtime gets the configuration the settings describe, with
   );
 });
 
-t.test("the certificates peer routes accept under TLS are the listed members' and this node's own", async (t) => {
-  const joining = config(t, resolveWith([...need, '--join', JOIN_ID, '--members', JSON.stringify(cluster)]));
-  t.strictSame(tlsMembers(joining), ['n4', 'n1', 'n2', 'w1']);
-  t.strictSame(tlsMembers(config(t, resolveWith([...need, '--join', JOIN_ID]))), ['n4']);
-});

@@ -34,7 +34,10 @@ function led(members: Member[], joining: string[] = []): Cluster {
   );
   const c = new Cluster(members, setups);
   c.elect('a', AFTER_START_LOYALTY);
-  c.run(c.now + HB);
+  // The data store writes a promotion entry, 2/10, and the voters report it:
+  // a acknowledges a write of its own term, which changes wait for.
+  for (const m of members) if (m.kind === 'data' && !joining.includes(m.id)) c.step(m.id, { type: 'position', now: c.now, position: pos(2, 10) });
+  c.run(c.now + 2 * HB);
   return c;
 }
 
@@ -133,7 +136,7 @@ t.test('the primary promotes a caught-up member by itself, unless told not to', 
   ask(c, 'a', { op: 'put', member: { ...catchingUp('m'), autoPromote: false } });
   c.run(c.now + 2 * HB);
   t.equal(c.node('a').config?.members.find((m) => m.id === 'n')?.state, 'catching_up', 'n reported no position: it stays catching_up');
-  for (const id of ['n', 'm']) c.step(id, { type: 'position', now: c.now, position: pos(2, 0) });
+  for (const id of ['n', 'm']) c.step(id, { type: 'position', now: c.now, position: pos(2, 10) });
   c.run(c.now + 4 * HB);
   t.equal(c.node('a').config?.members.find((m) => m.id === 'n')?.state, 'voting', 'n covers the watermark and was promoted');
   t.equal(c.node('a').config?.members.find((m) => m.id === 'm')?.state, 'catching_up', 'm has autoPromote off');
@@ -157,7 +160,7 @@ t.test('a change that cannot commit is rolled back before the lease lapses, and 
       if (id === 'a' && e.type === 'persist' && e.state.config?.members.some((m) => m.id === 'd' && m.state === 'voting')) down.add('d');
     }
   };
-  c.step('d', { type: 'position', now: c.now, position: pos(2, 0) });
+  c.step('d', { type: 'position', now: c.now, position: pos(2, 10) });
   c.run(c.now + HB);
   const promoted = c.node('a').config;
   t.equal(promoted?.members.find((m) => m.id === 'd')?.state, 'voting', 'a promoted d');

@@ -45,13 +45,14 @@ function referenceDecide(v: VoterView, r: VoteRequest): { granted: true } | { gr
   const live = v.livePrimary;
   const handedOff = r.handoff === true && v.handoffCandidate === r.candidateId;
   const configBehind = v.config !== null && (r.config.term < v.config.term || (r.config.term === v.config.term && r.config.version < v.config.version));
+  const later = v.config !== null && (r.config.term > v.config.term || (r.config.term === v.config.term && r.config.version > v.config.version));
   const rows: Array<[boolean, () => Refusal]> = [
     [v.clusterId !== r.clusterId, () => ({ code: 'wrong_cluster', clusterId: v.clusterId, candidateClusterId: r.clusterId })],
     [below(candidatePosition, v.commitWatermark), () => ({ code: 'watermark_not_covered', candidatePosition, commitWatermark: v.commitWatermark })],
-    [candidate === undefined, () => ({ code: 'not_a_member', candidateId: r.candidateId })],
-    [candidate !== undefined && (candidate.kind !== 'data' || candidate.state !== 'voting'), () => ({ code: 'not_electable', candidateId: r.candidateId })],
-    [self === undefined, () => ({ code: 'not_voting', voterId: v.id, why: 'not_a_member' })],
-    [self !== undefined && self.state !== 'voting', () => ({ code: 'not_voting', voterId: v.id, why: 'catching_up' })],
+    [!later && candidate === undefined, () => ({ code: 'not_a_member', candidateId: r.candidateId })],
+    [!later && candidate !== undefined && (candidate.kind !== 'data' || candidate.state !== 'voting'), () => ({ code: 'not_electable', candidateId: r.candidateId })],
+    [!later && self === undefined, () => ({ code: 'not_voting', voterId: v.id, why: 'not_a_member' })],
+    [!later && self !== undefined && self.state !== 'voting', () => ({ code: 'not_voting', voterId: v.id, why: 'catching_up' })],
     [v.kind === 'data' && v.position === null, () => ({ code: 'not_voting', voterId: v.id, why: 'position_unknown' })],
     [r.term < v.term, () => ({ code: 'stale_term', candidateTerm: r.term, voterTerm: v.term })],
     [

@@ -40,7 +40,7 @@ async function serve(t: Test): Promise<Fixture> {
     service,
     token: null,
     credentials: { peers: {}, agentTokens: [AGENT], operatorTokens: [] },
-    tls: { cert: certs.n1.certPem, key: certs.n1.keyPem, ca, members: ['n1', 'n2', 'w1'] },
+    tls: { cert: certs.n1.certPem, key: certs.n1.keyPem, ca, isMember: (id: string) => ['n1', 'n2', 'w1'].includes(id) },
   });
   t.teardown(() => app.close());
   await app.listen({ host: '127.0.0.1', port: 0 });

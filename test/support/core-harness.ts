@@ -110,7 +110,7 @@ export interface VoteRequestFields {
   readonly dryRun?: boolean;
   readonly round?: number;
   readonly handoff?: boolean;
-  /** The candidate's configuration position; version 1 of the term before `term` unless given. */
+  /** The candidate's configuration position: version 1 of term 0, the test clusters' first, unless given. */
   readonly config?: { readonly term: number; readonly version: number };
   readonly clusterId?: string;
 }
@@ -122,8 +122,7 @@ export function voteRequest(f: VoteRequestFields): VoteRequest {
     round: f.round ?? 1,
     clusterId: f.clusterId ?? CLUSTER_ID,
     candidateId: f.candidateId,
-    // By default the candidate heard the primary of the term before the one it stands for.
-    config: f.config ?? { term: Math.max(0, f.term - 1), version: 1 },
+    config: f.config ?? { term: 0, version: 1 },
     term: f.term,
     lastLogTerm: p.term,
     lastLogLsn: p.lsn,
