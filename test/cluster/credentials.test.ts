@@ -75,7 +75,7 @@ t.test('per-member credentials: elected, forged claims refused and harmless, eac
     t.equal(hb.status, 403, `a heartbeat to ${id} in ${primary}'s name with ${b}'s token: 403`);
     t.equal(hb.body.error?.code, 'identity_mismatch');
     t.match(hb.body.error?.message, new RegExp(`"${primary}".*"${b}"`), 'naming both members');
-    const ho = await post(cluster, id, 'POST', '/handoff', bAuth, { term: heartbeat.term, primaryId: primary });
+    const ho = await post(cluster, id, 'POST', '/handoff', bAuth, { clusterId: heartbeat.config.clusterId, term: heartbeat.term, primaryId: primary });
     t.equal(ho.status, 403, `a handoff to ${id} in ${primary}'s name with ${b}'s token: 403`);
     t.equal(ho.body.error?.code, 'identity_mismatch');
   }

@@ -76,25 +76,43 @@ t.test('a witness never becomes primary, and with no data member left there is n
 });
 
 t.test('a catching-up member never votes and never stands', async (t) => {
-  const cluster = await startCluster(t, shape(3, 0, 1));
+  // The primary promotes a catching-up member by itself once its position is
+  // known and covers the commit watermark, so c1's agent reports nothing
+  // until the voters are gone: until then c1 has not caught up.
+  const cluster = await startCluster(t, shape(3, 0, 1), {}, ['c1']);
   const first = await awaitAgreement(cluster, running(cluster));
+  const held = await cluster.status('c1', 2_000);
+  if (!held?.clusterId || !held.config) throw new Error('c1 holds no configuration');
   const res = await request(cluster.node('c1').url + '/vote', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ candidateId: 'd1', term: first.term + 1, lastLogTerm: 0, lastLogLsn: 0, dryRun: true }),
+    body: JSON.stringify({
+      clusterId: held.clusterId,
+      candidateId: 'd1',
+      config: held.config,
+      term: first.term + 1,
+      lastLogTerm: 0,
+      lastLogLsn: 0,
+      dryRun: true,
+    }),
   });
-  const vote = (await res.body.json()) as { granted: boolean; reason?: { code: string } };
+  const vote = (await res.body.json()) as { granted: boolean; reason?: { code: string; why?: string } };
   t.equal(vote.granted, false, 'the catching-up member refuses');
   t.equal(vote.reason?.code, 'not_voting', 'because it does not vote');
-  const members = await cluster.get<{ quorum: number; voters: number }>('d1', '/members');
+  t.equal(vote.reason?.why, 'catching_up', 'as it is catching up');
+  const members = await cluster.get<{ quorum: number; voters: number; members: Array<{ id: string; state: string }> }>(first.primaryId, '/members');
   t.equal(members?.body.voters, 3, 'it is not counted among the voters');
   t.equal(members?.body.quorum, 2, 'the quorum is a majority of the three voters');
+  t.equal(members?.body.members.find((m) => m.id === 'c1')?.state, 'catching_up', 'the primary has not promoted it');
   // Kill every data voter but one: two voters are down, so no majority; c1 must not stand.
   const victims = ['d1', 'd2', 'd3']
     .filter((id) => id !== first.primaryId)
     .slice(0, 1)
     .concat(first.primaryId);
   for (const id of victims) await cluster.kill(id, 'SIGKILL');
+  // With no primary left to promote it, c1's position is reported: it could
+  // now stand but for being a catching-up member.
+  await reportUntilAccepted(cluster, 'c1');
   await new Promise((r) => setTimeout(r, 2500));
   const c = await cluster.status('c1');
   t.equal(c?.role, 'follower', 'the catching-up member never became a candidate');

@@ -80,7 +80,8 @@ t.test('mutual TLS: elected over https, forged claims refused, failover after SI
   t.equal(forged.status, 403, `a heartbeat to ${c} in ${primary}'s name with ${b}'s certificate: 403`);
   t.equal(forged.body.error?.code, 'identity_mismatch');
   const asC = client(t, certs, c);
-  const vote = { candidateId: b, term: heartbeat.term + 5, lastLogTerm: 0, lastLogLsn: 0, dryRun: false };
+  const { clusterId, term: configTerm, version } = heartbeat.config;
+  const vote = { clusterId, candidateId: b, config: { term: configTerm, version }, term: heartbeat.term + 5, lastLogTerm: 0, lastLogLsn: 0, dryRun: false };
   const borrowed = await post(cluster, primary, '/vote', asC, vote);
   t.equal(borrowed.status, 403, `a ballot for ${b} sent with ${c}'s certificate: 403`);
   t.equal(borrowed.body.error?.code, 'identity_mismatch');

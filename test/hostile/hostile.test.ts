@@ -18,8 +18,10 @@
 //     real peer token of any member, the one the body claims or another;
 //   - malformed HTTP on a raw socket;
 //   - authorized, well-formed messages that must be refused: floods of probes
-//     and ballots with terms up to 2^53 - 1, stale heartbeats and handoffs of
-//     another term, each signed with the claimed member's own token or with
+//     and ballots with terms up to 2^53 - 1 (now and then of another cluster
+//     id or configuration position), stale heartbeats (carrying the cluster's
+//     configuration stamped with their own term, as an honest primary's is)
+//     and handoffs of another term, each signed with the claimed member's own token or with
 //     another member's (a 403 identity_mismatch). A term above MAX_TERM (2^52)
 //     is refused by the HTTP layer with a 400 naming the field; the rest reach
 //     the node and are refused by it;
@@ -48,6 +50,7 @@ import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { type ClusterCredentials, ProcessCluster, waitFor } from '../kit/cluster.js';
 import { HandoffBody, HeartbeatBody, LogPosition, MAX_TERM, SwitchoverBody, VoteBody, sharedSchemas } from '../../src/schemas.js';
+import { DEFAULT_TIMINGS } from '../../src/core/index.js';
 import type { StatusView } from '../../src/runtime/service.js';
 
 /** QUORUMD_HOSTILE_SEED replays the generated requests of a failed run (it is printed on failure). */
@@ -92,6 +95,9 @@ interface Fixture {
   readonly cluster: ProcessCluster;
   readonly primaryId: string;
   readonly term: number;
+  /** The cluster's id and the position of its configuration, as the primary holds them once it settled. */
+  readonly clusterId: string;
+  readonly config: { readonly term: number; readonly version: number };
   readonly baseline: Snapshot;
   /** The tokens the cluster generated: each member's peer token, the agent's and the operator's. */
   readonly creds: ClusterCredentials;
@@ -114,7 +120,9 @@ async function startCluster(t: Test): Promise<Fixture> {
   const baseline = await snapshot(cluster);
   const creds = cluster.credentials;
   if (!creds) throw new Error('the cluster was started without per-member credentials');
-  return { cluster, primaryId: agreed.primaryId, term: agreed.term, baseline, creds };
+  const held = await cluster.status(agreed.primaryId, 3_000);
+  if (!held?.clusterId || !held.config) throw new Error(`${agreed.primaryId} holds no configuration`);
+  return { cluster, primaryId: agreed.primaryId, term: agreed.term, clusterId: held.clusterId, config: held.config, baseline, creds };
 }
 
 async function view(cluster: ProcessCluster, id: string): Promise<NodeView> {
@@ -349,13 +357,15 @@ const memberText = fc
     fc.constantFrom('http://127.0.0.1:1', 'https://example.invalid:8443/x', 'ftp://x', 'javascript:alert(1)', 'http://' + 'a'.repeat(300)),
     fc.constantFrom('data', 'witness', 'arbiter'),
     fc.constantFrom('voting', 'catching_up', 'dead'),
+    fc.option(boolText, { nil: undefined }),
   )
-  .map(([id, url, kind, state]) =>
+  .map(([id, url, kind, state, autoPromote]) =>
     objectText([
       ['id', JSON.stringify(id)],
       ['url', JSON.stringify(url)],
       ['kind', JSON.stringify(kind)],
       ['state', JSON.stringify(state)],
+      ...(autoPromote === undefined ? [] : [['autoPromote', autoPromote] as const]),
     ]),
   );
 const positionText = fc.tuple(numberText, numberText).map(([term, lsn]) =>
@@ -364,13 +374,40 @@ const positionText = fc.tuple(numberText, numberText).map(([term, lsn]) =>
     ['lsn', lsn],
   ]),
 );
+const configPositionText = fc.tuple(numberText, numberText).map(([term, version]) =>
+  objectText([
+    ['term', term],
+    ['version', version],
+  ]),
+);
+const timingsText = fc.tuple(numberText, numberText, numberText, fc.oneof(numberText, fc.constantFrom('0.05', '0.5', '0.49'))).map(([hb, et, ej, drift]) =>
+  objectText([
+    ['heartbeatMs', hb],
+    ['electionTimeoutMs', et],
+    ['electionJitterMs', ej],
+    ['clockDriftBound', drift],
+  ]),
+);
+const configText = fc
+  .tuple(idText, numberText, numberText, fc.array(memberText, { maxLength: 70 }), timingsText)
+  .map(([clusterId, term, version, members, timings]) =>
+    objectText([
+      ['clusterId', clusterId],
+      ['term', term],
+      ['version', version],
+      ['members', `[${members.join(',')}]`],
+      ['timings', timings],
+    ]),
+  );
 
 /** The fields of each protected route's body, each with values of the right shape and of many wrong ones. */
 const routeFields: Record<string, fc.Arbitrary<Array<readonly [string, string]>>> = {
   '/vote': fc
-    .tuple(idText, numberText, numberText, numberText, boolText, fc.option(boolText, { nil: undefined }))
-    .map(([c, term, lt, ll, dry, h]) => [
+    .tuple(idText, idText, configPositionText, numberText, numberText, numberText, boolText, fc.option(boolText, { nil: undefined }))
+    .map(([cluster, c, config, term, lt, ll, dry, h]) => [
+      ['clusterId', cluster] as const,
       ['candidateId', c] as const,
+      ['config', config] as const,
       ['term', term] as const,
       ['lastLogTerm', lt] as const,
       ['lastLogLsn', ll] as const,
@@ -378,22 +415,18 @@ const routeFields: Record<string, fc.Arbitrary<Array<readonly [string, string]>>
       ...(h === undefined ? [] : [['handoff', h] as const]),
     ]),
   '/heartbeat': fc
-    .tuple(numberText, idText, positionText, numberText, fc.array(memberText, { maxLength: 70 }), numberText, fc.option(idText, { nil: undefined }))
-    .map(([term, p, wm, version, members, lease, to]) => [
+    .tuple(numberText, idText, positionText, configText, numberText, fc.option(idText, { nil: undefined }))
+    .map(([term, p, wm, config, lease, to]) => [
       ['term', term] as const,
       ['primaryId', p] as const,
       ['commitWatermark', wm] as const,
-      [
-        'membership',
-        objectText([
-          ['version', version],
-          ['members', `[${members.join(',')}]`],
-        ]),
-      ] as const,
+      ['config', config] as const,
       ['leaseMs', lease] as const,
       ...(to === undefined ? [] : [['handoffTo', to] as const]),
     ]),
-  '/handoff': fc.tuple(numberText, idText).map(([term, p]) => [['term', term] as const, ['primaryId', p] as const]),
+  '/handoff': fc
+    .tuple(idText, numberText, idText)
+    .map(([cluster, term, p]) => [['clusterId', cluster] as const, ['term', term] as const, ['primaryId', p] as const]),
   '/log': fc.tuple(numberText, numberText).map(([term, lsn]) => [['term', term] as const, ['lsn', lsn] as const]),
   '/switchover': fc.option(idText, { nil: undefined }).map((target) => (target === undefined ? [] : [['target', target] as const])),
 };
@@ -756,12 +789,12 @@ const PEER_PATH: Record<PeerKind, string> = { vote: '/vote', heartbeat: '/heartb
 const CLAIMS: Record<PeerKind, 'candidateId' | 'primaryId'> = { vote: 'candidateId', heartbeat: 'primaryId', handoff: 'primaryId' };
 /** The numeric fields of each peer body, as the 400's `field` names them. */
 const NUMERIC_FIELDS: Record<PeerKind, readonly string[]> = {
-  vote: ['term', 'lastLogTerm', 'lastLogLsn'],
-  heartbeat: ['term', 'commitWatermark.term', 'commitWatermark.lsn', 'membership.version', 'leaseMs'],
+  vote: ['term', 'config.term', 'config.version', 'lastLogTerm', 'lastLogLsn'],
+  heartbeat: ['term', 'commitWatermark.term', 'commitWatermark.lsn', 'config.term', 'config.version', 'leaseMs'],
   handoff: ['term'],
 };
 /** The numeric fields that hold a term (at most MAX_TERM); the others are counts (at most 2^53 - 1). */
-const TERM_FIELDS = new Set(['term', 'lastLogTerm', 'commitWatermark.term']);
+const TERM_FIELDS = new Set(['term', 'lastLogTerm', 'commitWatermark.term', 'config.term']);
 
 function getPath(body: Record<string, unknown>, path: string): unknown {
   return path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], body);
@@ -918,12 +951,22 @@ async function flood(t: Test, f: Fixture, candidates: fc.Arbitrary<string>, mix:
   const P = f.primaryId;
 
   const term = fc.oneof(fc.integer({ min: 0, max: T + 3 }), fc.integer({ min: T + 1, max: MAX }), fc.constantFrom(MAX, MAX - 1, T + 1));
+  // Mostly the cluster's own id and configuration position, so that the other
+  // rules are what refuse; now and then another cluster's id, or a position
+  // before or after the voters' own.
+  const clusterId = fc.oneof({ weight: 6, arbitrary: fc.constant(f.clusterId) }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/) });
+  const configPosition = fc.oneof(
+    { weight: 6, arbitrary: fc.constant({ term: f.config.term, version: f.config.version }) },
+    { weight: 1, arbitrary: fc.record({ term: fc.nat({ max: T + 3 }), version: fc.oneof(fc.nat({ max: f.config.version + 3 }), fc.maxSafeNat()) }) },
+  );
   const ballot = fc
     .record({
       target: member,
       signer: signerChoice,
       body: fc.record({
+        clusterId,
         candidateId: candidates,
+        config: configPosition,
         term,
         lastLogTerm: fc.oneof(fc.nat({ max: T + 3 }), fc.maxSafeNat(), fc.constant(MAX)),
         lastLogLsn: fc.oneof(fc.nat({ max: 10 }), fc.maxSafeNat(), fc.constant(MAX)),
@@ -946,16 +989,26 @@ async function flood(t: Test, f: Fixture, candidates: fc.Arbitrary<string>, mix:
     .record({
       target: member,
       signer: signerChoice,
-      body: fc.record({
-        term: fc.integer({ min: 0, max: Math.max(0, T - 1) }),
-        primaryId: someId,
-        commitWatermark: fc.record({ term: fc.maxSafeNat(), lsn: fc.maxSafeNat() }),
-        membership: fc.record({
+      body: fc
+        .record({
+          term: fc.integer({ min: 0, max: Math.max(0, T - 1) }),
+          primaryId: someId,
+          commitWatermark: fc.record({ term: fc.maxSafeNat(), lsn: fc.maxSafeNat() }),
           version: fc.maxSafeNat(),
-          members: fc.constant(SPECS.map((s) => ({ id: s.id, url: 'http://127.0.0.1:9', kind: s.kind, state: 'voting' }))),
-        }),
-        leaseMs: fc.maxSafeNat(),
-      }),
+          leaseMs: fc.maxSafeNat(),
+        })
+        // The cluster's own configuration, valid, of any version, stamped with the heartbeat's term as an honest
+        // primary's is: only the stale term is wrong with it.
+        .map(({ version, ...hb }) => ({
+          ...hb,
+          config: {
+            clusterId: f.clusterId,
+            term: hb.term,
+            version,
+            members: SPECS.map((s, i) => ({ id: s.id, url: `http://127.0.0.1:${9 + i}`, kind: s.kind, state: 'voting' })),
+            timings: { ...TIMINGS, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
+          },
+        })),
     })
     .map(
       ({ target, signer, body }): PeerMessage => ({
@@ -970,7 +1023,11 @@ async function flood(t: Test, f: Fixture, candidates: fc.Arbitrary<string>, mix:
     .record({
       target: member,
       signer: signerChoice,
-      body: fc.record({ term: fc.oneof(fc.integer({ min: 0, max: T + 3 }), fc.maxSafeNat()).filter((x) => x !== T), primaryId: someId }),
+      body: fc.record({
+        clusterId: fc.constant(f.clusterId),
+        term: fc.oneof(fc.integer({ min: 0, max: T + 3 }), fc.maxSafeNat()).filter((x) => x !== T),
+        primaryId: someId,
+      }),
     })
     .map(
       ({ target, signer, body }): PeerMessage => ({
@@ -1020,14 +1077,8 @@ t.test(
   },
 );
 
-/** What a node says the cluster looks like, to build messages of the current term. */
-interface Current {
-  readonly term: number;
-  readonly primaryId: string;
-  readonly commitWatermark: { readonly term: number; readonly lsn: number };
-  readonly membership: { readonly version: number; readonly members: ReadonlyArray<{ id: string; url: string; kind: string; state: string }> };
-  readonly leaseMs: number;
-}
+/** What a node says the cluster looks like, to build messages of the current term: the primary's heartbeat. */
+type Current = Awaited<ReturnType<ProcessCluster['primaryHeartbeat']>>;
 
 async function current(f: Fixture): Promise<Current> {
   return f.cluster.primaryHeartbeat(f.primaryId);
@@ -1036,11 +1087,20 @@ async function current(f: Fixture): Promise<Current> {
 function bodyOf(c: Current, kind: PeerKind, claimed: string, term: number, dryRun: boolean): Record<string, unknown> {
   switch (kind) {
     case 'vote':
-      return { candidateId: claimed, term, lastLogTerm: c.commitWatermark.term, lastLogLsn: c.commitWatermark.lsn, dryRun };
+      return {
+        clusterId: c.config.clusterId,
+        candidateId: claimed,
+        config: { term: c.config.term, version: c.config.version },
+        term,
+        lastLogTerm: c.commitWatermark.term,
+        lastLogLsn: c.commitWatermark.lsn,
+        dryRun,
+      };
     case 'heartbeat':
-      return { term, primaryId: claimed, commitWatermark: { ...c.commitWatermark }, membership: structuredClone(c.membership), leaseMs: c.leaseMs };
+      // The configuration is stamped with the heartbeat's term, as an honest primary's is.
+      return { term, primaryId: claimed, commitWatermark: { ...c.commitWatermark }, config: { ...structuredClone(c.config), term }, leaseMs: c.leaseMs };
     case 'handoff':
-      return { term, primaryId: claimed };
+      return { clusterId: c.config.clusterId, term, primaryId: claimed };
   }
 }
 
@@ -1154,7 +1214,11 @@ t.test(
             const inRange = Number.isInteger(x.value) && x.value >= 0 && x.value <= MAX_TERM;
             if (kind === 'heartbeat' && field === 'term' && inRange && x.value > T) signer = WITNESSES[0]!;
             const base = bodyOf(c, kind, signer, kind === 'vote' ? T + 1 : T, x.dryRun);
-            return { kind, label: `extreme value: ${kind} ${field}`, target: x.target, signer, body: setPath(base, field, x.value) };
+            // A heartbeat's configuration carries the heartbeat's term, so an extreme term goes to both: what
+            // refuses it is then who sent it, not a configuration of another term (that is the config.term slot).
+            const body =
+              kind === 'heartbeat' && field === 'term' ? setPath(setPath(base, 'config.term', x.value), field, x.value) : setPath(base, field, x.value);
+            return { kind, label: `extreme value: ${kind} ${field}`, target: x.target, signer, body };
           });
 
         const message = fc.oneof({ weight: 3, arbitrary: wrongIdentity }, { weight: 2, arbitrary: rival }, { weight: 5, arbitrary: extreme });

@@ -15,6 +15,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { DEFAULT_TIMINGS } from '../../src/core/index.js';
 import type { HeartbeatBody, MembersView, StatusView } from '../../src/runtime/service.js';
 
 export interface NodeSpec {
@@ -276,12 +277,28 @@ export class ProcessCluster {
     const status = await this.status(primaryId, timeoutMs);
     const members = (await this.get<MembersView>(primaryId, '/members', timeoutMs))?.body;
     if (!status || !members) throw new Error(`${primaryId} does not answer /status and /members`);
+    if (status.clusterId === null) throw new Error(`${primaryId} holds no configuration`);
+    const t = status.timings;
     return {
       term: status.term,
       primaryId,
       commitWatermark: { term: status.commitWatermark.term, lsn: status.commitWatermark.lsn },
-      membership: { version: members.version, members: members.members.map((m) => ({ id: m.id, url: m.url, kind: m.kind, state: m.state })) },
-      leaseMs: status.timings.leaseMs,
+      // The configuration as the primary holds it, stamped with the heartbeat's
+      // term as an honest primary's is. /status does not show the clock drift
+      // bound, which no setting changes: it is the default.
+      config: {
+        clusterId: status.clusterId,
+        term: status.term,
+        version: members.version,
+        members: members.members.map((m) => ({ id: m.id, url: m.url, kind: m.kind, state: m.state, ...(m.autoPromote ? {} : { autoPromote: false }) })),
+        timings: {
+          heartbeatMs: t.heartbeatMs,
+          electionTimeoutMs: t.electionTimeoutMs,
+          electionJitterMs: t.electionJitterMs,
+          clockDriftBound: DEFAULT_TIMINGS.clockDriftBound,
+        },
+      },
+      leaseMs: t.leaseMs,
     };
   }
 

@@ -1,6 +1,6 @@
 // Replies must come from the member asked, checked with real in-process nodes
 // over loopback HTTP: a member whose url answers as another member (a stale
-// url, a mistaken member list) is never counted as the member asked. Its
+// url, urls swapped in the configuration) is never counted as the member asked. Its
 // votes and acknowledgements are stepped as undeliverable, each one is counted
 // in a metric, the warning is logged once, and GET /members shows the id the
 // url answered as.
@@ -34,7 +34,9 @@ function recordingLogger(): { logger: Logger; lines: Array<{ level: number; msg:
 
 t.test("a member whose url is another member's address is never counted; the election still takes a real majority", async (t) => {
   const log = recordingLogger();
-  // c's url is b's address: every request meant for c reaches b, which answers as b.
+  // c's url is another name for b's address (the configuration refuses two
+  // members with one url string, not two names of one address): every
+  // request meant for c reaches b, which answers as b.
   const cluster = await startLocalCluster(
     t,
     [
@@ -43,7 +45,8 @@ t.test("a member whose url is another member's address is never counted; the ele
       { id: 'c', kind: 'data', running: false },
     ],
     {
-      membersFor: (_id, members) => members.map((m) => (m.id === 'c' ? { ...m, url: members.find((b) => b.id === 'b')!.url } : m)),
+      shapeMembers: (members) =>
+        members.map((m) => (m.id === 'c' ? { ...m, url: members.find((b) => b.id === 'b')!.url.replace('127.0.0.1', 'localhost') } : m)),
       logger: (id) => (id === 'a' ? log.logger : pino({ level: 'silent' })),
     },
   );
@@ -64,10 +67,10 @@ t.test("a member whose url is another member's address is never counted; the ele
 });
 
 t.test("a member's url that answers as another member cannot help elect a candidate", async (t) => {
-  // a's member list has the urls of b and c swapped: b's url reaches nobody,
-  // and c's reaches b, a witness that grants a's ballots. Counted as c, b's
-  // grants would make a primary with b heard and c never asked, although
-  // neither b nor c was reached where a believes it lives.
+  // The configuration has the urls of b and c swapped: b's url reaches
+  // nobody, and c's reaches b, a witness that grants a's ballots. Counted as
+  // c, b's grants would make a primary with b heard and c never asked,
+  // although neither b nor c was reached where the configuration says.
   const cluster = await startLocalCluster(
     t,
     [
@@ -76,8 +79,7 @@ t.test("a member's url that answers as another member cannot help elect a candid
       { id: 'c', kind: 'data', running: false },
     ],
     {
-      membersFor: (id, members) => {
-        if (id !== 'a') return members;
+      shapeMembers: (members) => {
         const url = (who: string) => members.find((m) => m.id === who)!.url;
         return members.map((m) => (m.id === 'b' ? { ...m, url: url('c') } : m.id === 'c' ? { ...m, url: url('b') } : m));
       },

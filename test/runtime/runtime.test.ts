@@ -7,10 +7,11 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { pino } from 'pino';
+import { initialConfig } from '../../src/runtime/bootstrap.js';
 import { NodeRuntime } from '../../src/runtime/node-runtime.js';
 import { FileStore, MemoryStore, StateFileError } from '../../src/store/index.js';
 import { waitFor } from '../kit/cluster.js';
-import { TIMINGS, awaitPrimary, ballot, loneVoter, startLocalCluster } from './support.js';
+import { CLUSTER_NAME, TIMINGS, awaitPrimary, ballot, loneVoter, startLocalCluster, voteFields } from './support.js';
 
 const TOKEN = 'runtime-test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -91,25 +92,26 @@ t.test('bad input through the real routes is refused and changes neither the nod
   const primary = await awaitPrimary(cluster);
   const node = [...cluster.nodes.values()].find((n) => n !== primary)!;
   const file = join(node.dataDir, 'state.json');
+  // Every bad vote is a good one of this cluster but for the one field named.
+  const vote = (fields: Record<string, unknown>) => ({
+    ...voteFields(node),
+    candidateId: 'b',
+    term: 9,
+    lastLogTerm: 0,
+    lastLogLsn: 0,
+    dryRun: false,
+    ...fields,
+  });
   const bad: Array<{ url: string; method: 'POST' | 'PUT'; headers?: Record<string, string>; payload: unknown; status: number }> = [
-    { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b', term: 2 ** 53, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 400 },
-    { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b', term: 1.5, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 400 },
-    {
-      method: 'POST',
-      url: '/vote',
-      headers: auth,
-      payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false, extra: 1 },
-      status: 400,
-    },
-    { method: 'POST', url: '/vote', headers: auth, payload: { candidateId: 'b c', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 400 },
-    { method: 'POST', url: '/vote', payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false }, status: 401 },
-    {
-      method: 'POST',
-      url: '/vote',
-      headers: { ...auth, authorization: 'Bearer wrong-token-wrong-token' },
-      payload: { candidateId: 'b', term: 9, lastLogTerm: 0, lastLogLsn: 0, dryRun: false },
-      status: 401,
-    },
+    { method: 'POST', url: '/vote', headers: auth, payload: vote({ term: 2 ** 53 }), status: 400 },
+    { method: 'POST', url: '/vote', headers: auth, payload: vote({ term: 1.5 }), status: 400 },
+    { method: 'POST', url: '/vote', headers: auth, payload: vote({ extra: 1 }), status: 400 },
+    { method: 'POST', url: '/vote', headers: auth, payload: vote({ candidateId: 'b c' }), status: 400 },
+    { method: 'POST', url: '/vote', headers: auth, payload: vote({ clusterId: undefined }), status: 400 },
+    { method: 'POST', url: '/vote', headers: auth, payload: vote({ config: { term: 0 } }), status: 400 },
+    { method: 'POST', url: '/vote', headers: auth, payload: vote({ config: null }), status: 400 },
+    { method: 'POST', url: '/vote', payload: vote({}), status: 401 },
+    { method: 'POST', url: '/vote', headers: { ...auth, authorization: 'Bearer wrong-token-wrong-token' }, payload: vote({}), status: 401 },
     { method: 'PUT', url: '/log', headers: auth, payload: { term: -1, lsn: 3 }, status: 400 },
     { method: 'PUT', url: '/log', headers: auth, payload: { term: 1, lsn: '3' }, status: 400 },
     { method: 'POST', url: '/heartbeat', headers: auth, payload: { term: 99 }, status: 400 },
@@ -133,10 +135,23 @@ t.test('bad input through the real routes is refused and changes neither the nod
     method: 'POST',
     url: '/vote',
     headers: auth,
-    payload: { candidateId: 'mallory', term: 10 ** 9, lastLogTerm: 10 ** 9, lastLogLsn: 0, dryRun: false },
+    payload: vote({ candidateId: 'mallory', term: 10 ** 9, lastLogTerm: 10 ** 9 }),
   });
   t.match(unknown.json(), { granted: false, reason: { code: 'not_a_member' } }, 'a candidate that is not a member is refused');
   t.equal(node.runtime.status().term < 10 ** 9, true, 'and its huge term is not adopted');
+  const own = voteFields(node);
+  const foreign = await node.app.inject({
+    method: 'POST',
+    url: '/vote',
+    headers: auth,
+    payload: vote({ clusterId: 'runtime-test-000000000000', term: 10 ** 9, lastLogTerm: 10 ** 9 }),
+  });
+  t.match(
+    foreign.json(),
+    { granted: false, reason: { code: 'wrong_cluster', clusterId: own.clusterId, candidateClusterId: 'runtime-test-000000000000' } },
+    'a candidate of another cluster is refused, whatever its log',
+  );
+  t.equal(node.runtime.status().term < 10 ** 9, true, 'and its term is not adopted either');
 });
 
 t.test('a witness has no log: PUT /log on it is a 409 with a clear code', async (t) => {
@@ -246,7 +261,7 @@ t.test('a node whose data folder was used but lost its state file refuses to sta
     () =>
       new NodeRuntime({
         id: 'n',
-        members: [{ id: 'n', url: 'http://127.0.0.1:1', kind: 'data', state: 'voting' }],
+        initialConfig: initialConfig(CLUSTER_NAME, [{ id: 'n', url: 'http://127.0.0.1:1', kind: 'data', state: 'voting' }], TIMINGS),
         store: new FileStore(join(dir, 'n', 'state.json')),
         timings: TIMINGS,
         token: null,
@@ -259,7 +274,7 @@ t.test('a node whose data folder was used but lost its state file refuses to sta
   );
   const fresh = new NodeRuntime({
     id: 'n',
-    members: [{ id: 'n', url: 'http://127.0.0.1:1', kind: 'data', state: 'voting' }],
+    initialConfig: initialConfig(CLUSTER_NAME, [{ id: 'n', url: 'http://127.0.0.1:1', kind: 'data', state: 'voting' }], TIMINGS),
     store: new FileStore(join(dir, 'fresh', 'state.json')),
     timings: TIMINGS,
     token: null,
@@ -268,6 +283,64 @@ t.test('a node whose data folder was used but lost its state file refuses to sta
     dataDir: join(dir, 'fresh'),
     logger: pino({ level: 'silent' }),
   });
-  t.equal(JSON.parse(readFileSync(join(dir, 'fresh', 'state.json'), 'utf8')).state.term, 0, 'a new node writes its first state at once');
+  const written = JSON.parse(readFileSync(join(dir, 'fresh', 'state.json'), 'utf8')).state;
+  t.equal(written.term, 0, 'a new node writes its first state at once');
+  t.same(
+    written.config,
+    initialConfig(CLUSTER_NAME, [{ id: 'n', url: 'http://127.0.0.1:1', kind: 'data', state: 'voting' }], TIMINGS),
+    'with the initial configuration its settings make',
+  );
   await fresh.stop();
+});
+
+t.test('a node restarted with another member list in its settings keeps the stored configuration and reports the differences', async (t) => {
+  const cluster = await startLocalCluster(t, [
+    { id: 'a', kind: 'data' },
+    { id: 'b', kind: 'data' },
+    { id: 'c', kind: 'data' },
+  ]);
+  const primary = await awaitPrimary(cluster);
+  for (const n of cluster.nodes.values()) t.same(n.runtime.status().configDifferences, [], `${n.id}, started from the settings, reports no difference`);
+  const [restarted, moved, dropped] = [...cluster.nodes.keys()].filter((id) => id !== primary.id).concat(primary.id) as [string, string, string];
+  const before = cluster.nodes.get(restarted)!.runtime.status();
+  const movedUrl = 'http://127.0.0.1:1';
+  const settings = cluster.members
+    .filter((m) => m.id !== dropped)
+    .map((m) => (m.id === moved ? { ...m, url: movedUrl } : m))
+    .concat({ id: 'd', url: 'http://127.0.0.1:2', kind: 'data', state: 'voting' });
+  const node = await cluster.restart(restarted, settings);
+  const status = node.runtime.status();
+  t.equal(status.clusterId, cluster.config.clusterId, 'the node stays in its cluster, not the one its new settings would make');
+  t.not(status.clusterId, initialConfig(CLUSTER_NAME, settings, TIMINGS).clusterId, 'which has another id');
+  t.same(status.config, before.config, 'at the configuration position it held');
+  t.equal(status.membership, 'member');
+  t.same(
+    node.runtime.members().members.map((m) => [m.id, m.url]),
+    cluster.members.map((m) => [m.id, m.url]),
+    'it goes by the stored members and urls',
+  );
+  t.same(
+    [...status.configDifferences].sort(),
+    [
+      `member ${moved} is data voting at ${cluster.members.find((m) => m.id === moved)!.url} in the configuration but data voting at ${movedUrl} in the settings`,
+      `member ${dropped} is in the configuration but not in the settings`,
+      'member d is in the settings but not in the configuration',
+    ].sort(),
+    'status() lists each difference: the changed url, the missing and the extra member',
+  );
+  const gauge = await node.runtime.registry.getSingleMetric('quorumd_config_differences')?.get();
+  t.equal(gauge?.values[0]?.value, 3, 'and the metric counts them');
+  const onDisk = JSON.parse(readFileSync(join(node.dataDir, 'state.json'), 'utf8')).state.config;
+  t.equal(onDisk.clusterId, cluster.config.clusterId, 'the state file still holds the stored configuration');
+  t.same(
+    onDisk.members.map((m: { id: string }) => m.id),
+    cluster.members.map((m) => m.id),
+    'with the stored members',
+  );
+  await waitFor(
+    () => node.runtime.status().primaryId !== null && node.runtime.status().primaryId === cluster.nodes.get(moved)!.runtime.status().primaryId,
+    10_000,
+    'the restarted node to follow the primary again',
+  );
+  t.equal(node.runtime.status().primaryId, cluster.nodes.get(moved)!.runtime.status().primaryId, 'the restarted node follows the primary of its cluster again');
 });

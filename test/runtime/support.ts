@@ -1,18 +1,24 @@
 // In-process nodes for runtime tests: a real NodeRuntime behind the real app,
 // listening on a loopback port, with a file store in a temporary folder, so
 // that several nodes can talk to each other over real HTTP in one process.
+// The nodes of a local cluster are started from one initial configuration
+// (src/runtime/bootstrap.ts), as nodes given the same settings are.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { buildApp, type App } from '../../src/app.js';
-import type { Member, Timings } from '../../src/core/index.js';
+import type { ClusterConfig, Member, Timings } from '../../src/core/index.js';
+import { initialConfig } from '../../src/runtime/bootstrap.js';
 import { NodeRuntime, type RuntimeHooks } from '../../src/runtime/node-runtime.js';
 import { FileStore, type StateStore } from '../../src/store/index.js';
 import { freePort, waitFor } from '../kit/cluster.js';
 
 export const TIMINGS: Timings = { heartbeatMs: 30, electionTimeoutMs: 200, electionJitterMs: 100, clockDriftBound: 0.05 };
+
+/** The name every local cluster's id starts with. */
+export const CLUSTER_NAME = 'runtime-test';
 
 export interface LocalNode {
   readonly id: string;
@@ -25,7 +31,15 @@ export interface LocalNode {
 export interface LocalCluster {
   readonly nodes: Map<string, LocalNode>;
   readonly members: Member[];
+  /** The initial configuration every node was started with. */
+  readonly config: ClusterConfig;
   stop(id: string): Promise<void>;
+  /**
+   * restart stops a node and starts it again on its port, data folder and
+   * store, with `members` as the member list of its settings (an operator's
+   * edited settings); without, the cluster's own list.
+   */
+  restart(id: string, members?: Member[]): Promise<LocalNode>;
 }
 
 type Teardown = { teardown(fn: () => unknown): void };
@@ -39,8 +53,10 @@ export interface LocalSpec {
 
 /**
  * startLocalCluster starts one in-process node per running spec and reports
- * every data node's position. `membersFor` gives a node another member list
- * than the one every node shares (a stale url, a mistaken list).
+ * every data node's position. `shapeMembers` edits the member list every node
+ * shares before the configuration is made from it (a url that reaches
+ * another member, urls swapped by mistake): all nodes hold one configuration
+ * of one cluster, as nodes given the same settings do.
  */
 export async function startLocalCluster(
   t: Teardown,
@@ -49,18 +65,19 @@ export async function startLocalCluster(
     token?: string | null;
     hooks?: (id: string) => RuntimeHooks;
     store?: (id: string, dataDir: string) => StateStore;
-    membersFor?: (id: string, members: Member[]) => Member[];
+    shapeMembers?: (members: Member[]) => Member[];
     logger?: (id: string) => Logger;
   } = {},
 ): Promise<LocalCluster> {
   const root = mkdtempSync(join(tmpdir(), 'quorumd-runtime-'));
   const ports = await Promise.all(specs.map(() => freePort()));
-  const members: Member[] = specs.map((s, i) => ({ id: s.id, url: `http://127.0.0.1:${ports[i]}`, kind: s.kind, state: 'voting' }));
+  const listed: Member[] = specs.map((s, i) => ({ id: s.id, url: `http://127.0.0.1:${ports[i]}`, kind: s.kind, state: 'voting' }));
+  const members = opts.shapeMembers?.(listed) ?? listed;
+  const config = initialConfig(CLUSTER_NAME, members, TIMINGS);
   const nodes = new Map<string, LocalNode>();
-  const stopped = new Set<string>();
+  const running = new Set<string>();
   const stop = async (id: string): Promise<void> => {
-    if (stopped.has(id)) return;
-    stopped.add(id);
+    if (!running.delete(id)) return;
     const n = nodes.get(id)!;
     await n.runtime.stop();
     await n.app.close();
@@ -69,15 +86,16 @@ export async function startLocalCluster(
     for (const id of nodes.keys()) await stop(id);
     rmSync(root, { recursive: true, force: true });
   });
-  for (const [i, s] of specs.entries()) {
-    if (s.running === false) continue;
+  /** launch builds and listens one node, with `settings` as the member list of its options. */
+  const launch = async (i: number, settings: readonly Member[], store?: StateStore): Promise<LocalNode> => {
+    const s = specs[i]!;
     const dataDir = join(root, s.id);
-    const store = opts.store?.(s.id, dataDir) ?? new FileStore(join(dataDir, 'state.json'));
+    const nodeStore = store ?? opts.store?.(s.id, dataDir) ?? new FileStore(join(dataDir, 'state.json'));
     const runtime = new NodeRuntime(
       {
         id: s.id,
-        members: opts.membersFor?.(s.id, members) ?? members,
-        store,
+        initialConfig: settings === members ? config : initialConfig(CLUSTER_NAME, settings, TIMINGS),
+        store: nodeStore,
         timings: TIMINGS,
         token: opts.token ?? null,
         onRoleChange: null,
@@ -90,11 +108,27 @@ export async function startLocalCluster(
     );
     const app = buildApp({ service: runtime, token: opts.token ?? null });
     await app.listen({ host: '127.0.0.1', port: ports[i]! });
-    nodes.set(s.id, { id: s.id, runtime, app, dataDir, store });
-  }
-  for (const n of nodes.values()) n.runtime.start();
-  for (const [id, n] of nodes) if (specs.find((s) => s.id === id)?.kind === 'data') n.runtime.reportPosition({ term: 0, lsn: 0 });
-  return { nodes, members, stop };
+    const node = { id: s.id, runtime, app, dataDir, store: nodeStore };
+    nodes.set(s.id, node);
+    running.add(s.id);
+    return node;
+  };
+  for (const [i, s] of specs.entries()) if (s.running !== false) await launch(i, members);
+  const begin = (n: LocalNode): void => {
+    n.runtime.start();
+    if (specs.find((s) => s.id === n.id)?.kind === 'data') n.runtime.reportPosition({ term: 0, lsn: 0 });
+  };
+  for (const n of nodes.values()) begin(n);
+  const restart = async (id: string, settings: Member[] = members): Promise<LocalNode> => {
+    const i = specs.findIndex((s) => s.id === id);
+    const before = nodes.get(id);
+    if (i < 0 || !before) throw new Error(`${id} was never started`);
+    await stop(id);
+    const node = await launch(i, settings, before.store);
+    begin(node);
+    return node;
+  };
+  return { nodes, members, config, stop, restart };
 }
 
 /** awaitPrimary waits until the running nodes agree on one primary holding its lease. */
@@ -131,7 +165,7 @@ export async function loneVoter(t: Teardown, store: (dataDir: string) => StateSt
   const runtime = new NodeRuntime(
     {
       id: 'a',
-      members,
+      initialConfig: initialConfig(CLUSTER_NAME, members, TIMINGS),
       store: s,
       timings: TIMINGS,
       token: null,
@@ -156,11 +190,21 @@ export async function loneVoter(t: Teardown, store: (dataDir: string) => StateSt
   return { id: 'a', runtime, app, dataDir, store: s };
 }
 
-/** ballot asks a node for its vote through the real route (a probe when dryRun). */
+/**
+ * ballot asks a node for its vote through the real route (a probe when
+ * dryRun), as a candidate of its cluster holding its configuration would.
+ */
 export function ballot(node: LocalNode, candidateId: string, term: number, dryRun = false) {
   return node.app.inject({
     method: 'POST',
     url: '/vote',
-    payload: { candidateId, term, lastLogTerm: 9, lastLogLsn: 9, dryRun },
+    payload: { ...voteFields(node), candidateId, term, lastLogTerm: 9, lastLogLsn: 9, dryRun },
   });
+}
+
+/** voteFields are the cluster id and configuration position a candidate of the node's own cluster sends. */
+export function voteFields(node: LocalNode): { clusterId: string; config: { term: number; version: number } } {
+  const status = node.runtime.status();
+  if (status.clusterId === null || status.config === null) throw new Error(`${node.id} holds no configuration`);
+  return { clusterId: status.clusterId, config: status.config };
 }

@@ -22,6 +22,7 @@ import { DiskModel, causedByCrash, type OpKind } from '../support/disk-model.js'
 import { caught, driveStep, type Sent } from './fixtures/index.js';
 
 const VOTER = 'v';
+const CLUSTER = 'durable-vote';
 const member = (id: string): Member => ({ id, url: `http://${id}.test:7400`, kind: 'data', state: 'voting' });
 
 /** The voter's state before the election: term 1, no vote. */
@@ -29,13 +30,23 @@ const INITIAL: HardState = {
   term: 1,
   votedFor: null,
   commitWatermark: { term: 1, lsn: 5 },
-  membership: { version: 1, members: ['A', 'B', VOTER].map(member) },
+  config: { clusterId: CLUSTER, term: 1, version: 1, members: ['A', 'B', VOTER].map(member), timings: DEFAULT_TIMINGS },
 };
 const VOTER_POSITION: LogPosition = { term: 1, lsn: 8 };
 const ELECTION_TERM = 2;
 
 function ballot(candidateId: string, round = 1): VoteRequest {
-  return { type: 'vote_request', round, candidateId, term: ELECTION_TERM, lastLogTerm: 1, lastLogLsn: 9, dryRun: false };
+  return {
+    type: 'vote_request',
+    round,
+    clusterId: CLUSTER,
+    candidateId,
+    config: { term: 1, version: 1 },
+    term: ELECTION_TERM,
+    lastLogTerm: 1,
+    lastLogLsn: 9,
+    dryRun: false,
+  };
 }
 
 /**

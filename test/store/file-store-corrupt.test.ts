@@ -65,7 +65,7 @@ t.test('a state file whose checksum does not match its values refuses to load', 
   refusesToLoad(
     t,
     'member dropped',
-    edited((f) => f.state.membership.members.pop()),
+    edited((f) => f.state.config.members.pop()),
     /checksum does not match/,
   );
   refusesToLoad(
@@ -110,15 +110,26 @@ t.test('a state file with a field of the wrong type or value refuses to load, na
     ['term beyond 2^53', (f) => (f.state.term = 2 ** 53), /state\.term must be/],
     ['votedFor a number', (f) => (f.state.votedFor = 7), /state\.votedFor must be a string, got 7/],
     ['watermark not an object', (f) => (f.state.commitWatermark = 40), /state\.commitWatermark must be an object/],
-    ['membership version null', (f) => (f.state.membership.version = null), /state\.membership\.version must be/],
-    ['members not an array', (f) => (f.state.membership.members = {}), /state\.membership\.members must be an array/],
-    ['member id missing', (f) => delete f.state.membership.members[0].id, /members\[0\]\.id is missing/],
-    ['member url a number', (f) => (f.state.membership.members[1].url = 80), /members\[1\]\.url must be a string/],
-    ['member kind unknown', (f) => (f.state.membership.members[2].kind = 'replica'), /members\[2\]\.kind must be one of 'data', 'witness', got "replica"/],
-    ['member state unknown', (f) => (f.state.membership.members[3].state = 'active'), /members\[3\]\.state must be one of 'voting', 'catching_up'/],
+    ['config version null', (f) => (f.state.config.version = null), /state\.config\.version must be/],
+    ['config term negative', (f) => (f.state.config.term = -2), /state\.config\.term must be a non-negative safe integer, got -2/],
+    ['cluster id a number', (f) => (f.state.config.clusterId = 7), /state\.config\.clusterId must be a string, got 7/],
+    ['config missing', (f) => delete f.state.config, /state\.config is missing/],
+    ['config not an object', (f) => (f.state.config = 'abc'), /state\.config must be an object, got "abc"/],
+    ['timings missing', (f) => delete f.state.config.timings, /state\.config\.timings is missing/],
+    ['timings null', (f) => (f.state.config.timings = null), /state\.config\.timings must be an object, got null/],
+    [
+      'heartbeat a string',
+      (f) => (f.state.config.timings.heartbeatMs = '30'),
+      /state\.config\.timings\.heartbeatMs must be a non-negative safe integer, got "30"/,
+    ],
+    ['members not an array', (f) => (f.state.config.members = {}), /state\.config\.members must be an array/],
+    ['member id missing', (f) => delete f.state.config.members[0].id, /state\.config\.members\[0\]\.id is missing/],
+    ['member url a number', (f) => (f.state.config.members[1].url = 80), /members\[1\]\.url must be a string/],
+    ['member kind unknown', (f) => (f.state.config.members[2].kind = 'replica'), /members\[2\]\.kind must be one of 'data', 'witness', got "replica"/],
+    ['member state unknown', (f) => (f.state.config.members[3].state = 'active'), /members\[3\]\.state must be one of 'voting', 'catching_up'/],
     ['term missing', (f) => delete f.state.term, /state\.term is missing/],
     ['unknown state field', (f) => (f.state.leader = 'a'), /state\.leader is not a known field/],
-    ['unknown member field', (f) => (f.state.membership.members[0].zone = 'x'), /members\[0\]\.zone is not a known field/],
+    ['unknown member field', (f) => (f.state.config.members[0].zone = 'x'), /members\[0\]\.zone is not a known field/],
   ];
   for (const [name, edit, why] of cases) refusesToLoad(t, name, edited(edit), why);
 });
@@ -126,9 +137,9 @@ t.test('a state file with a field of the wrong type or value refuses to load, na
 t.test('a state file of an unknown format version refuses to load', async (t) => {
   refusesToLoad(
     t,
-    'version 2',
-    edited((f) => (f.format = 2)),
-    /format version 2 is not supported/,
+    'version 3',
+    edited((f) => (f.format = 3)),
+    /format version 3 is not supported \(this quorumd reads version 2\)/,
   );
   refusesToLoad(
     t,

@@ -10,7 +10,7 @@ import { DiskModel } from '../support/disk-model.js';
 import { MEMBERS, NEW, OLD, caught } from './fixtures/index.js';
 
 /** A writable view of a HardState, to play a caller that mutates what it holds. */
-type Mutable = { term: number; votedFor: string | null; commitWatermark: { lsn: number }; membership: { members: { id: string }[] } };
+type Mutable = { term: number; votedFor: string | null; commitWatermark: { lsn: number }; config: { members: { id: string }[] } };
 
 t.test('a memory store starts empty, or with its initial state, and loads what was last saved', async (t) => {
   const store = new MemoryStore();
@@ -33,12 +33,12 @@ t.test('a memory store is isolated from changes to the objects saved into it and
   store.save(saved as unknown as HardState);
   saved.votedFor = 'someone else';
   saved.commitWatermark.lsn = 0;
-  saved.membership.members.pop();
+  saved.config.members.pop();
   t.same(store.load(), NEW, 'changing the saved object changes nothing');
 
   const loaded = store.load() as unknown as Mutable;
   loaded.term = 0;
-  loaded.membership.members[0]!.id = 'x';
+  loaded.config.members[0]!.id = 'x';
   t.same(store.load(), NEW, 'changing a loaded object changes nothing');
   t.not(store.load(), store.load(), 'each load is a fresh copy');
 });
@@ -73,8 +73,13 @@ t.test('both stores refuse to save a malformed state before anything is written,
   const bad: [string, unknown, RegExp][] = [
     ['a negative term', { ...NEW, term: -1 }, /state\.term must be a non-negative safe integer/],
     ['a NaN lsn', { ...NEW, commitWatermark: { term: 1, lsn: Number.NaN } }, /state\.commitWatermark\.lsn/],
-    ['an unknown kind', { ...NEW, membership: { version: 1, members: [{ ...MEMBERS[0], kind: 'replica' }] } }, /members\[0\]\.kind/],
-    ['a missing membership', { term: 1, votedFor: null, commitWatermark: { term: 0, lsn: 0 } }, /state\.membership is missing/],
+    ['an unknown kind', { ...NEW, config: { ...NEW.config, members: [{ ...MEMBERS[0], kind: 'replica' }] } }, /state\.config\.members\[0\]\.kind/],
+    ['a missing config', { term: 1, votedFor: null, commitWatermark: { term: 0, lsn: 0 } }, /state\.config is missing/],
+    [
+      'a string autoPromote',
+      { ...NEW, config: { ...NEW.config, members: [{ ...MEMBERS[0], autoPromote: 'no' }] } },
+      /state\.config\.members\[0\]\.autoPromote must be a boolean, got "no"/,
+    ],
   ];
   const disk = new DiskModel();
   const stores: StateStore[] = [new MemoryStore({ initial: OLD }), new FileStore('/d/state.json', disk)];

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
-import type { Heartbeat, Message, Refusal, VoteRequest } from '../../src/core/index.js';
+import { DEFAULT_TIMINGS, type Heartbeat, type Message, type Refusal, type VoteRequest } from '../../src/core/index.js';
 import { PeerClient } from '../../src/transport/peer-client.js';
 
 interface Received {
@@ -53,7 +53,9 @@ const deadline = () => AbortSignal.timeout(5_000);
 const voteRequest: VoteRequest = {
   type: 'vote_request',
   round: 7,
+  clusterId: 'wire',
   candidateId: 'c',
+  config: { term: 3, version: 2 },
   term: 4,
   lastLogTerm: 3,
   lastLogLsn: 120,
@@ -66,12 +68,15 @@ const heartbeat: Heartbeat = {
   term: 4,
   primaryId: 'p',
   commitWatermark: { term: 3, lsn: 100 },
-  membership: {
+  config: {
+    clusterId: 'wire',
+    term: 4,
     version: 1,
     members: [
       { id: 'p', url: 'http://127.0.0.1:1', kind: 'data', state: 'voting' },
       { id: 'w', url: 'http://127.0.0.1:2', kind: 'witness', state: 'voting' },
     ],
+    timings: DEFAULT_TIMINGS,
   },
   leaseMs: 1_000,
 };
@@ -87,27 +92,34 @@ t.test('a well-formed vote reply comes back as a vote response with the round an
   t.equal(peer.received[0]?.path, '/vote', 'the request went to /vote');
   t.strictSame(
     peer.received[0]?.body,
-    { candidateId: 'c', term: 4, lastLogTerm: 3, lastLogLsn: 120, dryRun: true },
+    { clusterId: 'wire', candidateId: 'c', config: { term: 3, version: 2 }, term: 4, lastLogTerm: 3, lastLogLsn: 120, dryRun: true },
     'the request body carries neither the type nor the round',
   );
 });
 
-t.test('a well-formed heartbeat reply comes back as a heartbeat response, a null position included', async (t) => {
+t.test('a well-formed heartbeat reply comes back as a heartbeat response, a null position and config included', async (t) => {
   const peer = await fakePeer(t);
   const c = client(t);
-  peer.answer(200, { term: 4, success: true, memberId: 'w', position: null });
+  peer.answer(200, { term: 4, success: true, memberId: 'w', position: null, config: { term: 4, version: 1 } });
   t.strictSame(
     await c.deliver(peer.url, heartbeat, deadline(), 'w'),
-    { ok: true, reply: { type: 'heartbeat_response', round: 9, term: 4, success: true, memberId: 'w', position: null } },
+    {
+      ok: true,
+      reply: { type: 'heartbeat_response', round: 9, term: 4, success: true, memberId: 'w', position: null, config: { term: 4, version: 1 } },
+    },
     'the witness reply is accepted',
   );
-  peer.answer(200, { term: 4, success: true, memberId: 'p', position: { term: 4, lsn: 5 } });
+  peer.answer(200, { term: 4, success: true, memberId: 'p', position: { term: 4, lsn: 5 }, config: null });
   t.strictSame(
     await c.deliver(peer.url, heartbeat, deadline(), 'p'),
-    { ok: true, reply: { type: 'heartbeat_response', round: 9, term: 4, success: true, memberId: 'p', position: { term: 4, lsn: 5 } } },
-    'a data member reply with its position is accepted',
+    {
+      ok: true,
+      reply: { type: 'heartbeat_response', round: 9, term: 4, success: true, memberId: 'p', position: { term: 4, lsn: 5 }, config: null },
+    },
+    'a data member reply with its position, from a member that holds no configuration yet, is accepted',
   );
   t.equal(peer.received[0]?.path, '/heartbeat', 'the request went to /heartbeat');
+  t.strictSame((peer.received[0]?.body as { config?: unknown }).config, heartbeat.config, 'the heartbeat carries the whole configuration');
   t.notOk(
     peer.received.some((r) => 'round' in (r.body as object) || 'type' in (r.body as object)),
     'no body carries the local fields',
@@ -118,8 +130,8 @@ t.test('a handoff answered 204 has no reply', async (t) => {
   const peer = await fakePeer(t);
   const c = client(t);
   peer.answer(204, '');
-  t.strictSame(await c.deliver(peer.url, { type: 'handoff', term: 4, primaryId: 'p' }, deadline(), 'p'), { ok: true, reply: null });
-  t.strictSame(peer.received[0]?.body, { term: 4, primaryId: 'p' }, 'the handoff body is the term and the primary');
+  t.strictSame(await c.deliver(peer.url, { type: 'handoff', clusterId: 'wire', term: 4, primaryId: 'p' }, deadline(), 'p'), { ok: true, reply: null });
+  t.strictSame(peer.received[0]?.body, { clusterId: 'wire', term: 4, primaryId: 'p' }, 'the handoff body is the cluster, the term and the primary');
 });
 
 t.test('a vote reply that does not match the reply schema is refused as malformed', async (t) => {
@@ -151,14 +163,35 @@ t.test('a vote reply that does not match the reply schema is refused as malforme
   peer.answer(200, { ...good, granted: false, reason: { code: 'not_voting', voterId: 'v', why: 'catching_up' } });
   const accepted = await c.deliver(peer.url, voteRequest, deadline(), 'v');
   t.ok(accepted.ok, 'while a not_voting refusal of a known why is accepted');
+  const configRefusals: Refusal[] = [
+    { code: 'wrong_cluster', clusterId: null, candidateClusterId: 'wire' },
+    { code: 'config_behind', candidateConfig: { term: 3, version: 2 }, voterConfig: { term: 4, version: 1 } },
+  ];
+  for (const reason of configRefusals) {
+    peer.answer(200, { ...good, granted: false, reason });
+    t.strictSame(
+      await c.deliver(peer.url, voteRequest, deadline(), 'v'),
+      { ok: true, reply: { type: 'vote_response', round: 7, dryRun: true, granted: false, term: 4, voterId: 'v', reason } },
+      `as is a ${reason.code} refusal`,
+    );
+  }
+  peer.answer(200, { ...good, granted: false, reason: { code: 'config_behind', candidateConfig: { term: 3 }, voterConfig: { term: 4, version: 1 } } });
+  t.strictSame(
+    await c.deliver(peer.url, voteRequest, deadline(), 'v'),
+    { ok: false, refused: false, error: 'malformed reply' },
+    'but a config_behind refusal of a bad position is not',
+  );
 });
 
 t.test('a heartbeat reply that does not match the reply schema is refused as malformed', async (t) => {
   const peer = await fakePeer(t);
   const c = client(t);
-  const good = { term: 4, success: true, memberId: 'p', position: { term: 4, lsn: 5 } };
+  const good = { term: 4, success: true, memberId: 'p', position: { term: 4, lsn: 5 }, config: { term: 4, version: 1 } };
   const bad: Array<[string, unknown]> = [
-    ['without a position', { term: 4, success: true, memberId: 'p' }],
+    ['without a position', { term: 4, success: true, memberId: 'p', config: null }],
+    ['without a config', { term: 4, success: true, memberId: 'p', position: null }],
+    ['with a config missing its version', { ...good, config: { term: 4 } }],
+    ['with a whole configuration instead of a position', { ...good, config: heartbeat.config }],
     ['with a position missing its lsn', { ...good, position: { term: 4 } }],
     ['with a negative lsn', { ...good, position: { term: 4, lsn: -5 } }],
     ['with a position of an extra field', { ...good, position: { term: 4, lsn: 5, at: 0 } }],
@@ -174,9 +207,9 @@ t.test('a heartbeat reply that does not match the reply schema is refused as mal
 t.test('what has no reply of its own is not taken as one', async (t) => {
   const peer = await fakePeer(t);
   const c = client(t);
-  peer.answer(200, { term: 4, success: true, memberId: 'p', position: null });
+  peer.answer(200, { term: 4, success: true, memberId: 'p', position: null, config: null });
   t.strictSame(
-    await c.deliver(peer.url, { type: 'handoff', term: 4, primaryId: 'p' }, deadline(), 'p'),
+    await c.deliver(peer.url, { type: 'handoff', clusterId: 'wire', term: 4, primaryId: 'p' }, deadline(), 'p'),
     { ok: false, refused: false, error: 'malformed reply' },
     'a handoff answered with a body instead of 204',
   );
@@ -184,7 +217,7 @@ t.test('what has no reply of its own is not taken as one', async (t) => {
   const failed = await c.deliver(peer.url, heartbeat, deadline(), 'p');
   t.match(failed, { ok: false, refused: false, error: /^HTTP 500: / }, 'an error status is an error, not a reply');
   const count = peer.received.length;
-  const reply: Message = { type: 'heartbeat_response', round: 1, term: 4, success: true, memberId: 'p', position: null };
+  const reply: Message = { type: 'heartbeat_response', round: 1, term: 4, success: true, memberId: 'p', position: null, config: null };
   t.match(await c.deliver(peer.url, reply, deadline(), 'p'), { ok: false, error: /not sent as a request/ }, 'a reply is never sent as a request');
   t.equal(peer.received.length, count, 'and nothing reached the peer');
 });
@@ -200,7 +233,7 @@ t.test('a reply that names another member than the one asked is no reply: an ide
   );
   peer.answer(200, { granted: false, term: 4, voterId: 'b', reason: { code: 'already_voted', term: 4, votedFor: 'x' } });
   t.match(await c.deliver(peer.url, voteRequest, deadline(), 'c'), { ok: false, answeredAs: 'b' }, 'nor is a refusal');
-  peer.answer(200, { term: 4, success: true, memberId: 'b', position: { term: 4, lsn: 5 } });
+  peer.answer(200, { term: 4, success: true, memberId: 'b', position: { term: 4, lsn: 5 }, config: { term: 4, version: 1 } });
   t.strictSame(
     await c.deliver(peer.url, heartbeat, deadline(), 'c'),
     { ok: false, refused: false, error: `identity mismatch: c at ${peer.url} answered as b`, answeredAs: 'b' },
