@@ -32,17 +32,32 @@ export const CALM: Weather = Object.freeze({
 });
 
 export class Network {
-  readonly size: number;
+  size: number;
   /** Node names, for the words partition() returns. */
-  readonly names: readonly string[];
+  readonly names: string[];
   weather: Weather = CALM;
   /** blocked[from * size + to] is 1 when messages from `from` to `to` are lost. */
-  private readonly blocked: Uint8Array;
+  private blocked: Uint8Array;
 
   constructor(names: readonly string[]) {
-    this.names = names;
+    this.names = [...names];
     this.size = names.length;
     this.blocked = new Uint8Array(this.size * this.size);
+  }
+
+  /**
+   * add connects one more node (a member added while the cluster runs) and
+   * returns its index. Its links start up, whatever partition is in force:
+   * the next partition drawn takes it in like any other node.
+   */
+  add(name: string): number {
+    const n = this.size;
+    const grown = new Uint8Array((n + 1) * (n + 1));
+    for (let a = 0; a < n; a++) grown.set(this.blocked.subarray(a * n, a * n + n), a * (n + 1));
+    this.blocked = grown;
+    this.names.push(name);
+    this.size = n + 1;
+    return n;
   }
 
   isUp(from: number, to: number): boolean {

@@ -7,7 +7,9 @@
 //   npm run sim -- --seed 1234             one seed, with its trace tail
 //   options: --from S (first seed), --trace N (trace lines shown), --heal
 //   all|majority|either (what the heal leaves stable), --all (keep going
-//   after a failure)
+//   after a failure), --members (operators change the membership during the
+//   faults), --mismatch P (the chance a run starts some nodes with another
+//   configuration, hence another cluster id)
 //
 // The liveness bound is livenessBoundMs() in checkers.ts: the loyalty period
 // (electionTimeoutMs), four failed election attempts of 2 × (electionTimeoutMs
@@ -16,7 +18,7 @@
 // summary prints how much of it the slowest seed needed, so the margin stays
 // visible: about a third of it over 100,000 seeds.
 
-import { formatFailure, runSeed, type RunResult } from './simulator.js';
+import { MEMBER_CHANGE_WEIGHT, formatFailure, runSeed, type RunResult } from './simulator.js';
 import { SHAPES, shapesWithVoters } from './shapes.js';
 import { livenessBoundMs } from './checkers.js';
 
@@ -28,10 +30,12 @@ interface Args {
   trace: number;
   heal: 'all' | 'majority' | 'either';
   all: boolean;
+  members: boolean;
+  mismatch: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 1000, from: 1, seed: null, shape: null, trace: 40, heal: 'either', all: false };
+  const args: Args = { seeds: 1000, from: 1, seed: null, shape: null, trace: 40, heal: 'either', all: false, members: false, mismatch: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): number => {
@@ -49,7 +53,12 @@ function parseArgs(argv: readonly string[]): Args {
       if (h !== 'all' && h !== 'majority' && h !== 'either') throw new Error('--heal needs all, majority or either');
       args.heal = h;
     } else if (a === '--all') args.all = true;
-    else throw new Error(`unknown argument ${a}; see test/sim/run.ts`);
+    else if (a === '--members') args.members = true;
+    else if (a === '--mismatch') {
+      const p = Number(argv[++i]);
+      if (!(p >= 0 && p <= 1)) throw new Error('--mismatch needs a chance between 0 and 1');
+      args.mismatch = p;
+    } else throw new Error(`unknown argument ${a}; see test/sim/run.ts`);
   }
   return args;
 }
@@ -60,8 +69,9 @@ export function main(argv: readonly string[], log: (line: string) => void = cons
   const shapes = args.shape === null ? SHAPES : shapesWithVoters(args.shape);
   if (shapes.length === 0) throw new Error(`no shape has ${args.shape} voters`);
 
+  const opts = { shapes, heal: args.heal, mismatch: args.mismatch, ...(args.members ? { faults: { member_change: MEMBER_CHANGE_WEIGHT } } : {}) };
   if (args.seed !== null) {
-    const r = runSeed({ seed: args.seed, shapes, heal: args.heal });
+    const r = runSeed({ seed: args.seed, ...opts });
     log(formatFailure(r, args.trace, null));
     log(summaryLine(r));
     return r.violations.length === 0 ? 0 : 1;
@@ -75,7 +85,7 @@ export function main(argv: readonly string[], log: (line: string) => void = cons
   let worstLiveness = 0;
   let worstSeed = 0;
   for (let s = args.from; s < args.from + args.seeds; s++) {
-    const r = runSeed({ seed: s, shapes, heal: args.heal });
+    const r = runSeed({ seed: s, ...opts });
     events += r.stats.events;
     virtualMs += r.stats.virtualMs;
     const agg = perShape.get(r.shape.name) ?? { runs: 0, elections: 0, acked: 0 };
@@ -92,7 +102,9 @@ export function main(argv: readonly string[], log: (line: string) => void = cons
     }
     if (r.violations.length > 0) {
       failures.push(r);
-      const flags = `${args.shape === null ? '' : ` --shape ${args.shape}`}${args.heal === 'either' ? '' : ` --heal ${args.heal}`}`;
+      const flags =
+        `${args.shape === null ? '' : ` --shape ${args.shape}`}${args.heal === 'either' ? '' : ` --heal ${args.heal}`}` +
+        `${args.members ? ' --members' : ''}${args.mismatch > 0 ? ` --mismatch ${args.mismatch}` : ''}`;
       log(`\nFAIL ${formatFailure(r, args.trace, `npm run sim -- --seed ${s}${flags}`)}\n`);
       if (!args.all) break;
     }

@@ -9,8 +9,11 @@ import { DataLog } from '../kit/data-log.js';
 import { Network, PARTITION_KINDS } from './network.js';
 import { EventQueue } from './queue.js';
 import { SimRandom, mixSeed } from './random.js';
-import { runSeed, type RunResult } from './simulator.js';
-import { SHAPES, makeShape } from './shapes.js';
+import { MEMBER_CHANGE_WEIGHT, runSeed, type RunResult } from './simulator.js';
+import { drawMismatch } from './mismatch.js';
+import { initialConfig } from '../../src/runtime/bootstrap.js';
+import { isElectable, isVoter, quorumSize } from '../../src/core/index.js';
+import { SHAPES, TIMING_PROFILES, makeShape } from './shapes.js';
 
 t.test('a seed replays exactly: the same seed gives the identical trace, event for event', async (t) => {
   const first = runSeed({ seed: 4242, traceLimit: Infinity });
@@ -249,21 +252,21 @@ t.test('a crash during a persist keeps the whole new state or none of it, and th
   for (const r of traced) {
     const lines = r.trace;
     lines.forEach((line, i) => {
-      const m = / crash in the middle of a persist \(new state (kept|lost): (t\d+ vote \S+ wm \S+)\)/.exec(line);
+      const m = / crash in the middle of a persist \(new state (kept|lost): (t\d+ vote \S+ wm \S+ config \S+)\)/.exec(line);
       if (!m) return;
       const id = nodeOf(line);
       // The state the node had durable before: its last persist or (re)start line.
       let before: string | null = null;
       for (let j = i - 1; j >= 0 && before === null; j--) {
         const l = lines[j]!;
-        const p = / (?:persist|start|restart) (t\d+ vote \S+ wm \S+)/.exec(l);
+        const p = / (?:persist|start|restart) (t\d+ vote \S+ wm \S+ config \S+)/.exec(l);
         if (nodeOf(l) === id && p) before = p[1]!;
       }
       for (let j = i + 1; j < lines.length; j++) {
         const l = lines[j]!;
         // Not its doing: its clock's rate, and its earlier messages cut in flight.
         if (nodeOf(l) !== id || / clock rate now | lost \(cut in flight\)/.test(l)) continue;
-        const restart = / restart (t\d+ vote \S+ wm \S+)/.exec(l);
+        const restart = / restart (t\d+ vote \S+ wm \S+ config \S+)/.exec(l);
         if (!restart) {
           t.fail(`seed ${r.seed}: ${id} acted while down: ${l}`);
           return;
@@ -327,4 +330,78 @@ t.test('every shape has 3, 5 or 7 voters, and a seed picks only among the shapes
   t.same([...new Set(SHAPES.map((s) => s.voters))].sort(), [3, 5, 7]);
   const only = makeShape(2, 1, 0);
   t.equal(runSeed({ seed: 3, shapes: [only] }).shape.name, '2d+1w');
+});
+
+t.test('a node added to the network starts with every link up and leaves the others’ links as they were', async (t) => {
+  const net = new Network(['a', 'b', 'c']);
+  net.block(0, 1);
+  net.block(2, 0);
+  t.equal(net.add('d'), 3, 'the new node takes the next index');
+  t.equal(net.size, 4);
+  t.notOk(net.isUp(0, 1), 'a cut link stays cut');
+  t.notOk(net.isUp(2, 0), 'a cut link stays cut');
+  t.ok(net.isUp(1, 0) && net.isUp(0, 2) && net.isUp(1, 2), 'the other links stay up');
+  t.ok(
+    [0, 1, 2].every((i) => net.bothUp(i, 3)),
+    'the new node reaches and is reached by every node',
+  );
+  t.match(net.partition('isolate', new SimRandom(1), 3), /isolate \{d\}/, 'the next partition takes it in');
+});
+
+t.test('membership runs replay exactly, and the members they add join, catch up and vote', async (t) => {
+  const opts = { faults: { member_change: MEMBER_CHANGE_WEIGHT }, traceLimit: Infinity };
+  const first = runSeed({ seed: 110007, ...opts });
+  const again = runSeed({ seed: 110007, ...opts });
+  t.equal(again.digest, first.digest, 'identical digest');
+  t.same(again.stats, first.stats, 'identical stats');
+  let joinedAndVoted = 0;
+  let removed = 0;
+  for (let seed = 110001; seed <= 110040; seed++) {
+    const r = runSeed({ seed, ...opts });
+    const joiners = new Set(r.trace.filter((l) => / start t0 vote - wm 0\/0 config - \(joining /.test(l)).map(nodeOf));
+    for (const id of joiners) {
+      // Listed as a voter (not catching up) in a configuration its primary committed.
+      if (r.trace.some((l) => / configuration \S+ committed: /.test(l) && new RegExp(`[{,]${id}@`).test(l))) joinedAndVoted++;
+    }
+    r.trace.forEach((l, i) => {
+      const asked = / membership change: remove (\S+)/.exec(l);
+      if (!asked) return;
+      const answer = r.trace.slice(i + 1).find((x) => / membership change (started|refused)| membership change: already/.test(x));
+      if (!answer || !/ started/.test(answer)) return;
+      const id = asked[1]!;
+      const committed = r.trace.slice(i + 1).find((x) => / configuration \S+ committed: /.test(x));
+      if (committed && !new RegExp(`[{,]${id}(\\(|@)`).test(committed)) removed++;
+    });
+  }
+  t.ok(joinedAndVoted > 0, `${joinedAndVoted} joining processes were promoted to voters by the primary`);
+  t.ok(removed > 0, `${removed} removals committed without the removed member`);
+});
+
+t.test('mismatched starts: each group is too few to elect on its own, and the rest keep an electable majority', async (t) => {
+  let groups = 0;
+  for (const shape of SHAPES) {
+    const config = initialConfig('sim', shape.members, TIMING_PROFILES[0]!);
+    for (let seed = 1; seed <= 40; seed++) {
+      const mismatch = drawMismatch(new SimRandom(seed), config, TIMING_PROFILES);
+      if (mismatch.size === 0) t.fail(`${shape.name} seed ${seed}: no node mismatched`);
+      const byCluster = new Map<string, string[]>();
+      for (const [id, c] of mismatch) {
+        if (c.clusterId === config.clusterId) t.fail(`${shape.name} seed ${seed}: ${id} kept the cluster id`);
+        byCluster.set(c.clusterId, [...(byCluster.get(c.clusterId) ?? []), id]);
+      }
+      for (const ids of byCluster.values()) {
+        groups++;
+        const alt = mismatch.get(ids[0]!)!;
+        const altVoters = alt.members.filter(isVoter).map((m) => m.id);
+        if (ids.filter((id) => altVoters.includes(id)).length >= quorumSize(altVoters.length)) {
+          t.fail(`${shape.name} seed ${seed}: {${ids.join(',')}} are a majority of their own list`);
+        }
+      }
+      const rest = config.members.filter((m) => !mismatch.has(m.id));
+      if (rest.filter(isVoter).length < quorumSize(config.members.filter(isVoter).length) || !rest.some(isElectable)) {
+        t.fail(`${shape.name} seed ${seed}: the rest lost its electable majority`);
+      }
+    }
+  }
+  t.ok(groups > SHAPES.length * 40, `${groups} mismatched groups checked`);
 });

@@ -35,23 +35,42 @@
 //    node hears its log position through 'position' events; once the primary's
 //    commit watermark of its own term covers an entry, it and the whole prefix
 //    below it (earlier terms' entries too) are acknowledged in that term.
+//  - Membership (opt-in, fault kind member_change): the simulator steps
+//    config_change events on the node it sees as primary, as an operator's
+//    API call would. A member it adds runs from then on as a fresh process
+//    that joins (config null, joinClusterId set), with its own store and, for
+//    data, its own log. Removed members keep running (removed, they neither
+//    vote nor stand); one may be added again later, with its old state.
+//  - Mismatched starts (opt-in, SimOptions.mismatch): some nodes bootstrap
+//    with another member list or other timings, hence another cluster id, as
+//    runtime/bootstrap.ts's initialConfig would give. They are always too few
+//    to be a majority of their own list, so a second primary would be a bug.
 
 import {
   Node,
   ZERO_POSITION,
+  compareConfigs,
+  configPosition,
+  findMember,
   formatPosition,
   isElectable,
   isVoter,
   quorumSize,
   seededRandom,
+  type ClusterConfig,
+  type ConfigChange,
+  type ConfigChangeAnswer,
   type Event,
   type HardState,
   type Member,
+  type MemberKind,
   type Message,
   type NodeOptions,
   type Timings,
 } from '../../src/core/index.js';
-import { Driver, EffectOrderViolation, type Ports } from '../../src/runtime/driver.js';
+import { Driver, EffectOrderViolation, type Ports, type StepResult } from '../../src/runtime/driver.js';
+import { initialConfig } from '../../src/runtime/bootstrap.js';
+import { drawMismatch } from './mismatch.js';
 import { Checkers, livenessBoundMs, type CheckerName, type Violation } from './checkers.js';
 import { DataLog } from '../kit/data-log.js';
 import { CALM, Network, PARTITION_KINDS, type PartitionKind, type Weather } from './network.js';
@@ -73,7 +92,17 @@ export interface NodeModule {
  */
 export type StoreModel = 'durable' | 'forget_votes' | 'rollback';
 
-export type FaultKind = 'partition' | 'crash' | 'crash_primary' | 'crash_mid_persist' | 'pause' | 'pause_primary' | 'weather' | 'switchover' | 'clock_drift';
+export type FaultKind =
+  | 'partition'
+  | 'crash'
+  | 'crash_primary'
+  | 'crash_mid_persist'
+  | 'pause'
+  | 'pause_primary'
+  | 'weather'
+  | 'switchover'
+  | 'clock_drift'
+  | 'member_change';
 
 export const DEFAULT_FAULTS: Readonly<Record<FaultKind, number>> = Object.freeze({
   partition: 4,
@@ -85,7 +114,18 @@ export const DEFAULT_FAULTS: Readonly<Record<FaultKind, number>> = Object.freeze
   weather: 1,
   switchover: 0.7,
   clock_drift: 0.5,
+  // Off unless a run asks for it: the fixed-membership sweeps keep their seeds.
+  member_change: 0,
 });
+
+/** The member_change weight of the membership sweeps and `--members`: about two faults in five. */
+export const MEMBER_CHANGE_WEIGHT = 8;
+
+/** The most members a configuration grows to through the simulator's adds, and the fewest its removes leave. */
+export const MAX_SIM_MEMBERS = 7;
+export const MIN_SIM_MEMBERS = 2;
+/** The most processes a run starts in all (members, removed members, joiners never listed). */
+const MAX_SIM_NODES = 10;
 
 export interface SimOptions {
   readonly seed: number;
@@ -109,6 +149,8 @@ export interface SimOptions {
   readonly maxEvents?: number;
   /** Stop at the first violation of one of these checkers (default: of any), and run on past the others. */
   readonly stopOn?: readonly CheckerName[];
+  /** The chance that a run starts some nodes with a mismatched configuration (another cluster id); default 0. */
+  readonly mismatch?: number;
 }
 
 export interface RunStats {
@@ -128,6 +170,19 @@ export interface RunStats {
   switchovers: number;
   lost: number;
   duplicated: number;
+  /** Membership changes stepped on the primary, and what became of them. */
+  memberChanges: number;
+  changesStarted: number;
+  /** Refusals by code (not_primary, hand_over_first, would_break_cluster, ...). */
+  changesRefused: Record<string, number>;
+  /** Configurations of a version past the first committed, and changes that failed. */
+  configsCommitted: number;
+  changesFailed: number;
+  /** Processes started to join, and the most members a committed configuration listed. */
+  joiners: number;
+  maxMembers: number;
+  /** Nodes started with a mismatched configuration. */
+  mismatched: number;
 }
 
 export interface RunResult {
@@ -191,8 +246,13 @@ const KIND_CODES: Record<SimEvent['kind'], number> = {
 interface SimNode {
   readonly index: number;
   readonly id: string;
-  readonly member: Member;
+  readonly kind: MemberKind;
   readonly isData: boolean;
+  /** What its store holds before its first save: its bootstrap configuration, or none (it joins). */
+  readonly initial: HardState;
+  readonly joinClusterId: string | null;
+  /** Started with a configuration other than the cluster's (another cluster id). */
+  readonly mismatched: boolean;
   rate: number;
   offset: number;
   node: Node | null;
@@ -244,7 +304,11 @@ export class Simulation {
   private readonly queue = new EventQueue<SimEvent>();
   private readonly network: Network;
   private readonly trace: Trace;
-  private readonly initial: HardState;
+  /** The configuration every node that is not mismatched starts with. */
+  private readonly config: ClusterConfig;
+  private readonly membershipChanges: boolean;
+  private urlSeq = 0;
+  private joinSeq = 0;
   private readonly faultWindowMs: number;
   private readonly faultGapMs: readonly [number, number];
   private readonly baseWeather: Weather;
@@ -274,6 +338,14 @@ export class Simulation {
     switchovers: 0,
     lost: 0,
     duplicated: 0,
+    memberChanges: 0,
+    changesStarted: 0,
+    changesRefused: {},
+    configsCommitted: 0,
+    changesFailed: 0,
+    joiners: 0,
+    maxMembers: 0,
+    mismatched: 0,
   };
 
   constructor(opts: SimOptions) {
@@ -304,40 +376,16 @@ export class Simulation {
       longDelayRate: this.rng.pick([0, 0.01, 0.05]),
       longDelayMaxMs: this.rng.range(30, 250),
     };
-    this.initial = {
-      term: 0,
-      votedFor: null,
-      commitWatermark: ZERO_POSITION,
-      membership: { version: 1, members: this.shape.members },
-    };
-    const d = this.timings.clockDriftBound;
+    // Every node starts with the configuration runtime/bootstrap.ts would
+    // make of the shape's list; mismatched nodes with one made of another.
+    this.config = initialConfig('sim', this.shape.members, this.timings);
+    this.membershipChanges = this.faultWeights.member_change > 0;
+    const mismatched = this.rng.chance(opts.mismatch ?? 0) ? drawMismatch(this.rng, this.config, TIMING_PROFILES) : new Map<string, ClusterConfig>();
+    this.stats.mismatched = mismatched.size;
+    this.stats.maxMembers = this.config.members.length;
     this.nodes = this.shape.members.map((member, index) => {
-      const sn: SimNode = {
-        index,
-        id: member.id,
-        member,
-        isData: member.kind === 'data',
-        rate: this.drawRate(d),
-        offset: this.rng.range(0, 1e6),
-        node: null,
-        driver: null,
-        incarnation: 0,
-        durable: null,
-        previousDurable: null,
-        paused: false,
-        pauseId: 0,
-        inbox: [],
-        timerGen: 0,
-        outstanding: new Map(),
-        log: new DataLog(),
-        positionPending: false,
-        crashAtNextPersist: false,
-        ackedThrough: { term: 0, lsn: 0 },
-        replEveryMs: this.rng.chance(0.2) ? this.rng.range(60, 250) : this.rng.range(3, 30),
-        replBatch: this.rng.chance(0.3) ? 1 + this.rng.int(3) : 1000,
-      };
-      this.byId.set(sn.id, sn);
-      return sn;
+      const config = mismatched.get(member.id) ?? this.config;
+      return this.makeNode(index, member.id, member.kind, config, null);
     });
     this.network = new Network(this.nodes.map((n) => n.id));
     this.network.weather = this.baseWeather;
@@ -396,6 +444,39 @@ export class Simulation {
     this.schedule({ kind: 'write', at: this.writeEveryMs, seq: 0 });
     this.schedule({ kind: 'fault', at: this.rng.range(0, 300), seq: 0 });
     this.schedule({ kind: 'heal', at: this.faultWindowMs, seq: 0 });
+  }
+
+  /** makeNode is one simulated process: its clock, its store's first state, its data store's pace. */
+  private makeNode(index: number, id: string, kind: MemberKind, config: ClusterConfig | null, joinClusterId: string | null): SimNode {
+    const sn: SimNode = {
+      index,
+      id,
+      kind,
+      isData: kind === 'data',
+      initial: { term: 0, votedFor: null, commitWatermark: ZERO_POSITION, config },
+      joinClusterId,
+      mismatched: config !== null && config !== this.config,
+      rate: this.drawRate(this.timings.clockDriftBound),
+      offset: this.rng.range(0, 1e6),
+      node: null,
+      driver: null,
+      incarnation: 0,
+      durable: null,
+      previousDurable: null,
+      paused: false,
+      pauseId: 0,
+      inbox: [],
+      timerGen: 0,
+      outstanding: new Map(),
+      log: new DataLog(),
+      positionPending: false,
+      crashAtNextPersist: false,
+      ackedThrough: { term: 0, lsn: 0 },
+      replEveryMs: this.rng.chance(0.2) ? this.rng.range(60, 250) : this.rng.range(3, 30),
+      replBatch: this.rng.chance(0.3) ? 1 + this.rng.int(3) : 1000,
+    };
+    this.byId.set(sn.id, sn);
+    return sn;
   }
 
   private drawRate(d: number): number {
@@ -616,8 +697,15 @@ export class Simulation {
         },
         election: (o) => this.note(sn.index, () => `election ${o.kind} t${o.term}${'votes' in o ? ` ${o.votes}/${o.needed}` : ` (${o.why})`}`),
         switchoverAbandoned: (target) => this.note(sn.index, `switchover abandoned ${target}`),
-        configCommitted: (config) => this.note(sn.index, `configuration ${config.version} committed`),
-        configChangeFailed: (version, why) => this.note(sn.index, `change to version ${version} failed: ${why}`),
+        configCommitted: (config) => {
+          this.note(sn.index, () => `configuration ${config.term}/${config.version} committed: ${describeMembers(config)}`);
+          if (config.version > 1) this.stats.configsCommitted++;
+          this.stats.maxMembers = Math.max(this.stats.maxMembers, config.members.length);
+        },
+        configChangeFailed: (version, why) => {
+          this.stats.changesFailed++;
+          this.note(sn.index, `change to version ${version} failed: ${why}`);
+        },
         fatal: (err, cause) => {
           if (err instanceof CrashMidPersist) {
             this.stats.midPersistCrashes++;
@@ -637,7 +725,8 @@ export class Simulation {
 
   /** persist is the store port: a save, or the crash in the middle of one that a fault asked for. */
   private persist(sn: SimNode, state: HardState): void {
-    const describe = `t${state.term} vote ${state.votedFor ?? '-'} wm ${formatPosition(state.commitWatermark)}`;
+    const c = state.config;
+    const describe = `t${state.term} vote ${state.votedFor ?? '-'} wm ${formatPosition(state.commitWatermark)} config ${c ? `${c.term}/${c.version}` : '-'}`;
     if (sn.crashAtNextPersist) {
       const kept = this.rng.chance(0.5);
       if (kept) this.save(sn, state);
@@ -651,11 +740,11 @@ export class Simulation {
    * step feeds one event to a live node through its driver, then sends the
    * node's answer back on `request`, the request being served, if any.
    */
-  private step(sn: SimNode, ev: Event, request: Request | null): void {
+  private step(sn: SimNode, ev: Event, request: Request | null): StepResult | null {
     const driver = sn.driver as Driver;
     const result = driver.step(ev);
     // A fatal fault in the step crashed the node: nothing of it goes out.
-    if (sn.driver !== driver) return;
+    if (sn.driver !== driver) return null;
     const reply = result.reply;
     if (reply !== null) {
       const m = reply.message;
@@ -677,7 +766,9 @@ export class Simulation {
     }
     const answer = result.switchover;
     if (answer !== null) this.note(sn.index, () => `switchover ${answer.status} ${'target' in answer ? answer.target : answer.reason}`);
+    if (result.configChange !== null) this.changeAnswered(sn, result.configChange);
     this.afterStep(sn);
+    return result;
   }
 
   /** send is the transport port: a request travels to `to`, and its deadline runs on the sender's clock. */
@@ -749,11 +840,11 @@ export class Simulation {
   private load(sn: SimNode): HardState {
     switch (this.store) {
       case 'durable':
-        return sn.durable ?? this.initial;
+        return sn.durable ?? sn.initial;
       case 'forget_votes':
-        return { ...(sn.durable ?? this.initial), votedFor: null };
+        return { ...(sn.durable ?? sn.initial), votedFor: null };
       case 'rollback':
-        return sn.previousDurable ?? this.initial;
+        return sn.previousDurable ?? sn.initial;
     }
   }
 
@@ -765,13 +856,19 @@ export class Simulation {
       id: sn.id,
       hardState,
       timings: this.timings,
+      joinClusterId: sn.joinClusterId,
       random: seededRandom(mixSeed(this.seed, sn.index, sn.incarnation)),
       now: this.localOf(sn),
     };
     sn.node = new this.NodeCtor(opts);
     sn.driver = new Driver(sn.node, this.ports(sn));
     const verb = sn.incarnation === 0 ? 'start' : 'restart';
-    this.note(sn.index, () => `${verb} t${hardState.term} vote ${hardState.votedFor ?? '-'} wm ${formatPosition(hardState.commitWatermark)}`);
+    const cfg = hardState.config;
+    this.note(
+      sn.index,
+      () =>
+        `${verb} t${hardState.term} vote ${hardState.votedFor ?? '-'} wm ${formatPosition(hardState.commitWatermark)} config ${cfg ? `${cfg.term}/${cfg.version} ${cfg.clusterId} ${describeMembers(cfg)}` : `- (joining ${sn.joinClusterId})`}`,
+    );
     this.checkers.termObserved(this.now, sn.id, sn.node.term, 'restart');
     this.step(sn, { type: 'tick', now: this.localOf(sn) }, null);
     if (sn.isData && sn.node !== null) this.reportPosition(sn);
@@ -973,6 +1070,9 @@ export class Simulation {
         }
         break;
       }
+      case 'member_change':
+        this.memberChange(primary);
+        break;
       case 'clock_drift': {
         const sn = this.rng.pick(this.nodes);
         const rate = this.drawRate(this.timings.clockDriftBound);
@@ -995,20 +1095,31 @@ export class Simulation {
   private heal(): void {
     this.healed = true;
     this.stats.healedAt = this.now;
-    const full = this.healMode === 'all' || (this.healMode === 'either' && this.rng.chance(0.6));
+    // With members changed by an operator, which majority must elect depends
+    // on configurations still in flight; those runs heal every node.
+    const full = this.membershipChanges || this.healMode === 'all' || (this.healMode === 'either' && this.rng.chance(0.6));
     let stable: SimNode[];
     if (full) {
       stable = [...this.nodes];
       this.network.heal();
     } else {
-      const votersAll = this.rng.shuffle(this.nodes.filter((sn) => isVoter(sn.member)));
-      const q = quorumSize(votersAll.length);
+      // The voters are those of the latest configuration of the cluster, not
+      // the shape's: the primary promotes caught-up members by itself. Nodes
+      // that speak another cluster id are no help to its majority.
+      const latest = this.latestConfig();
+      const memberOf = (sn: SimNode): Member | undefined => findMember(latest.members, sn.id);
+      const votes = (sn: SimNode): boolean => {
+        const m = memberOf(sn);
+        return m !== undefined && isVoter(m);
+      };
+      const votersAll = this.rng.shuffle(this.nodes.filter((sn) => votes(sn) && !sn.mismatched));
+      const q = quorumSize(latest.members.filter(isVoter).length);
       const chosen = votersAll.slice(0, q);
-      if (!chosen.some((sn) => isElectable(sn.member))) {
-        const electable = votersAll.slice(q).filter((sn) => isElectable(sn.member));
+      if (!chosen.some((sn) => isElectable(memberOf(sn) as Member))) {
+        const electable = votersAll.slice(q).filter((sn) => isElectable(memberOf(sn) as Member));
         chosen[chosen.length - 1] = this.rng.pick(electable);
       }
-      const extras = this.nodes.filter((sn) => !isVoter(sn.member) && this.rng.chance(0.5));
+      const extras = this.nodes.filter((sn) => !votes(sn) && this.rng.chance(0.5));
       stable = [...chosen, ...extras];
       const inStable = new Set(stable);
       this.network.split([stable.map((sn) => sn.index), ...this.nodes.filter((sn) => !inStable.has(sn)).map((sn) => [sn.index])]);
@@ -1024,11 +1135,121 @@ export class Simulation {
     this.endAt = this.now + boundMs + 1;
   }
 
+  /** latestConfig: the cluster's configuration of the highest position any of its nodes holds, durably or live. */
+  private latestConfig(): ClusterConfig {
+    let latest = this.config;
+    for (const sn of this.nodes) {
+      const c = (sn.node?.hardState ?? sn.durable ?? sn.initial).config;
+      if (c && c.clusterId === this.config.clusterId && compareConfigs(configPosition(c), configPosition(latest)) > 0) latest = c;
+    }
+    return latest;
+  }
+
+  // ---- Membership changes ------------------------------------------------------
+
+  /**
+   * memberChange is an operator's membership change, stepped on the node the
+   * simulator sees as primary (if it is not, it refuses, as it should): an
+   * add (a new process that joins, or one not listed now), a remove (now and
+   * then of the primary itself, which must hand over first), a url change,
+   * autoPromote turned off or on, or an explicit promotion.
+   */
+  private memberChange(primary: SimNode | null): void {
+    const config = primary?.node?.config;
+    if (!primary || primary.paused || !config) return;
+    const members = config.members;
+    const others = members.filter((m) => m.id !== primary.id);
+    const catchingUp = members.filter((m) => m.state === 'catching_up');
+    const op = this.rng.weighted({ add: 4, remove: 3, url: 1, auto_promote: 1, promote: catchingUp.length > 0 ? 1 : 0 });
+    let change: ConfigChange | null = null;
+    switch (op) {
+      case 'add': {
+        if (members.length >= MAX_SIM_MEMBERS) break;
+        const unlisted = this.nodes.filter((sn) => !sn.mismatched && !findMember(members, sn.id));
+        let sn: SimNode | null = null;
+        if (unlisted.length > 0 && (this.nodes.length >= MAX_SIM_NODES || this.rng.chance(0.4))) sn = this.rng.pick(unlisted);
+        else if (this.nodes.length < MAX_SIM_NODES) sn = this.startJoiner(this.rng.chance(0.3) ? 'witness' : 'data');
+        if (sn === null) break;
+        const member: Member = {
+          id: sn.id,
+          url: `http://${sn.id}`,
+          kind: sn.kind,
+          state: 'catching_up',
+          ...(this.rng.chance(0.2) ? { autoPromote: false } : {}),
+        };
+        change = { op: 'put', member };
+        break;
+      }
+      case 'remove': {
+        if (members.length <= MIN_SIM_MEMBERS) break;
+        const target = this.rng.chance(0.15) || others.length === 0 ? primary.id : this.rng.pick(others).id;
+        change = { op: 'remove', id: target };
+        break;
+      }
+      case 'url': {
+        const m = this.rng.pick(members);
+        change = { op: 'put', member: { ...m, url: `http://${m.id}-${++this.urlSeq}` } };
+        break;
+      }
+      case 'auto_promote': {
+        const m = this.rng.pick(catchingUp.length > 0 && this.rng.chance(0.7) ? catchingUp : members);
+        change = { op: 'put', member: { ...m, autoPromote: m.autoPromote === false } };
+        break;
+      }
+      case 'promote': {
+        const m = this.rng.pick(catchingUp);
+        change = { op: 'put', member: { ...m, state: 'voting' } };
+        break;
+      }
+    }
+    if (change === null) return;
+    this.stats.memberChanges++;
+    const words = change.op === 'remove' ? `remove ${change.id}` : `put ${describeMember(change.member)}`;
+    this.note(primary.index, `operator asks for a membership change: ${words}`);
+    this.step(primary, { type: 'config_change', now: this.localOf(primary), change }, null);
+  }
+
+  /** startJoiner starts a new process to join the cluster: no configuration yet, only the cluster id it may take one from. */
+  private startJoiner(kind: MemberKind): SimNode {
+    const id = `${kind === 'data' ? 'j' : 'x'}${++this.joinSeq}`;
+    const index = this.network.add(id);
+    const sn = this.makeNode(index, id, kind, null, this.config.clusterId);
+    this.nodes.push(sn);
+    this.stats.joiners++;
+    this.note(sn.index, `clock rate ${sn.rate.toFixed(4)} offset ${sn.offset.toFixed(1)}`);
+    this.boot(sn);
+    if (sn.isData) this.schedule({ kind: 'replicate', at: this.now + this.dataRng.range(0, sn.replEveryMs), seq: 0, node: sn.index });
+    return sn;
+  }
+
+  private changeAnswered(sn: SimNode, answer: ConfigChangeAnswer): void {
+    if (answer.status === 'started') this.stats.changesStarted++;
+    if (answer.status === 'refused') this.stats.changesRefused[answer.code] = (this.stats.changesRefused[answer.code] ?? 0) + 1;
+    this.note(sn.index, () => {
+      switch (answer.status) {
+        case 'started':
+          return `membership change started: version ${answer.version}`;
+        case 'unchanged':
+          return `membership change: already in force at ${answer.config.version}`;
+        case 'refused':
+          return `membership change refused: ${answer.code} (${answer.why})`;
+      }
+    });
+  }
+
   // ---- Trace -----------------------------------------------------------------
 
   private note(node: number, detail: string | (() => string)): void {
     this.trace.add(this.now, node < 0 ? '-' : (this.nodes[node] as SimNode).id, detail);
   }
+}
+
+function describeMember(m: Member): string {
+  return `${m.id}${m.kind === 'witness' ? '(w)' : ''}${m.state === 'catching_up' ? '(c)' : ''}${m.autoPromote === false ? '(manual)' : ''}@${m.url}`;
+}
+
+function describeMembers(c: ClusterConfig): string {
+  return `{${c.members.map(describeMember).join(',')}}`;
 }
 
 /** runSeed runs one seed with the given options. */

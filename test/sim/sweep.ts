@@ -18,6 +18,17 @@ export interface SweepSummary {
   switchovers: number;
   lost: number;
   duplicated: number;
+  /** Membership changes asked of the primary, started, refused (by code), committed, failed. */
+  memberChanges: number;
+  changesStarted: number;
+  changesRefused: Record<string, number>;
+  configsCommitted: number;
+  changesFailed: number;
+  /** Processes started to join, and the most members any committed configuration listed. */
+  joiners: number;
+  maxMembers: number;
+  /** Runs that started some nodes with a mismatched configuration. */
+  mismatchedRuns: number;
   /** Runs whose heal left only a majority stable (the rest cut off or down). */
   livenessChecked: number;
   /** The largest share of the liveness bound a run needed before a stable primary held its lease. */
@@ -39,6 +50,14 @@ export function sweep(from: number, count: number, opts: Omit<SimOptions, 'seed'
     switchovers: 0,
     lost: 0,
     duplicated: 0,
+    memberChanges: 0,
+    changesStarted: 0,
+    changesRefused: {},
+    configsCommitted: 0,
+    changesFailed: 0,
+    joiners: 0,
+    maxMembers: 0,
+    mismatchedRuns: 0,
     livenessChecked: 0,
     worstLivenessShare: 0,
     seconds: 0,
@@ -57,6 +76,14 @@ export function sweep(from: number, count: number, opts: Omit<SimOptions, 'seed'
     s.switchovers += r.stats.switchovers;
     s.lost += r.stats.lost;
     s.duplicated += r.stats.duplicated;
+    s.memberChanges += r.stats.memberChanges;
+    s.changesStarted += r.stats.changesStarted;
+    for (const [code, n] of Object.entries(r.stats.changesRefused)) s.changesRefused[code] = (s.changesRefused[code] ?? 0) + n;
+    s.configsCommitted += r.stats.configsCommitted;
+    s.changesFailed += r.stats.changesFailed;
+    s.joiners += r.stats.joiners;
+    s.maxMembers = Math.max(s.maxMembers, r.stats.maxMembers);
+    if (r.stats.mismatched > 0) s.mismatchedRuns++;
     if (r.stats.primaryAfterHealMs !== null) {
       s.livenessChecked++;
       s.worstLivenessShare = Math.max(s.worstLivenessShare, r.stats.primaryAfterHealMs / livenessBoundMs(r.timings));

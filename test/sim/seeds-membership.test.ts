@@ -1,0 +1,56 @@
+// Every checker holds while the membership changes under the faults: 1000
+// seeded runs over every shape in which an operator adds members (new
+// processes that join, data and witnesses), removes them (the primary too,
+// which must hand over first), changes their urls and turns autoPromote off
+// and on, through the real core on whichever node looks like the primary;
+// and 500 runs that start some nodes with another member list or other
+// timings, hence another cluster id, too few to elect on their own.
+
+import t from 'tap';
+import { assertSweep } from './assert-sweep.js';
+import { MAX_SIM_MEMBERS, MEMBER_CHANGE_WEIGHT, formatFailure, runSeed } from './simulator.js';
+import { shapesWithVoters } from './shapes.js';
+import { sweep } from './sweep.js';
+
+t.test('no violation over 1000 seeds in which operators change the membership', async (t) => {
+  const s = sweep(110001, 1000, { faults: { member_change: MEMBER_CHANGE_WEIGHT } });
+  assertSweep(t, s, '--members');
+  t.ok(s.changesStarted > s.runs, 'the primary takes changes, more than one a run');
+  t.ok(s.configsCommitted > s.runs, 'configurations of later versions commit');
+  t.ok(s.changesFailed > 0, 'some changes fail: the primary steps down, or they time out');
+  t.ok(s.joiners > s.runs / 2, 'new members start as joining processes');
+  t.ok(s.maxMembers >= MAX_SIM_MEMBERS, `configurations grow to ${MAX_SIM_MEMBERS} members`);
+  for (const code of ['hand_over_first', 'would_break_cluster', 'change_in_progress']) {
+    t.ok((s.changesRefused[code] ?? 0) > 0, `the core refuses some changes: ${code}`);
+  }
+  t.comment(
+    `changes: ${s.memberChanges} asked, ${s.changesStarted} started, refused ${JSON.stringify(s.changesRefused)}, ${s.configsCommitted} committed, ${s.changesFailed} failed`,
+  );
+});
+
+t.test('no violation over 500 seeds that start some nodes with a mismatched configuration', async (t) => {
+  // Every node is healed: what is judged here is that the mismatched nodes
+  // never make a second primary. A heal of a bare majority trips, with or
+  // without mismatched nodes, over the config_behind / log_behind deadlock
+  // that seeds-3/5/7/majority report (seed 30344 --shape 3).
+  const s = sweep(130001, 500, { mismatch: 1, heal: 'all' });
+  assertSweep(t, s, '--mismatch 1 --heal all');
+  t.equal(s.mismatchedRuns, s.runs, 'every run starts some nodes with another cluster id');
+});
+
+// Found by this simulator, not fixed yet (src/core is not this test's to
+// change): in 2d+1w, d2 (term 1) acknowledges write #4 at 1/5, held by d1 and
+// d2. d2 pauses; d1 wins term 2 knowing the watermark only to 1/2, commits its
+// configuration with w1, and, its own watermark never reaching term 2, takes
+// two adds (witness x1, data j2) and promotes both: j2 counts as caught up at
+// 1/2. Five voters now, and j2 (at 1/4) + w1 + x1 are a majority in which only
+// witnesses vote on j2's log: j2 wins term 3 without write #4.
+t.test(
+  'seed 752 (2d+1w, --members): a primary whose watermark lags takes changes that lose an acknowledged write',
+  { todo: 'core: changes before the watermark reaches the primary’s term' },
+  async (t) => {
+    const r = runSeed({ seed: 752, shapes: shapesWithVoters(3), faults: { member_change: MEMBER_CHANGE_WEIGHT } });
+    const lost = r.violations.filter((v) => v.checker === 'acked_writes_kept');
+    t.same(lost, [], lost.length === 0 ? 'no acknowledged write lost' : formatFailure(r, 20, 'npm run sim -- --seed 752 --shape 3 --members'));
+  },
+);
