@@ -460,6 +460,8 @@ export class Node {
   }
 
   private onVoteResponse(now: number, r: VoteResponse): void {
+    // A refusal for being behind carries the voter's configuration, late or not.
+    if (!r.granted && r.config) this.catchUpConfig(r.config);
     const e = this.election;
     if (!e || r.round !== e.round || r.dryRun !== (e.phase === 'probe') || !e.voterIds.includes(r.voterId)) return;
     // A ballot grant counts only in the term it was given for: round numbers
@@ -471,7 +473,6 @@ export class Node {
       this.becomeFollower(now, null, 'higher_term');
       return;
     }
-    if (!r.granted && r.config) this.catchUpConfig(r.config);
     (r.granted ? e.granted : e.refused).add(r.voterId);
     this.maybeDecide(now);
   }

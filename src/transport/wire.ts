@@ -79,7 +79,13 @@ export function handoffFromWire(body: HandoffBody): Handoff {
 }
 
 export function voteReplyToWire(r: VoteResponse): VoteReply {
-  return { granted: r.granted, term: r.term, voterId: r.voterId, ...(r.reason ? { reason: r.reason } : {}), ...(r.config ? { config: r.config as NonNullable<VoteReply['config']> } : {}) };
+  return {
+    granted: r.granted,
+    term: r.term,
+    voterId: r.voterId,
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.config ? { config: r.config as NonNullable<VoteReply['config']> } : {}),
+  };
 }
 
 export function heartbeatReplyToWire(r: HeartbeatResponse): HeartbeatReply {

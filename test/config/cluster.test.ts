@@ -231,4 +231,3 @@ t.test('otherwise the runtime gets the configuration the settings describe, with
     'a lone node is a cluster of itself',
   );
 });
-

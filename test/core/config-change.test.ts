@@ -112,7 +112,7 @@ t.test('one change at a time; a promotion of a member that has not caught up is 
   t.match(same, { status: 'unchanged' }, 'asking for what is already committed changes nothing');
 });
 
-t.test('a new primary takes no change until its configuration is committed in its term', async (t) => {
+t.test('a new primary takes no change until its configuration is committed and a write of its term acknowledged', async (t) => {
   const c = new Cluster([data('a'), data('b'), data('c')], {
     a: { term: 1, position: pos(1, 10) },
     b: { term: 1, position: pos(1, 10) },
@@ -126,6 +126,9 @@ t.test('a new primary takes no change until its configuration is committed in it
   t.match(ask(c, 'a', { op: 'remove', id: 'c' }).answer, { status: 'refused', code: 'change_in_progress' });
   c.deliver();
   t.equal(c.node('a').configCommitted, true);
+  t.match(ask(c, 'a', { op: 'remove', id: 'c' }).answer, { status: 'refused', code: 'not_ready' }, 'nor before it acknowledged a write of its term');
+  for (const id of ['a', 'b', 'c']) c.step(id, { type: 'position', now: c.now, position: pos(2, 10) });
+  c.run(c.now + 2 * HB);
   t.match(ask(c, 'a', { op: 'remove', id: 'c' }).answer, { status: 'started' });
 });
 
@@ -211,3 +214,64 @@ t.test('a heartbeat whose configuration is older than the one held, or not of it
   t.equal(b.term, 3, 'neither changed the term');
   t.equal(b.config?.version, 4);
 });
+
+t.test('a change that would leave fewer than a majority of the voters holding the watermark is refused', async (t) => {
+  // Two removals in a row must not thin the holders of an acknowledged write
+  // below a majority: here a, b and c hold 2/20, d and e only 2/10. Removing c
+  // would leave a and b, 2 of 4, as its only holders.
+  const c = led([data('a'), data('b'), data('c'), data('d'), data('e')]);
+  for (const id of ['a', 'b', 'c']) c.step(id, { type: 'position', now: c.now, position: pos(2, 20) });
+  c.run(c.now + 2 * HB);
+  t.same(c.node('a').hardState.commitWatermark, pos(2, 20), '2/20 is acknowledged by a, b and c');
+  const { answer } = ask(c, 'a', { op: 'remove', id: 'c' });
+  t.match(answer, { status: 'refused', code: 'not_caught_up' });
+  t.equal(c.node('a').config?.members.length, 5, 'nothing changed');
+  for (const id of ['d', 'e']) c.step(id, { type: 'position', now: c.now, position: pos(2, 20) });
+  c.run(c.now + 2 * HB);
+  t.match(ask(c, 'a', { op: 'remove', id: 'c' }).answer, { status: 'started' }, 'once d and e hold it too, c may go');
+});
+
+t.test('a candidate behind a voter takes its configuration from the refusal, and voters judge membership by the later one', async (t) => {
+  // d1 has the longer log but missed the configuration d2 stamped in term 3;
+  // d3 heard it but holds less data. Each refuses the other (config_behind,
+  // log_behind) until d1 takes d3's configuration from its refusal.
+  const ms = clusterConfig([data('d1'), data('d2'), data('d3')]);
+  const d1 = makeNode('d1', { ...ms, term: 2 }, { term: 3, position: pos(2, 16), commitWatermark: pos(1, 10) });
+  const d3 = makeNode('d3', { ...ms, term: 3 }, { term: 3, position: pos(1, 14), commitWatermark: pos(1, 10) });
+  const late = 10_000;
+  const [refusal] = deliver(d3, late, voteRequest({ candidateId: 'd1', term: 4, position: pos(2, 16), config: { term: 2, version: 1 }, dryRun: true })).filter(
+    (e) => e.type === 'reply',
+  );
+  t.match(
+    refusal,
+    { message: { granted: false, reason: { code: 'config_behind' }, config: { term: 3, version: 1 } } },
+    'd3 refuses and sends its configuration',
+  );
+  handBack(d1, late, refusal);
+  t.same(d1.config?.term, 3, 'd1 took the later configuration');
+  const [grant] = deliver(
+    d3,
+    late + 1,
+    voteRequest({ candidateId: 'd1', term: 4, position: pos(2, 16), config: { term: 3, version: 1 }, dryRun: true }),
+  ).filter((e) => e.type === 'reply');
+  t.match(grant, { message: { granted: true } }, 'standing on it, d1 is granted');
+
+  // A voter whose own list does not yet show the candidate promoted grants a
+  // candidate whose configuration is later.
+  const old = makeNode('v', clusterConfig([data('v'), data('w'), catchingUp('n')]), { term: 3, position: pos(2, 1) });
+  const promoted = voteRequest({ candidateId: 'n', term: 4, position: pos(2, 5), config: { term: 3, version: 2 }, dryRun: true });
+  t.match(deliver(old, late, promoted), [{ type: 'reply', message: { granted: true } }]);
+  const same = voteRequest({ candidateId: 'n', term: 4, position: pos(2, 5), config: { term: 0, version: 1 }, dryRun: true });
+  t.match(
+    deliver(old, late, same),
+    [{ type: 'reply', message: { granted: false, reason: { code: 'not_electable' } } }],
+    'on the same configuration it refuses',
+  );
+});
+
+/** handBack hands a reply effect's message back to the node that asked. */
+function handBack(node: ReturnType<typeof makeNode>, now: number, reply: Effect | undefined): void {
+  if (reply?.type !== 'reply') throw new Error('no reply');
+  // The reply is to a probe of round 0 that node never sent; only its configuration is taken.
+  deliver(node, now, reply.message);
+}

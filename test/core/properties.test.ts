@@ -50,7 +50,10 @@ function referenceDecide(v: VoterView, r: VoteRequest): { granted: true } | { gr
     [v.clusterId !== r.clusterId, () => ({ code: 'wrong_cluster', clusterId: v.clusterId, candidateClusterId: r.clusterId })],
     [below(candidatePosition, v.commitWatermark), () => ({ code: 'watermark_not_covered', candidatePosition, commitWatermark: v.commitWatermark })],
     [!later && candidate === undefined, () => ({ code: 'not_a_member', candidateId: r.candidateId })],
-    [!later && candidate !== undefined && (candidate.kind !== 'data' || candidate.state !== 'voting'), () => ({ code: 'not_electable', candidateId: r.candidateId })],
+    [
+      !later && candidate !== undefined && (candidate.kind !== 'data' || candidate.state !== 'voting'),
+      () => ({ code: 'not_electable', candidateId: r.candidateId }),
+    ],
     [!later && self === undefined, () => ({ code: 'not_voting', voterId: v.id, why: 'not_a_member' })],
     [!later && self !== undefined && self.state !== 'voting', () => ({ code: 'not_voting', voterId: v.id, why: 'catching_up' })],
     [v.kind === 'data' && v.position === null, () => ({ code: 'not_voting', voterId: v.id, why: 'position_unknown' })],

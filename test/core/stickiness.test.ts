@@ -39,7 +39,7 @@ t.test('a follower refuses probes and ballots within electionTimeoutMs of the la
   for (const dryRun of [true, false]) {
     const b = followerOfA(heardAt);
     for (const ago of [0, 1, LOYALTY - 1]) {
-      const effects = ask(b, heardAt + ago, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun });
+      const effects = ask(b, heardAt + ago, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun });
       t.same(
         voteReply(effects).reason,
         { code: 'primary_alive', primaryId: 'a', lastHeartbeatAgoMs: ago },
@@ -47,7 +47,7 @@ t.test('a follower refuses probes and ballots within electionTimeoutMs of the la
       );
       t.same(persists(effects), [], 'the refusal persists nothing');
     }
-    const effects = ask(b, heardAt + LOYALTY, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun });
+    const effects = ask(b, heardAt + LOYALTY, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun });
     t.equal(voteReply(effects).granted, true, `dryRun ${dryRun}: granted exactly electionTimeoutMs after the heartbeat`);
   }
 });
@@ -60,10 +60,10 @@ t.test('a freshly started node refuses until electionTimeoutMs after its start, 
   for (const dryRun of [true, false]) {
     const b = makeNode('b', MS, { term: 2, position: pos(2, 10), now: startedAt });
     for (const ago of [0, LOYALTY - 1]) {
-      const reply = voteReply(ask(b, startedAt + ago, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun }));
+      const reply = voteReply(ask(b, startedAt + ago, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun }));
       t.same(reply.reason, { code: 'primary_alive', primaryId: null, lastHeartbeatAgoMs: ago }, `dryRun ${dryRun}, ${ago} ms after start`);
     }
-    const reply = voteReply(ask(b, startedAt + LOYALTY, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun }));
+    const reply = voteReply(ask(b, startedAt + LOYALTY, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun }));
     t.equal(reply.granted, true, `dryRun ${dryRun}: granted electionTimeoutMs after start`);
   }
 });
@@ -78,16 +78,16 @@ t.test('a node built long before it starts to answer is loyal for electionTimeou
   const b = makeNode('b', MS, { term: 2, position: pos(2, 10), now: builtAt });
   checkedStep(b, { type: 'start', now: startedAt });
   t.ok(b.nextTimer >= startedAt + LOYALTY, 'its first election deadline runs from the start');
-  const early = voteReply(ask(b, startedAt + LOYALTY - 1, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: false }));
+  const early = voteReply(ask(b, startedAt + LOYALTY - 1, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun: false }));
   t.same(early.reason, { code: 'primary_alive', primaryId: null, lastHeartbeatAgoMs: LOYALTY - 1 }, 'refused one ms before the loyalty ends');
-  const later = voteReply(ask(b, startedAt + LOYALTY, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: false }));
+  const later = voteReply(ask(b, startedAt + LOYALTY, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun: false }));
   t.equal(later.granted, true, 'granted electionTimeoutMs after the start');
 });
 
 t.test('start changes nothing once the node has heard a primary', async (t) => {
   const b = followerOfA(1000);
   checkedStep(b, { type: 'start', now: 1000 + LOYALTY - 10 });
-  const reply = voteReply(ask(b, 1000 + LOYALTY, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: true }));
+  const reply = voteReply(ask(b, 1000 + LOYALTY, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun: true }));
   t.equal(reply.granted, true, 'loyalty still runs from the heartbeat');
 });
 
@@ -100,7 +100,7 @@ t.test("'primary_unreachable' for the current primary waives stickiness at once 
   const effects = checkedStep(b, { type: 'primary_unreachable', now: heardAt + 1, primaryId: 'a' });
   t.same(persists(effects), [], 'the evidence itself persists nothing');
   t.ok(b.nextTimer <= heardAt + 1 + TIMINGS.heartbeatMs, `the election deadline ${b.nextTimer} is brought within a heartbeat interval`);
-  const reply = voteReply(ask(b, heardAt + 2, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: true }));
+  const reply = voteReply(ask(b, heardAt + 2, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun: true }));
   t.equal(reply.granted, true, 'the probe is granted 2 ms after the last heartbeat');
 });
 
@@ -111,11 +111,19 @@ t.test("'primary_unreachable' waives nothing for another node or when no primary
   const heardAt = 1000;
   const b = followerOfA(heardAt);
   checkedStep(b, { type: 'primary_unreachable', now: heardAt + 1, primaryId: 'c' });
-  t.equal(voteReply(ask(b, heardAt + 2, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: true })).reason?.code, 'primary_alive', 'evidence about c');
+  t.equal(
+    voteReply(ask(b, heardAt + 2, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun: true })).reason?.code,
+    'primary_alive',
+    'evidence about c',
+  );
 
   const fresh = makeNode('b', MS, { term: 2, position: pos(2, 10) });
   checkedStep(fresh, { type: 'primary_unreachable', now: 1, primaryId: 'a' });
-  t.equal(voteReply(ask(fresh, 2, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: true })).reason?.code, 'primary_alive', 'just started');
+  t.equal(
+    voteReply(ask(fresh, 2, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun: true })).reason?.code,
+    'primary_alive',
+    'just started',
+  );
 });
 
 t.test('a heartbeat after primary_unreachable restores stickiness', async (t) => {
@@ -123,7 +131,11 @@ t.test('a heartbeat after primary_unreachable restores stickiness', async (t) =>
   const b = followerOfA(1000);
   checkedStep(b, { type: 'primary_unreachable', now: 1001, primaryId: 'a' });
   deliver(b, 1005, heartbeat(MS, 2, 'a', { round: 2 }));
-  t.equal(voteReply(ask(b, 1006, { candidateId: 'c', term: 3, position: pos(2, 10), dryRun: true })).reason?.code, 'primary_alive', 'loyal again');
+  t.equal(
+    voteReply(ask(b, 1006, { candidateId: 'c', term: 3, position: pos(2, 10), config: { term: 2, version: 1 }, dryRun: true })).reason?.code,
+    'primary_alive',
+    'loyal again',
+  );
 });
 
 t.test('a primary refuses every other candidate, naming itself', async (t) => {

@@ -215,9 +215,9 @@ t.test('under mutual TLS the request goes only to a primary whose certificate na
   const ca = readFileSync(makeCa(dir), 'utf8');
   const n1 = makeMemberCert(dir, 'n1');
   const n2 = makeMemberCert(dir, 'n2');
-  const members = ['n1', 'n2', 'w1'];
-  const primary = await serve(t, { tls: { cert: n2.certPem, key: n2.keyPem, ca, members } }, 'https');
-  const follower = await serve(t, { tls: { cert: n1.certPem, key: n1.keyPem, ca, members } }, 'https');
+  const isMember = (id: string) => ['n1', 'n2', 'w1'].includes(id);
+  const primary = await serve(t, { tls: { cert: n2.certPem, key: n2.keyPem, ca, isMember } }, 'https');
+  const follower = await serve(t, { tls: { cert: n1.certPem, key: n1.keyPem, ca, isMember } }, 'https');
   follow(follower, primary);
   const client = new Agent({ connect: { ca, checkServerIdentity: () => undefined } });
   t.teardown(() => client.close());
