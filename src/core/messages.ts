@@ -91,7 +91,7 @@ export const VoteReply = Type.Object(
     term: ref(Count),
     voterId: ref(Id),
     reason: Type.Optional(ref(Refusal)),
-    // With a config_behind refusal: the voter's configuration, which the candidate takes.
+    // With a refusal, when the voter's configuration is later than the candidate's: the candidate takes it.
     config: Type.Optional(ref(ClusterConfig)),
   },
   { ...closed, $id: 'VoteReply' },

@@ -364,9 +364,9 @@ export class Node {
       granted: decision.granted,
       dryRun: req.dryRun,
       ...(decision.granted ? {} : { reason: decision.reason }),
-      // A candidate behind this voter's configuration is sent it, so that it
-      // catches up instead of standing on an old list for ever.
-      ...(!decision.granted && decision.reason.code === 'config_behind' && this.hard.config ? { config: this.hard.config } : {}),
+      // A candidate behind this voter's configuration is sent it with any
+      // refusal, so that it catches up instead of standing on an old list.
+      ...(!decision.granted && this.hard.config && compareConfigs(configPosition(this.hard.config), req.config) > 0 ? { config: this.hard.config } : {}),
     };
     this.reply(req.candidateId, reply);
   }
