@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { Type, type Static, type TLiteral, type TSchema } from '@sinclair/typebox';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
-import { DEFAULT_TIMINGS, validateTimings, type Member, type MemberKind, type Timings } from './core/index.js';
+import { DEFAULT_TIMINGS, shapeProblems, validateTimings, type Member, type MemberKind, type Timings } from './core/index.js';
 import { ID_DESCRIPTION, ID_PATTERN, MAX_MEMBERS, URL_DESCRIPTION, URL_MAX_LENGTH, URL_PATTERN } from './schemas.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -509,9 +509,8 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string, readFile: (
       }
       url ??= self.url;
     }
-    if (!members.some((m) => m.kind === 'data' && m.state === 'voting')) {
-      problems.push(`${membersLabel} must include a voting data member: only those can become primary`);
-    }
+    // The list bootstraps a cluster only when not joining: its shape must work.
+    if (!joining) for (const why of shapeProblems(members)) problems.push(`${membersLabel} cannot work: ${why}`);
   } else if (s.kind !== 'data' && !joining) {
     problems.push(`${label('kind')} is witness, so members must be given: a witness alone can never elect a primary`);
   }

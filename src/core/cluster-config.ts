@@ -61,16 +61,22 @@ export function validateConfig(c: ClusterConfig): string[] {
     if (urls.has(m.url)) problems.push(`url ${m.url} is given to two members`);
     urls.add(m.url);
   }
-  const voting = voters(c.members);
-  const dataVoters = voting.filter((m) => m.kind === 'data').length;
-  if (!c.members.some(isElectable)) problems.push('no voting data member: nobody could be elected');
-  else if (dataVoters < quorumSize(voting.length)) {
-    problems.push(
-      `${dataVoters} voting data member(s) among ${voting.length} voters: a write needs ${quorumSize(voting.length)} holders, so none could ever be acknowledged`,
-    );
-  }
+  problems.push(...shapeProblems(c.members));
   for (const why of validateTimings(c.timings)) problems.push(`timings: ${why}`);
   return problems;
+}
+
+/** shapeProblems says why a member list could never elect or never acknowledge a write (see validateConfig). */
+export function shapeProblems(members: readonly Member[]): string[] {
+  const voting = voters(members);
+  const dataVoters = voting.filter((m) => m.kind === 'data').length;
+  if (!members.some(isElectable)) return ['no voting data member: nobody could be elected'];
+  if (dataVoters < quorumSize(voting.length)) {
+    return [
+      `${dataVoters} voting data member(s) among ${voting.length} voters: a write needs ${quorumSize(voting.length)} holders, so none could ever be acknowledged`,
+    ];
+  }
+  return [];
 }
 
 /** A membership change: add or change one member, or remove one. */

@@ -123,11 +123,6 @@ t.test('the checks of a member list that still make sense hold in join mode too'
   );
   expectProblems(
     t,
-    problems(t, resolveWith([...need, '--join', JOIN_ID, '--members', JSON.stringify([{ id: 'w1', url: 'http://w1:7400', kind: 'witness' }])])),
-    [/^--members must include a voting data member/],
-  );
-  expectProblems(
-    t,
     problems(t, resolveWith([...need, '--members', JSON.stringify(cluster)])),
     [/^--members must include this node, "n4" \(from --id\)$/],
     'without join, the list must still hold this node',

@@ -354,6 +354,7 @@ const bad: readonly Bad[] = [
       QUORUMD_MEMBERS: JSON.stringify([
         { id: 'n1', url: 'http://a', kind: 'witness' },
         { id: 'n2', url: 'http://b', kind: 'data' },
+        { id: 'n3', url: 'http://c', kind: 'data' },
       ]),
     },
     expect: [/^QUORUMD_MEMBERS lists "n1" as witness, but kind \(default\) says data$/],
@@ -377,7 +378,19 @@ const bad: readonly Bad[] = [
         { id: 'n2', url: 'http://b', kind: 'data', state: 'catching_up' },
       ]),
     ],
-    expect: [/^--members must include a voting data member: only those can become primary$/],
+    expect: [/^--members cannot work: no voting data member: nobody could be elected$/],
+  },
+  {
+    why: 'one data member with two witnesses',
+    argv: [
+      ...need,
+      ...members([
+        { id: 'n1', url: 'http://a', kind: 'data' },
+        { id: 'w1', url: 'http://b', kind: 'witness' },
+        { id: 'w2', url: 'http://c', kind: 'witness' },
+      ]),
+    ],
+    expect: [/^--members cannot work: 1 voting data member\(s\) among 3 voters: a write needs 2 holders, so none could ever be acknowledged$/],
   },
   { why: 'a witness alone', argv: ['--id', 'w1', '--data-dir', 'd', '--kind', 'witness'], expect: [/^--kind is witness, so members must be given/] },
   {

@@ -334,7 +334,9 @@ const badNumber = fc.constantFrom(
   '{}',
   '{"term":1}',
 );
-const numberText = fc.oneof({ weight: 2, arbitrary: count.map(String) }, { weight: 3, arbitrary: badNumber });
+// Valid numbers three times in five: a peer body has up to five numeric fields, and the
+// identity check is reached only by a body whose every field is well formed.
+const numberText = fc.oneof({ weight: 3, arbitrary: count.map(String) }, { weight: 2, arbitrary: badNumber });
 const boolText = fc.oneof(fc.constantFrom('true', 'false'), fc.constantFrom('"true"', '0', '1', 'null', '[]'));
 const idText = anyId.map((s) => JSON.stringify(s));
 const deep = fc
