@@ -40,7 +40,9 @@ export interface ClusterOptions {
    * Members that may join later (join): not started and not in the member
    * list, but their per-member peer tokens are generated up front and every
    * node's credentials list them, since a node accepts only the peers its
-   * settings know. Under TLS the test makes their certificates too.
+   * settings know. Under TLS the test makes their certificates too. Their
+   * port, url and data folder are chosen at start (they are in `nodes`, with
+   * no process), so the operator may add one before its process runs.
    */
   readonly spares?: readonly NodeSpec[];
   /** The folder that holds every node's data folder. */
@@ -134,7 +136,7 @@ export class ProcessCluster {
   readonly credentials: ClusterCredentials | null;
   /** Under TLS, the client the kit reads statuses and reports positions with: it trusts the CA and presents no certificate. */
   readonly dispatcher: Agent | undefined;
-  /** The spare members not started yet, by id. */
+  /** The spare members not started yet, by id (their RunningNode is in `nodes`, with no process). */
   private readonly spares: Map<string, NodeSpec>;
 
   private constructor(private readonly opts: ClusterOptions) {
@@ -190,9 +192,11 @@ export class ProcessCluster {
 
   static async start(opts: ClusterOptions): Promise<ProcessCluster> {
     const cluster = new ProcessCluster(opts);
-    for (const spec of opts.specs) await cluster.addNode(spec);
+    // Spares get their port, url and folder now too, so the operator can add
+    // one (putMember) before or after its process starts.
+    for (const spec of [...opts.specs, ...cluster.spares.values()]) await cluster.addNode(spec);
     cluster.bootstrapMembers = cluster.membersJsonOf(opts.specs.map((s) => s.id));
-    for (const id of cluster.nodes.keys()) cluster.spawnNode(id);
+    for (const spec of opts.specs) cluster.spawnNode(spec.id);
     return cluster;
   }
 
@@ -248,8 +252,7 @@ export class ProcessCluster {
    * (putMember) and the primary's configuration reaches it.
    */
   async join(id: string, timeoutMs = START_TIMEOUT_MS): Promise<RunningNode> {
-    const spec = this.spares.get(id);
-    if (!spec) throw new Error(`no spare ${id}`);
+    if (!this.spares.has(id)) throw new Error(`no spare ${id}`);
     let clusterId: string | null = null;
     for (const other of this.nodes.keys()) {
       if (!this.isRunning(other)) continue;
@@ -258,7 +261,7 @@ export class ProcessCluster {
     }
     if (!clusterId) throw new Error(`no running node reports a cluster id for ${id} to join`);
     this.spares.delete(id);
-    const n = await this.addNode(spec);
+    const n = this.node(id);
     n.joinClusterId = clusterId;
     this.spawnNode(id);
     await this.waitUp(id, timeoutMs);
