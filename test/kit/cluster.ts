@@ -7,6 +7,9 @@
 // peer token, the others holding only its digest; an agent and an operator
 // token), or with mutual TLS (each node its own certificate from a folder the
 // test made, with test/kit/certs.ts; the agent and the operator with tokens).
+// A cluster can also grow and shrink: spare members get their credentials up
+// front, join a running cluster later (join), and the operator's membership
+// calls (putMember, deleteMember) add and remove them.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -31,7 +34,17 @@ export interface ClusterTimings {
 }
 
 export interface ClusterOptions {
+  /** The bootstrap members: started at once, and the only ones in every node's QUORUMD_MEMBERS. */
   readonly specs: readonly NodeSpec[];
+  /**
+   * Members that may join later (join): not started and not in the member
+   * list, but their per-member peer tokens are generated up front and every
+   * node's credentials list them, since a node accepts only the peers its
+   * settings know. Under TLS the test makes their certificates too. Their
+   * port, url and data folder are chosen at start (they are in `nodes`, with
+   * no process), so the operator may add one before its process runs.
+   */
+  readonly spares?: readonly NodeSpec[];
   /** The folder that holds every node's data folder. */
   readonly dir: string;
   readonly timings: ClusterTimings;
@@ -44,6 +57,12 @@ export interface ClusterOptions {
    * member's <id>.crt and <id>.key; members are reached at https urls.
    */
   readonly tls?: { readonly dir: string };
+  /**
+   * The ids of the bootstrap members node `id` is told of (its QUORUMD_MEMBERS),
+   * when not all of `specs`: nodes started with different lists, as in a
+   * rolling change done by editing each node's settings.
+   */
+  readonly membersFor?: (id: string) => readonly string[] | undefined;
   /** Extra environment for every node (or per node id). */
   readonly env?: Record<string, string>;
   readonly envFor?: (id: string) => Record<string, string>;
@@ -77,6 +96,8 @@ export interface RunningNode {
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
+  /** The cluster id a spare was started to join (QUORUMD_JOIN); null for a bootstrap member or a spare not yet started. */
+  joinClusterId: string | null;
   child: ChildProcess | null;
   /** The last lines the node wrote, for diagnosing a failed test. */
   readonly output: string[];
@@ -115,12 +136,17 @@ export class ProcessCluster {
   readonly credentials: ClusterCredentials | null;
   /** Under TLS, the client the kit reads statuses and reports positions with: it trusts the CA and presents no certificate. */
   readonly dispatcher: Agent | undefined;
+  /** The spare members not started yet, by id (their RunningNode is in `nodes`, with no process). */
+  private readonly spares: Map<string, NodeSpec>;
 
   private constructor(private readonly opts: ClusterOptions) {
     if (opts.perMemberCredentials && opts.token) throw new Error('a cluster takes a shared token or per-member credentials, not both');
     if (opts.tls && (opts.perMemberCredentials || opts.token)) throw new Error('a TLS cluster takes no peer or shared tokens');
+    this.spares = new Map((opts.spares ?? []).map((s) => [s.id, s]));
+    if (opts.specs.some((s) => this.spares.has(s.id))) throw new Error('a spare cannot also be a bootstrap member');
+    const everyone = [...opts.specs, ...this.spares.values()];
     this.credentials = opts.perMemberCredentials
-      ? { peerTokens: new Map(opts.specs.map((s) => [s.id, randomToken()])), agentToken: randomToken(), operatorToken: randomToken() }
+      ? { peerTokens: new Map(everyone.map((s) => [s.id, randomToken()])), agentToken: randomToken(), operatorToken: randomToken() }
       : opts.tls
         ? { peerTokens: new Map(), agentToken: randomToken(), operatorToken: randomToken() }
         : null;
@@ -166,25 +192,124 @@ export class ProcessCluster {
 
   static async start(opts: ClusterOptions): Promise<ProcessCluster> {
     const cluster = new ProcessCluster(opts);
-    for (const spec of opts.specs) {
-      const port = await freePort();
-      const dataDir = join(opts.dir, spec.id);
-      mkdirSync(dataDir, { recursive: true });
-      cluster.nodes.set(spec.id, { spec, port, url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`, dataDir, child: null, output: [] });
-    }
-    for (const id of cluster.nodes.keys()) cluster.spawnNode(id);
+    // Spares get their port, url and folder now too, so the operator can add
+    // one (putMember) before or after its process starts.
+    for (const spec of [...opts.specs, ...cluster.spares.values()]) await cluster.addNode(spec);
+    cluster.bootstrapMembers = cluster.membersJsonOf(opts.specs.map((s) => s.id));
+    for (const spec of opts.specs) cluster.spawnNode(spec.id);
     return cluster;
   }
 
+  /** addNode gives a member its port, url and empty data folder, without starting it. */
+  private async addNode(spec: NodeSpec): Promise<RunningNode> {
+    const port = await freePort();
+    const dataDir = join(this.opts.dir, spec.id);
+    mkdirSync(dataDir, { recursive: true });
+    const n: RunningNode = {
+      spec,
+      port,
+      url: `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+      dataDir,
+      joinClusterId: null,
+      child: null,
+      output: [],
+    };
+    this.nodes.set(spec.id, n);
+    return n;
+  }
+
+  /**
+   * The bootstrap member list every bootstrap node is given, fixed at start:
+   * members added later are not in it, so a restarted node gets the very
+   * settings it first started with.
+   */
+  private bootstrapMembers = '[]';
+
   get membersJson(): string {
+    return this.bootstrapMembers;
+  }
+
+  /** membersJsonOf is a QUORUMD_MEMBERS value listing the given members, with the urls the kit gave them. */
+  membersJsonOf(ids: readonly string[]): string {
     return JSON.stringify(
-      [...this.nodes.values()].map((n) => ({
-        id: n.spec.id,
-        url: n.url,
-        kind: n.spec.kind,
-        ...(n.spec.state ? { state: n.spec.state } : {}),
-      })),
+      ids.map((id) => {
+        const n = this.node(id);
+        return { id, url: n.url, kind: n.spec.kind, ...(n.spec.state ? { state: n.spec.state } : {}) };
+      }),
     );
+  }
+
+  /** The spares not started yet. */
+  get spareIds(): string[] {
+    return [...this.spares.keys()];
+  }
+
+  /**
+   * join starts spare `id` as a new process in join mode: an empty data
+   * folder, no member list, its own url, and QUORUMD_JOIN set to the cluster
+   * id a running node reports on GET /status. It resolves once the process
+   * answers /healthz; it is a member only once the operator adds it
+   * (putMember) and the primary's configuration reaches it.
+   */
+  async join(id: string, timeoutMs = START_TIMEOUT_MS): Promise<RunningNode> {
+    if (!this.spares.has(id)) throw new Error(`no spare ${id}`);
+    let clusterId: string | null = null;
+    for (const other of this.nodes.keys()) {
+      if (!this.isRunning(other)) continue;
+      clusterId = (await this.status(other, 2_000))?.clusterId ?? null;
+      if (clusterId) break;
+    }
+    if (!clusterId) throw new Error(`no running node reports a cluster id for ${id} to join`);
+    this.spares.delete(id);
+    const n = this.node(id);
+    n.joinClusterId = clusterId;
+    this.spawnNode(id);
+    await this.waitUp(id, timeoutMs);
+    return n;
+  }
+
+  /** putMember is the operator's PUT /members/{id} sent to node `via`. */
+  putMember(
+    via: string,
+    id: string,
+    body: unknown,
+    timeoutMs = 15_000,
+  ): Promise<{ status: number; body: unknown; headers: Record<string, string | string[] | undefined> }> {
+    return this.operatorCall(via, 'PUT', `/members/${encodeURIComponent(id)}`, body, timeoutMs);
+  }
+
+  /** deleteMember is the operator's DELETE /members/{id} sent to node `via`. */
+  deleteMember(
+    via: string,
+    id: string,
+    timeoutMs = 15_000,
+  ): Promise<{ status: number; body: unknown; headers: Record<string, string | string[] | undefined> }> {
+    return this.operatorCall(via, 'DELETE', `/members/${encodeURIComponent(id)}`, undefined, timeoutMs);
+  }
+
+  /** operatorCall sends a request with the operator's credential; the body is sent as JSON unless it is a string (sent as is). */
+  private async operatorCall(
+    via: string,
+    method: 'PUT' | 'DELETE',
+    path: string,
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: unknown; headers: Record<string, string | string[] | undefined> }> {
+    const res = await request(this.node(via).url + path, {
+      method,
+      dispatcher: this.dispatcher,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...this.authHeader('operator') },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.body.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // Not JSON: the test sees the text as it came.
+    }
+    return { status: res.statusCode, body: parsed, headers: res.headers };
   }
 
   node(id: string): RunningNode {
@@ -197,6 +322,8 @@ export class ProcessCluster {
   spawnNode(id: string): ChildProcess {
     const n = this.node(id);
     const t = this.opts.timings;
+    const listed = this.opts.membersFor?.(id);
+    const members = listed ? this.membersJsonOf(listed) : this.membersJson;
     // Only this cluster's QUORUMD_* settings reach the node, never the caller's,
     // and never a test runner's coverage hooks: under tap, NODE_OPTIONS loads
     // its instrumentation into every child, which made a node take 8-16 s to
@@ -208,7 +335,8 @@ export class ProcessCluster {
       QUORUMD_ID: id,
       QUORUMD_KIND: n.spec.kind,
       QUORUMD_LISTEN: `127.0.0.1:${n.port}`,
-      QUORUMD_MEMBERS: this.membersJson,
+      // A joining node has no member list: it learns the cluster from the primary.
+      ...(n.joinClusterId === null ? { QUORUMD_MEMBERS: members } : { QUORUMD_JOIN: n.joinClusterId, QUORUMD_URL: n.url }),
       QUORUMD_DATA_DIR: n.dataDir,
       QUORUMD_HEARTBEAT_MS: String(t.heartbeatMs),
       QUORUMD_ELECTION_TIMEOUT_MS: String(t.electionTimeoutMs),
