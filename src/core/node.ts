@@ -137,6 +137,18 @@ export class Node {
   private election: ElectionRound | null = null;
   private primary: PrimaryState | null = null;
   private readonly contacts = new Map<string, PeerContact>();
+  /**
+   * The voters heard speaking this node's cluster id (a vote request, or a
+   * reply that is not wrong_cluster). On a bootstrap configuration (term 0:
+   * no primary ever stamped it) a probe wins only once every voter has been
+   * heard: nodes started with different member lists or timings have
+   * different cluster ids, and were a majority of each list enough, each side
+   * could elect its own primary (two of {A, B, C} while C, D, E hold
+   * {A..E}). So a new cluster waits for every initial member once, as
+   * Consul's bootstrap_expect does, and a mismatched one elects nobody and
+   * says why (wrong_cluster). From the first primary on, a majority decides.
+   */
+  private readonly heard = new Set<string>();
 
   private out: Effect[] = [];
   private dirty = false;
@@ -345,6 +357,7 @@ export class Node {
   }
 
   private onVoteRequest(now: number, req: VoteRequest): void {
+    if (req.clusterId === this.hard.config?.clusterId) this.heard.add(req.candidateId);
     const decision = decideVote(this.voterView(now), req);
     if (decision.granted && !req.dryRun) {
       if (req.term !== this.hard.term || this.hard.votedFor !== req.candidateId) {
@@ -462,6 +475,7 @@ export class Node {
   private onVoteResponse(now: number, r: VoteResponse): void {
     // A refusal for being behind carries the voter's configuration, late or not.
     if (!r.granted && r.config) this.catchUpConfig(r.config);
+    if (r.granted || r.reason?.code !== 'wrong_cluster') this.heard.add(r.voterId);
     const e = this.election;
     if (!e || r.round !== e.round || r.dryRun !== (e.phase === 'probe') || !e.voterIds.includes(r.voterId)) return;
     // A ballot grant counts only in the term it was given for: round numbers
@@ -487,7 +501,11 @@ export class Node {
 
   private maybeDecide(now: number): void {
     const e = this.election!;
-    const result = tally(e.granted.size, e.refused.size, e.voterIds.length, e.quorum);
+    let result = tally(e.granted.size, e.refused.size, e.voterIds.length, e.quorum);
+    if (result === 'won' && e.phase === 'probe' && this.hard.config?.term === 0 && !e.voterIds.every((id) => id === this.id || this.heard.has(id))) {
+      // A bootstrap probe waits for every voter to have been heard (see heard).
+      result = e.granted.size + e.refused.size === e.voterIds.length ? 'lost' : 'pending';
+    }
     if (result === 'pending') return;
     if (result === 'lost') {
       this.becomeFollower(now, null, 'election_ended');

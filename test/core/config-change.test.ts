@@ -261,7 +261,7 @@ t.test('a candidate behind a voter takes its configuration from the refusal, and
   const old = makeNode('v', clusterConfig([data('v'), data('w'), catchingUp('n')]), { term: 3, position: pos(2, 1) });
   const promoted = voteRequest({ candidateId: 'n', term: 4, position: pos(2, 5), config: { term: 3, version: 2 }, dryRun: true });
   t.match(deliver(old, late, promoted), [{ type: 'reply', message: { granted: true } }]);
-  const same = voteRequest({ candidateId: 'n', term: 4, position: pos(2, 5), config: { term: 0, version: 1 }, dryRun: true });
+  const same = voteRequest({ candidateId: 'n', term: 4, position: pos(2, 5), config: { term: 1, version: 1 }, dryRun: true });
   t.match(
     deliver(old, late, same),
     [{ type: 'reply', message: { granted: false, reason: { code: 'not_electable' } } }],
@@ -275,3 +275,45 @@ function handBack(node: ReturnType<typeof makeNode>, now: number, reply: Effect 
   // The reply is to a probe of round 0 that node never sent; only its configuration is taken.
   deliver(node, now, reply.message);
 }
+
+t.test("a new cluster's first election waits to hear every initial voter once; from then on a majority", async (t) => {
+  // Proves the bootstrap rule: a, b and c start from a bootstrap configuration
+  // (term 0). With c never heard, a and b are a majority but elect nobody;
+  // once c answers, a primary is elected and its configuration carries its
+  // term, after which a majority is enough again, c down or not.
+  const boot = clusterConfig([data('a'), data('b'), data('c')], 1, 0);
+  const setups = Object.fromEntries(['a', 'b', 'c'].map((id) => [id, { term: 1, config: boot, position: pos(1, 10) }]));
+  const c = new Cluster([data('a'), data('b'), data('c')], setups);
+  c.run(AFTER_START_LOYALTY + 3 * TIMINGS.electionTimeoutMs, new Set(['c']));
+  t.same([...c.primaries.keys()], [], 'two of three bootstrap voters elect nobody while the third was never heard');
+  t.ok(
+    c.outcomeLog.some((o) => o.outcome.kind === 'probe_failed'),
+    'their probes failed',
+  );
+  c.run(c.now + 4 * (TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs));
+  const [first] = [...c.primaries.entries()];
+  t.ok(first !== undefined, 'with c heard, a primary is elected');
+  const leader = [...(first?.[1] ?? [])][0]!;
+  t.equal(c.node(leader).config?.term, first?.[0], 'its configuration carries its term');
+  c.run(c.now + 2 * HB);
+  const rest = ['a', 'b', 'c'].filter((id) => id !== leader);
+  c.run(c.now + 4 * (TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs), new Set([leader]));
+  const later = [...c.primaries.keys()].filter((term) => term > (first?.[0] ?? 0));
+  t.ok(later.length > 0, `without ${leader}, ${rest.join(' and ')} elect a primary: a majority is enough now`);
+});
+
+t.test('nodes started with different member lists form different clusters, and neither elects', async (t) => {
+  // Proves the issue's scenario at bootstrap: a and b were started with the
+  // list {a, b, c}, c, d and e with {a..e}. The lists give different cluster
+  // ids; a and b are a majority of their list, and c, d, e of theirs, but
+  // neither side ever hears every voter of its own list speak its cluster
+  // id, so nobody is elected in any term, and every refusal says wrong_cluster.
+  const old = { ...clusterConfig([data('a'), data('b'), data('c')], 1, 0), clusterId: 'old' };
+  const all = { ...clusterConfig([data('a'), data('b'), data('c'), data('d'), data('e')], 1, 0), clusterId: 'new' };
+  const setups = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((id) => [id, { term: 1, config: id < 'c' ? old : all, position: pos(1, 10) }]));
+  const c = new Cluster([data('a'), data('b'), data('c'), data('d'), data('e')], setups);
+  c.run(AFTER_START_LOYALTY + 10 * (TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs));
+  t.same([...c.primaries.keys()], [], 'no primary in any term');
+  const wrong = c.sentLog.filter((env) => env.message.type === 'vote_response' && env.message.reason?.code === 'wrong_cluster');
+  t.ok(wrong.length > 0, 'the refusals between the two sides say wrong_cluster');
+});

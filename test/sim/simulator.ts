@@ -1097,7 +1097,10 @@ export class Simulation {
     this.stats.healedAt = this.now;
     // With members changed by an operator, which majority must elect depends
     // on configurations still in flight; those runs heal every node.
-    const full = this.membershipChanges || this.healMode === 'all' || (this.healMode === 'either' && this.rng.chance(0.6));
+    // A cluster that never elected still holds its bootstrap configuration
+    // (term 0), whose first election needs every voter: those heal every node.
+    const choice = this.healMode === 'all' || (this.healMode === 'either' && this.rng.chance(0.6));
+    const full = choice || this.membershipChanges || this.latestConfig().term === 0;
     let stable: SimNode[];
     if (full) {
       stable = [...this.nodes];

@@ -52,8 +52,13 @@ export const catchingUp = (id: string): Member => member(id, 'data', 'catching_u
 /** The cluster id every test configuration carries. */
 export const CLUSTER_ID = 'test';
 
-/** clusterConfig is a configuration of the test cluster, written in term 0 unless told. */
-export function clusterConfig(members: readonly Member[], version = 1, term = 0, timings: Timings = TIMINGS): ClusterConfig {
+/**
+ * clusterConfig is a configuration of the test cluster, as a primary of term 1
+ * left it unless told: a cluster past its bootstrap, whose elections need a
+ * majority. A bootstrap configuration (term 0) needs every voter for its first
+ * election (test/core/config-change.test.ts).
+ */
+export function clusterConfig(members: readonly Member[], version = 1, term = 1, timings: Timings = TIMINGS): ClusterConfig {
   return { clusterId: CLUSTER_ID, term, version, members, timings };
 }
 
@@ -110,7 +115,7 @@ export interface VoteRequestFields {
   readonly dryRun?: boolean;
   readonly round?: number;
   readonly handoff?: boolean;
-  /** The candidate's configuration position: version 1 of term 0, the test clusters' first, unless given. */
+  /** The candidate's configuration position: version 1 of term 1, the test clusters' own, unless given. */
   readonly config?: { readonly term: number; readonly version: number };
   readonly clusterId?: string;
 }
@@ -122,7 +127,7 @@ export function voteRequest(f: VoteRequestFields): VoteRequest {
     round: f.round ?? 1,
     clusterId: f.clusterId ?? CLUSTER_ID,
     candidateId: f.candidateId,
-    config: f.config ?? { term: 0, version: 1 },
+    config: f.config ?? { term: 1, version: 1 },
     term: f.term,
     lastLogTerm: p.term,
     lastLogLsn: p.lsn,
