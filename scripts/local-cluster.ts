@@ -143,9 +143,7 @@ function noteConfig(view: MembersView): void {
       const before = lastStates.get(id);
       if (before === undefined) events.push(`${clock()} version ${view.version}: ${id} joins ${state}`);
       else if (before !== state)
-        events.push(
-          `${clock()} version ${view.version}: ${id} ${before} → ${state}${state === 'voting' ? ' (promoted by the primary: it has caught up)' : ''}`,
-        );
+        events.push(`${clock()} version ${view.version}: ${id} ${before} → ${state}${state === 'voting' ? ' (promoted: it has caught up)' : ''}`);
     }
     for (const id of lastStates.keys()) if (!states.has(id)) events.push(`${clock()} version ${view.version}: ${id} removed`);
   }
