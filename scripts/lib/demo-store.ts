@@ -5,9 +5,12 @@
 // promotion it first writes one entry in its new term, as real stores write a
 // no-op. Followers copy the primary's log with some lag, truncating any
 // divergent suffix, and every node's agent reports its position by PUT /log.
+// The store follows the cluster configuration: a data member added with PUT
+// /members gets a log, copied from the primary, and an agent, as a new
+// replica of a real store would be seeded; one removed is let go.
 
 import { request } from 'undici';
-import type { StatusView } from '../../src/runtime/service.js';
+import type { MembersView, StatusView } from '../../src/runtime/service.js';
 import { DataLog } from '../../test/kit/data-log.js';
 
 /** A data node the demo store stands beside: its quorumd's id and URL. */
@@ -19,7 +22,10 @@ export interface DemoNode {
 export interface DemoStoreOptions {
   /** Entries the primary writes per tick. */
   readonly writesPerTick: number;
-  /** Entries a follower copies per tick, so it lags behind. */
+  /**
+   * Entries a follower copies per tick: a follower in step lags by a tick or
+   * so, and a new one, starting empty, gains on the primary by the difference.
+   */
   readonly replicatePerTick: number;
   readonly tickMs: number;
 }
@@ -38,7 +44,7 @@ export class DemoStore {
   constructor(
     nodes: readonly DemoNode[],
     private readonly token: string | null = null,
-    private readonly opts: DemoStoreOptions = { writesPerTick: 3, replicatePerTick: 5, tickMs: 100 },
+    private readonly opts: DemoStoreOptions = { writesPerTick: 3, replicatePerTick: 10, tickMs: 100 },
   ) {
     for (const n of nodes) {
       this.logs.set(n.id, new DataLog(n.id));
@@ -68,6 +74,7 @@ export class DemoStore {
     const primary = statuses.find(([, s]) => s?.role === 'primary' && s.lease.holds);
     if (primary) {
       const [pid, ps] = primary;
+      await this.follow(pid);
       const log = this.logs.get(pid)!;
       const term = ps!.term;
       if (log.lastTerm < term) log.append(term, 0);
@@ -75,21 +82,51 @@ export class DemoStore {
       const wm = ps!.commitWatermark;
       if (wm.lsn > this.acknowledged.lsn || wm.term > this.acknowledged.term) this.acknowledged = wm;
       for (const [id, s] of statuses) {
-        if (id === pid || !s) continue;
+        if (id === pid || !s || !this.logs.has(id)) continue;
         this.replicate(pid, id);
       }
     }
-    await Promise.all(statuses.filter(([, s]) => s).map(([id]) => this.report(id)));
+    await Promise.all(statuses.filter(([id, s]) => s && this.logs.has(id)).map(([id]) => this.report(id)));
   }
 
-  private async status(id: string): Promise<StatusView | null> {
+  private status(id: string): Promise<StatusView | null> {
+    return this.read<StatusView>(id, '/status');
+  }
+
+  /**
+   * follow takes the data members from the primary's configuration: a new one
+   * starts with an empty log the next ticks fill; one no longer listed is
+   * dropped, its log with it (added again, it would be a new replica).
+   */
+  private async follow(primaryId: string): Promise<void> {
+    const view = await this.read<MembersView>(primaryId, '/members');
+    if (!view) return;
+    const data = view.members.filter((m) => m.kind === 'data');
+    for (const m of data) {
+      if (this.logs.has(m.id)) continue;
+      this.logs.set(m.id, new DataLog(m.id));
+      this.urls.set(m.id, m.url);
+    }
+    for (const id of [...this.logs.keys()]) {
+      if (data.some((m) => m.id === id)) continue;
+      this.logs.delete(id);
+      this.urls.delete(id);
+    }
+  }
+
+  /** The data members the store keeps a log for, in the order it learnt them. */
+  get members(): string[] {
+    return [...this.logs.keys()];
+  }
+
+  private async read<T>(id: string, path: string): Promise<T | null> {
     try {
-      const res = await request(`${this.urls.get(id)}/status`, { signal: AbortSignal.timeout(200) });
+      const res = await request(`${this.urls.get(id)}${path}`, { signal: AbortSignal.timeout(200) });
       if (res.statusCode !== 200) {
         await res.body.dump();
         return null;
       }
-      return (await res.body.json()) as StatusView;
+      return (await res.body.json()) as T;
     } catch {
       return null;
     }
