@@ -852,9 +852,6 @@ export class Node {
     if (this.role !== 'primary' || !p || !config) return this.answerChange({ status: 'refused', code: 'not_primary', why: 'this node is not the primary' });
     const id = change.op === 'put' ? change.member.id : change.id;
     const existing = findMember(config.members, id);
-    if (id === this.id && !(change.op === 'put' && isElectable(change.member))) {
-      return this.answerChange({ status: 'refused', code: 'hand_over_first', why: `${id} is the primary: it hands over to another member first` });
-    }
     if (change.op === 'put' && existing && sameMember(existing, change.member)) {
       if (p.change) return this.answerChange({ status: 'started', version: p.change.version });
       if (p.configCommitted) return this.answerChange({ status: 'unchanged', config });
@@ -884,6 +881,10 @@ export class Node {
         code: 'not_caught_up',
         why: 'after it, fewer than a majority of the voters would be known to hold every acknowledged write',
       });
+    }
+    // Last, so that a change that would be refused anyway moves no primary.
+    if (id === this.id && !(change.op === 'put' && isElectable(change.member))) {
+      return this.answerChange({ status: 'refused', code: 'hand_over_first', why: `${id} is the primary: it hands over to another member first` });
     }
     // The answer goes first: with a single voter the change commits within writeConfig.
     this.answerChange({ status: 'started', version: config.version + 1 });

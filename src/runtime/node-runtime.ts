@@ -274,7 +274,17 @@ export class NodeRuntime implements QuorumService {
    * primary, which makes the change.
    */
   async changeMembers(change: ConfigChange): Promise<MembershipChange> {
-    const answer = this.driver.handle({ type: 'config_change', change }).configChange;
+    let answer = this.driver.handle({ type: 'config_change', change }).configChange;
+    // A primary just elected (a handover, say) settles within a few heartbeat
+    // rounds: its configuration commits and a write of its term is
+    // acknowledged. A change asked of it meanwhile waits for that, bounded,
+    // instead of sending the operator back with a 409.
+    const t = this.node.timings;
+    const settleBy = this.now() + 2 * (t.electionTimeoutMs + t.electionJitterMs);
+    while (answer !== null && answer.status === 'refused' && this.settling(answer.code) && this.now() < settleBy) {
+      await new Promise((r) => setTimeout(r, t.heartbeatMs));
+      answer = this.driver.handle({ type: 'config_change', change }).configChange;
+    }
     if (answer === null) throw new ApiError(503, 'node_failed', 'this node has stopped');
     this.logger.info({ change, answer }, `membership change ${answer.status}`);
     switch (answer.status) {
@@ -306,6 +316,11 @@ export class NodeRuntime implements QuorumService {
    */
   isPeer(id: string): boolean {
     return this.node.config === null || this.node.urlOf(id) !== null;
+  }
+
+  /** settling: a refusal that a primary still settling into its term gives, and that passes by itself. */
+  private settling(code: string): boolean {
+    return this.node.currentRole === 'primary' && (code === 'not_ready' || (code === 'change_in_progress' && this.node.pendingChange === null));
   }
 
   /** The url of the primary this node knows, or null: where a membership change is forwarded. */

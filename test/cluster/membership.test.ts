@@ -187,25 +187,10 @@ t.test('the operator adds, promotes and removes members over REST; bad requests 
   t.equal(d4?.clusterId, before.clusterId, 'of the cluster it joined');
 
   // (3) Removing the primary: it hands over first, and the new primary removes it.
-  let handedTo = await cluster.deleteMember(p, p, 20_000);
-  const firstAnswer = handedTo.body as ChangeReply;
-  // KNOWN GAP (reported, src/ not changed here): the old primary forwards the
-  // request to the new primary the moment the handover completes, before the
-  // new primary has committed its configuration in its term and acknowledged
-  // a write of its term, so the relayed answer is 409 not_ready (or
-  // change_in_progress). The operator then retries on the new primary.
-  t.equal(handedTo.status, 200, `removing the primary ${p} answers 200 at once (${JSON.stringify(firstAnswer)})`, {
-    todo: 'the new primary is not ready when the handed-over request reaches it',
-  });
-  if (handedTo.status === 409 && ['not_ready', 'change_in_progress'].includes(firstAnswer.error?.code ?? '')) {
-    t.equal(await cluster.status(p).then((s) => s?.role), 'follower', `${p} handed over before the refusal came back`);
-    const successor = await waitReady(
-      cluster,
-      everyone.filter((id) => id !== p),
-    );
-    handedTo = await cluster.deleteMember(p, p, 20_000);
-    t.not(successor.primaryId, p, `the retry, sent to ${p} again, is forwarded to ${successor.primaryId}`);
-  }
+  // The new primary answers once it has settled into its term (its
+  // configuration committed, a write of its term acknowledged): at once, to
+  // the operator.
+  const handedTo = await cluster.deleteMember(p, p, 20_000);
   const handReply = handedTo.body as ChangeReply;
   t.equal(handedTo.status, 200, `${p} removed (${JSON.stringify(handReply)})`);
   t.equal(handReply.status, 'committed', 'status committed');
@@ -259,16 +244,18 @@ t.test('the operator adds, promotes and removes members over REST; bad requests 
   t.equal(after.primaryId, next.primaryId, 'the remaining members keep their primary');
 });
 
-t.test('five data nodes, two started with the old list {a,b,c}: different clusters, never two primaries in a term', async (t) => {
+t.test('five data nodes, two started with the old list {a,b,c}: different clusters, and neither elects', async (t) => {
+  // a and b are a majority of their list {a,b,c}, and c, d, e of theirs, but
+  // the lists give different cluster ids and a new cluster's first election
+  // waits to hear every voter of its list speak its id: nobody is ever
+  // primary, so no term can have two, and c says why (wrong_cluster).
   const five = ['a', 'b', 'c', 'd', 'e'];
   const cluster = await startCluster(
     t,
     five.map((id) => ({ id, kind: 'data' as const })),
     { membersFor: (id) => (id === 'a' || id === 'b' ? ['a', 'b', 'c'] : five) },
   );
-  const agreed = await awaitAgreement(cluster, ['c', 'd', 'e']);
-  t.match(agreed.primaryId, /^[cde]$/, `c, d and e elect one of them (${agreed.primaryId})`);
-  const { primaries, byTerm, seen } = await watchPrimaries(cluster, 3 * ELECTION_WINDOW_MS);
+  const { seen } = await watchPrimaries(cluster, 3 * ELECTION_WINDOW_MS);
   const last = (id: string) => seen.get(id)?.at(-1);
   t.equal(last('a')?.clusterId, last('b')?.clusterId, 'a and b made one cluster');
   t.not(last('a')?.clusterId, last('c')?.clusterId, "a different one from c's");
@@ -276,36 +263,40 @@ t.test('five data nodes, two started with the old list {a,b,c}: different cluste
     ['c', 'd', 'e'].every((id) => last(id)?.clusterId === last('c')?.clusterId),
     'c, d and e are one cluster',
   );
-  for (const [term, ids] of primaries) t.equal(ids.size, 1, `cluster ${term} had one primary (${[...ids].join(', ')})`);
-  // KNOWN GAP (reported, src/ not changed here): a and b are two of the three
-  // voters of their own list {a,b,c}, a majority without c, so they elect one
-  // of them in their own cluster; cluster ids keep the two clusters from
-  // counting each other's votes, not from each having a primary, and term
-  // numbers are per cluster, so one term number can have a primary on each side.
-  const gap = 'a and b are a majority of their own list {a,b,c}: their own cluster elects';
-  for (const id of ['a', 'b']) {
+  for (const id of five) {
     t.ok(
-      (seen.get(id) ?? []).every((s) => s.role !== 'primary' && s.primaryId === null),
-      `${id} never had a primary`,
-      { todo: gap },
+      (seen.get(id) ?? []).length > 0 && (seen.get(id) ?? []).every((st) => st.role !== 'primary' && st.primaryId === null),
+      `${id} never was or had a primary`,
     );
   }
-  for (const [term, ids] of byTerm) t.equal(ids.size, 1, `term ${term} had one primary among all five (${[...ids].join(', ')})`, { todo: gap });
   t.ok(((await metric(cluster, 'c', 'quorumd_votes_total{phase="probe",result="wrong_cluster"}')) ?? 0) > 0, "c refused a and b's probes: wrong_cluster");
 });
 
-t.test('mismatched timings make another cluster; a restart with a changed list keeps the stored configuration and reports it', async (t) => {
-  const changed: Record<string, Record<string, string>> = {};
+t.test('mismatched timings make another cluster, and nobody is elected until the settings agree', async (t) => {
   const cluster = await startCluster(t, shape(3), {
-    envFor: (id) => ({ ...(id === 'd3' ? { QUORUMD_ELECTION_TIMEOUT_MS: String(TEST_TIMINGS.electionTimeoutMs + 100) } : {}), ...changed[id] }),
+    envFor: (id): Record<string, string> => (id === 'd3' ? { QUORUMD_ELECTION_TIMEOUT_MS: String(TEST_TIMINGS.electionTimeoutMs + 100) } : {}),
   });
-  const agreed = await awaitAgreement(cluster, ['d1', 'd2']);
-  const [s1, s3] = [await cluster.status('d1'), await cluster.status('d3')];
-  t.not(s3?.clusterId, s1?.clusterId, 'd3, started with another election timeout, made another cluster');
-  t.equal(s3?.primaryId, null, 'd3 follows no primary');
+  const { seen } = await watchPrimaries(cluster, 3 * ELECTION_WINDOW_MS);
+  const [s1, s2, s3] = [await cluster.status('d1'), await cluster.status('d2'), await cluster.status('d3')];
+  t.equal(s1?.clusterId, s2?.clusterId, 'd1 and d2 made one cluster');
+  t.not(s3?.clusterId, s1?.clusterId, 'd3, started with another election timeout, made another');
+  for (const id of ['d1', 'd2', 'd3']) {
+    t.ok(
+      (seen.get(id) ?? []).length > 0 && (seen.get(id) ?? []).every((st) => st.role !== 'primary'),
+      `${id} never became primary: the lease a primary computes from its timings would not match d3's loyalty`,
+    );
+  }
+  t.ok(running(cluster).length === 3, 'every node kept running');
+});
+
+t.test('a restart with a changed member list keeps the stored configuration and reports the difference', async (t) => {
+  const changed: Record<string, Record<string, string>> = {};
+  const cluster = await startCluster(t, shape(3), { envFor: (id) => changed[id] ?? {} });
+  const agreed = await awaitAgreement(cluster, ['d1', 'd2', 'd3']);
+  const s1 = await cluster.status('d1');
   t.equal((await cluster.status(agreed.primaryId))?.configDifferences.length, 0, 'a node started with its own settings reports no difference');
 
-  // (7) d1 restarted with d3 left out of its list: its stored configuration wins.
+  // d1 restarted with d3 left out of its list: its stored configuration wins.
   const clusterId = s1?.clusterId;
   changed.d1 = { QUORUMD_MEMBERS: cluster.membersJsonOf(['d1', 'd2']) };
   await cluster.restart('d1');
@@ -317,17 +308,5 @@ t.test('mismatched timings make another cluster; a restart with a changed list k
   t.match(restarted?.configDifferences, [/d3/], `the difference is on /status (${JSON.stringify(restarted?.configDifferences)})`);
   t.equal(await metric(cluster, 'd1', 'quorumd_config_differences'), restarted?.configDifferences.length, 'and in quorumd_config_differences');
   t.equal((await members(cluster, 'd1'))?.members.length, 3, 'd1 still lists all three members');
-
-  // (6) With d2 gone, d1 and d3 are two of three by their lists but not one cluster: no primary.
-  await awaitAgreement(cluster, ['d1', 'd2']);
-  await cluster.kill('d2', 'SIGKILL');
-  await new Promise((r) => setTimeout(r, ELECTION_WINDOW_MS));
-  const { seen } = await watchPrimaries(cluster, 3 * ELECTION_WINDOW_MS);
-  for (const id of ['d1', 'd3']) {
-    t.ok(
-      (seen.get(id) ?? []).every((s) => s.role !== 'primary'),
-      `${id} never became primary: d3 cannot be counted`,
-    );
-  }
-  t.ok(running(cluster).length === 2, 'd1 and d3 kept running');
+  await awaitAgreement(cluster, ['d1', 'd2', 'd3']);
 });

@@ -76,8 +76,8 @@ t.test('every bad change is refused with its reason and changes nothing', async 
   const rows: Array<[string, string, ConfigChange, string]> = [
     ['a follower', 'b', { op: 'remove', id: 'w' }, 'not_primary'],
     ['an unknown member', 'a', { op: 'remove', id: 'zz' }, 'unknown_member'],
-    ['the primary itself', 'a', { op: 'remove', id: 'a' }, 'hand_over_first'],
-    ['the primary made a witness', 'a', { op: 'put', member: { ...data('a'), kind: 'witness' } }, 'hand_over_first'],
+    ['removing the primary, which would leave one data member and a witness', 'a', { op: 'remove', id: 'a' }, 'would_break_cluster'],
+    ['the primary made a witness', 'a', { op: 'put', member: { ...data('a'), kind: 'witness' } }, 'would_break_cluster'],
     ['a new member that asks to vote at once', 'a', { op: 'put', member: data('n') }, 'invalid_change'],
     [
       'a shape that can never acknowledge (one data member, two witnesses)',
@@ -100,6 +100,12 @@ t.test('every bad change is refused with its reason and changes nothing', async 
 
 t.test('one change at a time; a promotion of a member that has not caught up is refused', async (t) => {
   const c = led([data('a'), data('b'), data('c')]);
+  t.match(ask(c, 'a', { op: 'remove', id: 'a' }).answer, { status: 'refused', code: 'hand_over_first' }, 'removing the primary that could go hands over first');
+  t.match(
+    ask(c, 'a', { op: 'put', member: { ...data('a'), state: 'catching_up' } }).answer,
+    { status: 'refused', code: 'hand_over_first' },
+    'so does demoting it',
+  );
   ask(c, 'a', { op: 'put', member: { ...catchingUp('n'), autoPromote: false } });
   const second = ask(c, 'a', { op: 'put', member: { ...witness('w'), state: 'catching_up' } }).answer;
   t.match(second, { status: 'refused', code: 'change_in_progress' }, 'a second change waits for the first to commit');
