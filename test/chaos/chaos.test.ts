@@ -10,6 +10,15 @@
 // just as the primary dies), holds it, heals everything, and waits for a
 // primary that every node agrees on. About a third of the rounds run without
 // client writes, so that followers are fully caught up when the fault hits.
+// While the faults run, the operator adds a data member (a spare started in
+// join mode), the primary promotes it once it has caught up, and a few rounds
+// later the operator removes it again (fixtures/membership.ts); the faults,
+// the store's replicas and the agreement after each heal follow the
+// configuration in force.
+//
+// Every member has one url in the replicated configuration, the same for all
+// the others: its fault-network listener, which tells senders apart by the
+// X-Server-From header each node process adds (fixtures/sender-header.mjs).
 //
 // QUORUMD_CHAOS_ROUNDS sets the number of rounds (50 by default, which fits
 // the CI budget); QUORUMD_CHAOS_SEED replays the choice of faults, nodes and
@@ -21,13 +30,15 @@
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { ChildProcess } from 'node:child_process';
 import t from 'tap';
 import { ProcessCluster, type NodeSpec } from '../kit/cluster.js';
 import { FaultNetwork, type CutMode } from '../kit/fault-proxy.js';
 import { CHECKER_NAMES, ChaosCheckers } from './fixtures/checkers.js';
+import { MembershipChanges } from './fixtures/membership.js';
 import { Observer } from './fixtures/observer.js';
 import { ChaosStore } from './fixtures/store.js';
 
@@ -71,6 +82,15 @@ const SPECS: NodeSpec[] = [
   { id: 'w1', kind: 'witness' },
 ];
 const IDS = SPECS.map((s) => s.id);
+/** Data members the operator adds during the run, one at a time, each removed again before the next joins. */
+const SPARES: NodeSpec[] = ['d5', 'd6', 'd7', 'd8', 'd9', 'd10'].map((id) => ({ id, kind: 'data' }));
+const SPARE_IDS = SPARES.map((s) => s.id);
+/** Rounds an added member serves as a voter before its removal, and rounds between a removal and the next add. */
+const MEMBERSHIP = { votingRounds: 3, restRounds: 2 };
+/** How long after the fault's hold a membership change may still be retried. */
+const CHANGE_GRACE_MS = 1_500;
+/** Every node process sends its id in a header, which is how the fault network tells senders apart. */
+const SENDER_HEADER = `--import=${pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'sender-header.mjs')).href}`;
 
 /**
  * LIVENESS_BOUND_MS: once every process runs and every link is up, all nodes
@@ -114,8 +134,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 class Chaos {
   readonly killed = new Set<string>();
   readonly paused = new Set<string>();
+  /** Removed members, stopped for good: never revived. */
+  readonly retired = new Set<string>();
   private readonly expectedExits = new WeakSet<ChildProcess>();
   stopping = false;
+  /** The members of the configuration in force (fixtures/membership.ts): what faults target. */
+  members: () => readonly string[] = () => IDS;
 
   constructor(
     readonly cluster: ProcessCluster,
@@ -123,6 +147,10 @@ class Chaos {
     readonly checkers: ChaosCheckers,
     public random: () => number,
   ) {}
+
+  ids(): readonly string[] {
+    return this.members();
+  }
 
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new Error('nothing to pick from');
@@ -166,12 +194,12 @@ class Chaos {
 
   /** The primary, or any node if there is none right now. The fallback is drawn either way, so the draws a round makes do not depend on the cluster. */
   async primaryOrAny(): Promise<string> {
-    const fallback = this.pick(IDS);
+    const fallback = this.pick(this.ids());
     return (await this.primary()) ?? fallback;
   }
 
   others(...not: string[]): string[] {
-    return IDS.filter((id) => !not.includes(id));
+    return this.ids().filter((id) => !not.includes(id));
   }
 
   /**
@@ -191,6 +219,7 @@ class Chaos {
 
   /** revive restarts a killed node from its data folder and waits until it answers. */
   async revive(id: string): Promise<void> {
+    if (this.retired.has(id)) return;
     this.cluster.spawnNode(id);
     this.watch(id);
     await this.cluster.waitUp(id);
@@ -212,7 +241,15 @@ class Chaos {
   async healAll(): Promise<void> {
     for (const id of [...this.paused]) this.resume(id);
     await this.net.healAll();
-    await Promise.all([...this.killed].map((id) => this.revive(id)));
+    await Promise.all([...this.killed].filter((id) => !this.retired.has(id)).map((id) => this.revive(id)));
+  }
+
+  /** retire stops a member the configuration no longer lists, for good. */
+  async retire(id: string): Promise<void> {
+    this.retired.add(id);
+    if (this.paused.has(id)) this.resume(id);
+    await this.kill(id);
+    this.killed.delete(id);
   }
 }
 
@@ -245,7 +282,7 @@ const FAULTS: readonly Fault[] = [
   {
     kind: 'kill-two',
     run: async (c, hold) => {
-      const [a, b] = c.shuffle(IDS);
+      const [a, b] = c.shuffle(c.ids());
       await Promise.all([c.kill(a!), c.kill(b!)]);
       await sleep(hold);
       return `SIGKILL ${a} and ${b}`;
@@ -254,7 +291,7 @@ const FAULTS: readonly Fault[] = [
   {
     kind: 'restart-node',
     run: async (c, hold) => {
-      const id = c.pick(IDS);
+      const id = c.pick(c.ids());
       await c.kill(id);
       await c.revive(id);
       await sleep(hold);
@@ -295,7 +332,7 @@ const FAULTS: readonly Fault[] = [
   {
     kind: 'partition-halves',
     run: async (c, hold) => {
-      const order = c.shuffle(IDS);
+      const order = c.shuffle(c.ids());
       const groups = [order.slice(0, 2), order.slice(2)];
       const mode = c.mode();
       await c.net.partition(groups, mode);
@@ -358,7 +395,7 @@ const FAULTS: readonly Fault[] = [
     kind: 'one-way-random',
     run: async (c, hold) => {
       const pairs: Array<[string, string]> = [];
-      for (const a of IDS) for (const b of IDS) if (a !== b) pairs.push([a, b]);
+      for (const a of c.ids()) for (const b of c.ids()) if (a !== b) pairs.push([a, b]);
       const cut = c.shuffle(pairs).slice(0, c.between(3, 8));
       const mode = c.mode();
       for (const [a, b] of cut) await c.net.cutLinks([a], [b], mode);
@@ -438,7 +475,7 @@ if (ROUNDS > 50) {
 }
 
 t.test(
-  `five real nodes (4 data + 1 witness) behind fault proxies keep one primary per term, monotonic terms, every acknowledged write and a single serving primary through ${ROUNDS} rounds of kills, pauses, restarts and partitions, and elect a primary after every heal`,
+  `five real nodes (4 data + 1 witness) behind fault proxies, with a data member added and removed as they run, keep one primary per term, monotonic terms, every acknowledged write and a single serving primary through ${ROUNDS} rounds of kills, pauses, restarts and partitions, and elect a primary after every heal`,
   async (t) => {
     const startedAt = performance.now();
     const checkers = new ChaosCheckers(() => performance.now());
@@ -446,7 +483,8 @@ t.test(
     let store: ChaosStore | null = null;
     let observer: Observer | null = null;
     let chaos: Chaos | null = null;
-    const net = await FaultNetwork.open(IDS, (id) => cluster?.nodes.get(id)?.port ?? null);
+    // Header senders: the configuration gives every member one url for all (see fixtures/sender-header.mjs).
+    const net = await FaultNetwork.open([...IDS, ...SPARE_IDS], (id) => cluster?.nodes.get(id)?.port ?? null, 'header');
     const dir = mkdtempSync(join(tmpdir(), 'quorumd-chaos-'));
     t.teardown(async () => {
       await store?.stop();
@@ -464,9 +502,35 @@ t.test(
       specs: SPECS,
       dir,
       timings: TIMINGS,
-      envFor: (id) => ({ QUORUMD_MEMBERS: net.ports.membersFor(id, SPECS), QUORUMD_FAST_FAILOVER: FAST_FAILOVER }),
+      spares: SPARES,
+      // Every node reaches every member at the member's listener (header senders), itself included;
+      // a spare joins with no member list and advertises its listener as its url.
+      envFor: (id) => ({
+        ...(SPARE_IDS.includes(id) ? { QUORUMD_URL: net.ports.url(id, id) } : { QUORUMD_MEMBERS: net.ports.membersFor(id, SPECS) }),
+        QUORUMD_FAST_FAILOVER: FAST_FAILOVER,
+        NODE_OPTIONS: SENDER_HEADER,
+      }),
     });
     chaos = new Chaos(cluster, net, checkers, seeded(SEED, 0));
+    const chaosNow = chaos;
+    // The membership changes draw from their own generator, so that they do not shift the faults' draws.
+    let changeRandom = seeded(SEED ^ 0x5a5a5a5a, 0);
+    const membership = new MembershipChanges(
+      {
+        cluster,
+        killed: chaos.killed,
+        paused: chaos.paused,
+        pick: (items) => items[Math.floor(changeRandom() * items.length)]!,
+        urlOf: (id) => net.ports.url(id, id),
+        retire: (id) => chaosNow.retire(id),
+        watch: (id) => chaosNow.watch(id),
+      },
+      checkers,
+      IDS,
+      SPARE_IDS,
+      MEMBERSHIP,
+    );
+    chaos.members = () => membership.members();
     for (const id of IDS) chaos.watch(id);
     for (const id of IDS) await cluster.waitUp(id);
     store = new ChaosStore(cluster, net, checkers, chaos.paused, {
@@ -485,7 +549,7 @@ t.test(
     const agreement = async (boundMs: number): Promise<number | null> => {
       const from = performance.now();
       while (performance.now() - from < boundMs) {
-        if (await live.agreedPrimary(IDS, 300)) return performance.now() - from;
+        if (await live.agreedPrimary(c.ids(), 300)) return performance.now() - from;
         await sleep(20);
       }
       return null;
@@ -493,6 +557,7 @@ t.test(
 
     const first = await agreement(LIVENESS_BOUND_MS + 5_000);
     t.not(first, null, 'the cluster elects its first primary');
+    membership.prepare();
 
     const kinds = new Map<string, number>();
     const log: string[] = [];
@@ -500,6 +565,7 @@ t.test(
     for (let round = 1; round <= ROUNDS; round++) {
       checkers.round = round;
       c.random = seeded(SEED, round);
+      changeRandom = seeded(SEED ^ 0x5a5a5a5a, round);
       if (order.length === 0) order = c.shuffle(FAULTS);
       const fault = order.pop()!;
       const hold = c.between(HOLD_MS.min, HOLD_MS.max);
@@ -510,15 +576,24 @@ t.test(
         store.quiet = true;
         await sleep(QUIET_LEAD_MS);
       }
+      // The round's membership change starts at a random moment of the fault's hold and may be retried until a while after it.
+      const changeDelay = Math.floor(changeRandom() * hold);
+      const change = sleep(changeDelay).then(() => membership.step(round, performance.now() + hold - changeDelay + CHANGE_GRACE_MS));
       const what = (await fault.run(c, hold)) + (quiet ? ' [no client writes]' : '');
       await c.healAll();
       store.quiet = false;
-      const took = await agreement(LIVENESS_BOUND_MS);
+      let took = await agreement(LIVENESS_BOUND_MS);
+      const changed = await change;
+      // A change that committed after the heal may have brought a member the agreement did not wait for.
+      if (took !== null && changed !== '') {
+        const more = await agreement(LIVENESS_BOUND_MS);
+        took = more === null ? null : Math.max(took, more);
+      }
       checkers.healed(round, fault.kind, took, LIVENESS_BOUND_MS);
       if (took === null) {
         // Say what each node thought when the bound ran out.
         const views = await live.statuses(1_000);
-        for (const id of IDS) {
+        for (const id of c.ids()) {
           const s = views.get(id);
           const view = s
             ? `${s.role} in term ${s.term}, primary ${s.primaryId ?? 'none'}, lease ${s.lease.holds}, position ${JSON.stringify(s.position)}`
@@ -528,17 +603,18 @@ t.test(
       }
       kinds.set(fault.kind, (kinds.get(fault.kind) ?? 0) + 1);
       log.push(
-        `round ${round} (${((performance.now() - startedAt) / 1000).toFixed(1)} s): ${what}; primary again after ${took === null ? 'never' : `${took.toFixed(0)} ms`}`,
+        `round ${round} (${((performance.now() - startedAt) / 1000).toFixed(1)} s): ${what}${changed ? `; ${changed}` : ''}; primary again after ${took === null ? 'never' : `${took.toFixed(0)} ms`}`,
       );
       if (took === null) break; // A cluster that does not recover makes later rounds meaningless.
       await sleep(CALM_MS);
     }
 
+    await membership.settle();
     await store.stop();
     await observer.stop();
     // Every term any node ever recorded, including nodes' earlier incarnations.
     await observer.histories();
-    for (const id of IDS) {
+    for (const id of live.nodes.keys()) {
       let text = '';
       try {
         text = readFileSync(join(live.node(id).dataDir, 'history.jsonl'), 'utf8');
@@ -570,6 +646,9 @@ t.test(
         .join(', ')}`,
       `elections seen (terms with a primary): ${checkers.electedTerms}`,
       `writes: ${store.writes} written, ${checkers.ackedWrites} acknowledged`,
+      `membership changes committed: ${membership.added} added, ${membership.promoted} promoted, ${membership.removed} removed; refusals and retries: ${
+        [...membership.refusals.entries()].map(([k, n]) => `${k} x${n}`).join(', ') || 'none'
+      }`,
       `primary after heal: median ${pct(0.5)} ms, p90 ${pct(0.9)} ms, max ${pct(1)} ms (bound ${LIVENESS_BOUND_MS} ms)`,
       `polls: ${checkers.sweepCount} sweeps of /primary + /status, ${store.ticks} store ticks; 5xx answers: ${checkers.fiveHundreds}`,
       `proxied connections: ${links.forwarded} forwarded, ${links.blackholed} blackholed, ${links.reset} reset, ${links.severed} severed by cuts`,
@@ -582,6 +661,12 @@ t.test(
     t.equal(log.length, ROUNDS, `all ${ROUNDS} fault rounds ran`);
     t.ok(checkers.electedTerms > 1, `the faults forced elections (${checkers.electedTerms} terms had a primary)`);
     t.ok(checkers.ackedWrites > 0, `the store had writes acknowledged, so the acknowledged-write checker had something to check (${checkers.ackedWrites})`);
+    t.ok(membership.added > 0, `a member was added while faults ran (${membership.added} adds committed)`);
+    if (ROUNDS >= 12) {
+      // A full cycle (add, promotion, votingRounds as a voter, removal) takes about eight rounds.
+      t.ok(membership.promoted > 0, `an added member was promoted to voting (${membership.promoted})`);
+      t.ok(membership.removed > 0, `a member was removed while faults ran (${membership.removed} removals committed)`);
+    }
     for (const name of CHECKER_NAMES) {
       const found = checkers.violations.filter((v) => v.checker === name);
       t.equal(found.length, 0, `checker ${name} passed`, { violations: found.slice(0, 5).map((v) => `round ${v.round}: ${v.message}`) });
