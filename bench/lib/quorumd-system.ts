@@ -5,7 +5,7 @@
 // whose URLs are its links), so any link can be cut.
 
 import { mkdirSync, rmSync } from 'node:fs';
-import { ProcessCluster, waitExit, waitFor, type NodeSpec } from '../../test/kit/cluster.js';
+import { ProcessCluster, SENDER_HEADER, waitExit, waitFor, type NodeSpec } from '../../test/kit/cluster.js';
 import { FaultProxyProcess } from '../../test/kit/fault-proxy-process.js';
 import { onCleanup, track } from './cleanup.js';
 import type { BenchTimings, Leader, SystemUnderTest } from './system.js';
@@ -28,21 +28,25 @@ export class QuorumdSystem implements SystemUnderTest {
     mkdirSync(dir, { recursive: true });
     const specs: NodeSpec[] = [];
     for (let i = 1; i <= members; i++) specs.push({ id: `d${i}`, kind: 'data' });
-    // Node i reaches node j at its own link i->j (i->i is never cut: it only names the node itself).
+    // Every member has one url, its listener in the fault network, and names
+    // itself in a header on each request (the configuration is replicated, so
+    // all members must list the same urls).
     const proxy = proxied
       ? await FaultProxyProcess.start(
           specs.map((s) => s.id),
-          'port',
+          'header',
           track,
         )
       : null;
-    const envFor = proxy ? (id: string) => ({ QUORUMD_MEMBERS: proxy.ports.membersFor(id, specs) }) : undefined;
     // On loopback a refused connection does mean the process is gone, so the
     // bench runs fast failover on unless told otherwise (--fast-failover off).
-    const env = { QUORUMD_FAST_FAILOVER: timings.fastFailover ? 'on' : 'off' };
+    const env = {
+      QUORUMD_FAST_FAILOVER: timings.fastFailover ? 'on' : 'off',
+      ...(proxy ? { QUORUMD_MEMBERS: proxy.ports.membersFor(specs[0]!.id, specs), NODE_OPTIONS: SENDER_HEADER } : {}),
+    };
     let cluster: ProcessCluster;
     try {
-      cluster = await ProcessCluster.start({ specs, dir, timings, env, logLevel: 'error', ...(envFor ? { envFor } : {}) });
+      cluster = await ProcessCluster.start({ specs, dir, timings, env, logLevel: 'error' });
     } catch (err) {
       proxy?.close();
       throw err;

@@ -18,7 +18,7 @@
 //
 // Every member has one url in the replicated configuration, the same for all
 // the others: its fault-network listener, which tells senders apart by the
-// X-Server-From header each node process adds (fixtures/sender-header.mjs).
+// X-Server-From header each node process adds (test/kit/sender-header.mjs).
 //
 // QUORUMD_CHAOS_ROUNDS sets the number of rounds (50 by default, which fits
 // the CI budget); QUORUMD_CHAOS_SEED replays the choice of faults, nodes and
@@ -30,12 +30,11 @@
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ChildProcess } from 'node:child_process';
 import t from 'tap';
-import { ProcessCluster, type NodeSpec } from '../kit/cluster.js';
+import { ProcessCluster, SENDER_HEADER, type NodeSpec } from '../kit/cluster.js';
 import { FaultNetwork, type CutMode } from '../kit/fault-proxy.js';
 import { CHECKER_NAMES, ChaosCheckers } from './fixtures/checkers.js';
 import { MembershipChanges } from './fixtures/membership.js';
@@ -89,8 +88,6 @@ const SPARE_IDS = SPARES.map((s) => s.id);
 const MEMBERSHIP = { votingRounds: 3, restRounds: 2 };
 /** How long after the fault's hold a membership change may still be retried. */
 const CHANGE_GRACE_MS = 1_500;
-/** Every node process sends its id in a header, which is how the fault network tells senders apart. */
-const SENDER_HEADER = `--import=${pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'sender-header.mjs')).href}`;
 
 /**
  * LIVENESS_BOUND_MS: once every process runs and every link is up, all nodes
@@ -483,7 +480,7 @@ t.test(
     let store: ChaosStore | null = null;
     let observer: Observer | null = null;
     let chaos: Chaos | null = null;
-    // Header senders: the configuration gives every member one url for all (see fixtures/sender-header.mjs).
+    // Header senders: the configuration gives every member one url for all (see test/kit/sender-header.mjs).
     const net = await FaultNetwork.open([...IDS, ...SPARE_IDS], (id) => cluster?.nodes.get(id)?.port ?? null, 'header');
     const dir = mkdtempSync(join(tmpdir(), 'quorumd-chaos-'));
     t.teardown(async () => {

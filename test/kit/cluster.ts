@@ -16,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
 import { DEFAULT_TIMINGS } from '../../src/core/index.js';
 import type { HeartbeatBody, MembersView, StatusView } from '../../src/runtime/service.js';
@@ -115,6 +115,13 @@ function projectRoot(): string {
 }
 
 const root = projectRoot();
+
+/**
+ * SENDER_HEADER is the NODE_OPTIONS that make a node process name itself in an
+ * X-Server-From header on every request (test/kit/sender-header.mjs): how the
+ * fault network tells senders apart when every member has one url.
+ */
+export const SENDER_HEADER = `--import=${pathToFileURL(join(root, 'test', 'kit', 'sender-header.mjs')).href}`;
 /** The quorumd command, as `npx quorumd` would run it. */
 export const QUORUMD_BIN = join(root, 'bin', 'quorumd.js');
 /** The node flags the command's shebang sets (a small young generation). */

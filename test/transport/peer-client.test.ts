@@ -119,7 +119,7 @@ t.test('a well-formed heartbeat reply comes back as a heartbeat response, a null
     'a data member reply with its position, from a member that holds no configuration yet, is accepted',
   );
   t.equal(peer.received[0]?.path, '/heartbeat', 'the request went to /heartbeat');
-  t.strictSame((peer.received[0]?.body as { config?: unknown }).config, heartbeat.config, 'the heartbeat carries the whole configuration');
+  t.strictSame((peer.received[0]?.body as { config?: unknown } | undefined)?.config, heartbeat.config, 'the heartbeat carries the whole configuration');
   t.notOk(
     peer.received.some((r) => 'round' in (r.body as object) || 'type' in (r.body as object)),
     'no body carries the local fields',
