@@ -297,7 +297,7 @@ export const SETTINGS: readonly Spec[] = [
     env: 'QUORUMD_OPERATOR_TOKENS',
     parse: 'list',
     secret: true,
-    help: 'comma-separated tokens operators may use, on POST /switchover only (default none)',
+    help: 'comma-separated tokens operators may use, on POST /switchover and PUT/DELETE /members only (default none)',
   },
   {
     key: 'tlsCert',

@@ -67,13 +67,19 @@ export async function startLocalCluster(
     store?: (id: string, dataDir: string) => StateStore;
     shapeMembers?: (members: Member[]) => Member[];
     logger?: (id: string) => Logger;
+    /**
+     * Start from a configuration a primary of term 1 wrote, as a cluster past
+     * its bootstrap: its elections need a majority, where a new cluster's
+     * first one waits to hear every voter.
+     */
+    pastBootstrap?: boolean;
   } = {},
 ): Promise<LocalCluster> {
   const root = mkdtempSync(join(tmpdir(), 'quorumd-runtime-'));
   const ports = await Promise.all(specs.map(() => freePort()));
   const listed: Member[] = specs.map((s, i) => ({ id: s.id, url: `http://127.0.0.1:${ports[i]}`, kind: s.kind, state: 'voting' }));
   const members = opts.shapeMembers?.(listed) ?? listed;
-  const config = initialConfig(CLUSTER_NAME, members, TIMINGS);
+  const config = { ...initialConfig(CLUSTER_NAME, members, TIMINGS), ...(opts.pastBootstrap ? { term: 1 } : {}) };
   const nodes = new Map<string, LocalNode>();
   const running = new Set<string>();
   const stop = async (id: string): Promise<void> => {
