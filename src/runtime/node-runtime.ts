@@ -276,9 +276,10 @@ export class NodeRuntime implements QuorumService {
   async changeMembers(change: ConfigChange): Promise<MembershipChange> {
     let answer = this.driver.handle({ type: 'config_change', change }).configChange;
     // A primary just elected (a handover, say) settles within a few heartbeat
-    // rounds: its configuration commits and a write of its term is
-    // acknowledged. A change asked of it meanwhile waits for that, bounded,
-    // instead of sending the operator back with a 409.
+    // rounds: its configuration commits, a write of its term is acknowledged
+    // and its members' positions come in. A change asked of it meanwhile
+    // waits for that, bounded, instead of sending the operator back with a
+    // 409; a refusal that does not pass comes back after the bound.
     const t = this.node.timings;
     const settleBy = this.now() + 2 * (t.electionTimeoutMs + t.electionJitterMs);
     while (answer !== null && answer.status === 'refused' && this.settling(answer.code) && this.now() < settleBy) {
@@ -318,9 +319,16 @@ export class NodeRuntime implements QuorumService {
     return this.node.config === null || this.node.urlOf(id) !== null;
   }
 
-  /** settling: a refusal that a primary still settling into its term gives, and that passes by itself. */
+  /**
+   * settling: a refusal that passes by itself within a few heartbeat rounds
+   * on a primary: one just elected has not acknowledged a write of its term
+   * (not_ready) or committed its configuration (change_in_progress with no
+   * change under way), and hears its members' positions again only as they
+   * answer its heartbeats (not_caught_up).
+   */
   private settling(code: string): boolean {
-    return this.node.currentRole === 'primary' && (code === 'not_ready' || (code === 'change_in_progress' && this.node.pendingChange === null));
+    if (this.node.currentRole !== 'primary') return false;
+    return code === 'not_ready' || code === 'not_caught_up' || (code === 'change_in_progress' && this.node.pendingChange === null);
   }
 
   /** The url of the primary this node knows, or null: where a membership change is forwarded. */
