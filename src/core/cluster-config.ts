@@ -8,7 +8,7 @@
 // configuration of an earlier one, as Raft's log truncation would.
 
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_MEMBERS, Member, isElectable, isVoter, quorumSize, voters } from './membership.js';
+import { MAX_MEMBERS, Member, isElectable, quorumSize, voters } from './membership.js';
 import { TimingsSchema, validateTimings } from './timings.js';
 import { Count, Id, Term, closed, ref, type Frozen } from './wire-types.js';
 
@@ -115,15 +115,4 @@ export function applyChange(c: ClusterConfig, change: ConfigChange): { ok: true;
 
 function refuse(code: ChangeRefusal['code'], why: string): { ok: false; refusal: ChangeRefusal } {
   return { ok: false, refusal: { code, why } };
-}
-
-/** votingChanged says whether two member lists differ in who votes. */
-export function votingChanged(a: readonly Member[], b: readonly Member[]): boolean {
-  const ids = (ms: readonly Member[]) =>
-    ms
-      .filter(isVoter)
-      .map((m) => m.id)
-      .sort()
-      .join(',');
-  return ids(a) !== ids(b);
 }
