@@ -3,7 +3,7 @@
 
 import t from 'tap';
 import { request } from 'undici';
-import { ELECTION_BOUND_MS, awaitAgreement, reportUntilAccepted, running, shape, startCluster } from './harness.js';
+import { ELECTION_BOUND_MS, TEST_TIMINGS, awaitAgreement, reportUntilAccepted, running, shape, startCluster } from './harness.js';
 
 t.test('a 3-node cluster (2 data + 1 witness) elects exactly one primary that all agree on', async (t) => {
   const cluster = await startCluster(t, shape(2, 1));
@@ -143,7 +143,10 @@ for (const fast of ['on', 'off'] as const) {
   t.test(
     `fast failover ${fast}: a SIGKILLed primary is ${fast === 'on' ? 'replaced on the evidence of its refused port' : 'replaced by the timeout alone'}`,
     async (t) => {
-      const cluster = await startCluster(t, shape(3), { env: { QUORUMD_FAST_FAILOVER: fast }, logLevel: 'info' });
+      // A long election timeout, so that on a busy machine no follower's timer
+      // can fire before the evidence arrives: what wins here is the evidence.
+      const timings = { ...TEST_TIMINGS, electionTimeoutMs: 1500 };
+      const cluster = await startCluster(t, shape(3), { env: { QUORUMD_FAST_FAILOVER: fast }, logLevel: 'info', timings });
       const first = await awaitAgreement(cluster, running(cluster));
       await cluster.kill(first.primaryId, 'SIGKILL');
       const next = await awaitAgreement(cluster, running(cluster), (a) => a.primaryId !== first.primaryId);

@@ -530,12 +530,23 @@ export class ProcessCluster {
 
 /** keepOutput keeps the last 200 lines a child writes, for diagnosing a failed run. */
 export function keepOutput(child: ChildProcess, lines: string[]): void {
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(line);
-    if (lines.length > 200) lines.splice(0, lines.length - 200);
+  // A pipe may cut a line between two chunks: the unfinished tail of each
+  // stream waits for the rest, so a line is never kept in two halves.
+  const follow = (stream: NodeJS.ReadableStream | null) => {
+    let tail = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const parts = (tail + chunk.toString('utf8')).split('\n');
+      tail = parts.pop() ?? '';
+      for (const line of parts) if (line) lines.push(line);
+      if (lines.length > 200) lines.splice(0, lines.length - 200);
+    });
+    stream?.on('end', () => {
+      if (tail) lines.push(tail);
+      tail = '';
+    });
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  follow(child.stdout);
+  follow(child.stderr);
 }
 
 /** waitExit resolves true once the child has exited, or false after timeoutMs. */
