@@ -562,9 +562,9 @@ export class Node {
     // The sender is judged by the later of the two configurations: it may
     // have been promoted in one this node has not heard yet.
     const own = this.hard.config;
-    const later = own === null ? this.mayJoin(hb.config) : compareConfigs(configPosition(hb.config), configPosition(own)) > 0;
-    const behind = own !== null && compareConfigs(configPosition(hb.config), configPosition(own)) < 0;
-    if (hb.config.term !== hb.term || behind || (own === null && !later) || (later && validateConfig(hb.config).length > 0)) {
+    const order = own === null ? (this.mayJoin(hb.config) ? 1 : -1) : compareConfigs(configPosition(hb.config), configPosition(own));
+    const later = order > 0;
+    if (hb.config.term !== hb.term || order < 0 || (later && validateConfig(hb.config).length > 0)) {
       this.replyHeartbeat(hb, false);
       return;
     }
@@ -594,7 +594,7 @@ export class Node {
 
   /**
    * catchUpConfig takes a later configuration of its own cluster that a voter
-   * sent with a config_behind refusal. Every configuration that exists was
+   * sent with a refusal. Every configuration that exists was
    * written by a primary, and positions only move forward, so this is the
    * same as hearing that primary late; the next attempt stands on it.
    */
@@ -783,7 +783,7 @@ export class Node {
     const positions: LogPosition[] = [];
     for (const m of members) {
       if (!isVoter(m) || m.kind !== 'data') continue;
-      const pos = m.id === this.id ? this.position : (this.contacts.get(m.id)?.position ?? null);
+      const pos = this.positionOf(m.id);
       if (pos) positions.push(pos);
     }
     const next = watermarkCandidate(positions, watermarkHolders(voterCount));
@@ -856,19 +856,8 @@ export class Node {
       if (p.change) return this.answerChange({ status: 'started', version: p.change.version });
       if (p.configCommitted) return this.answerChange({ status: 'unchanged', config });
     }
-    if (p.change) {
-      return this.answerChange({ status: 'refused', code: 'change_in_progress', why: `the change to version ${p.change.version} is not committed yet` });
-    }
-    if (!p.configCommitted) {
-      return this.answerChange({ status: 'refused', code: 'change_in_progress', why: 'this primary has not committed its configuration in its term yet' });
-    }
-    if (this.hard.commitWatermark.term !== this.hard.term) {
-      return this.answerChange({
-        status: 'refused',
-        code: 'not_ready',
-        why: 'this primary has not yet acknowledged a write of its own term, so it cannot tell what every member must hold (its data store writes one on promotion)',
-      });
-    }
+    const blocked = this.changeBlocked(p);
+    if (blocked) return this.answerChange({ status: 'refused', ...blocked });
     if (change.op === 'put' && existing?.state === 'catching_up' && change.member.state === 'voting' && !this.caughtUp(now, existing)) {
       const why = existing.kind === 'data' ? 'its position does not cover the commit watermark, or it has not answered lately' : 'it has not answered lately';
       return this.answerChange({ status: 'refused', code: 'not_caught_up', why: `${id} cannot vote yet: ${why}` });
@@ -889,6 +878,25 @@ export class Node {
     // The answer goes first: with a single voter the change commits within writeConfig.
     this.answerChange({ status: 'started', version: config.version + 1 });
     this.writeConfig(now, result.members, false);
+  }
+
+  /**
+   * changeBlocked says why this primary takes no change now, or null: one is
+   * under way, its configuration is not committed in its term yet, or it has
+   * not acknowledged a write of its term (until then the watermark it knows
+   * may lag what earlier primaries acknowledged). Operator changes and
+   * promotions alike wait for all three.
+   */
+  private changeBlocked(p: PrimaryState): { code: 'change_in_progress' | 'not_ready'; why: string } | null {
+    if (p.change) return { code: 'change_in_progress', why: `the change to version ${p.change.version} is not committed yet` };
+    if (!p.configCommitted) return { code: 'change_in_progress', why: 'this primary has not committed its configuration in its term yet' };
+    if (this.hard.commitWatermark.term !== this.hard.term) {
+      return {
+        code: 'not_ready',
+        why: 'this primary has not yet acknowledged a write of its own term, so it cannot tell what every member must hold (its data store writes one on promotion)',
+      };
+    }
+    return null;
   }
 
   private answerChange(answer: ConfigChangeAnswer): void {
@@ -938,6 +946,11 @@ export class Node {
     return Math.min(change.deadline, this.leaseDeadline(p) - this.timings.heartbeatMs);
   }
 
+  /** positionOf: this node's own log position, or the last a member reported to this primary. */
+  private positionOf(id: string): LogPosition | null {
+    return id === this.id ? this.position : (this.contacts.get(id)?.position ?? null);
+  }
+
   /** caughtUp: the member answered lately and, if it holds data, its position covers the commit watermark. */
   private caughtUp(now: number, m: Member): boolean {
     const c = this.contacts.get(m.id);
@@ -949,7 +962,7 @@ export class Node {
   private maybePromote(now: number): void {
     const p = this.primary;
     const config = this.hard.config;
-    if (!p || !config || !p.configCommitted || p.change || this.hard.commitWatermark.term !== this.hard.term) return;
+    if (!p || !config || this.changeBlocked(p)) return;
     for (const m of config.members) {
       const answeredSince = (this.contacts.get(m.id)?.lastContactAt ?? -1) > p.promoteAfter;
       if (m.state !== 'catching_up' || m.autoPromote === false || !answeredSince || !this.caughtUp(now, m)) continue;
@@ -970,8 +983,7 @@ export class Node {
   private holdersCover(members: readonly Member[]): boolean {
     const voting = voters(members);
     const holders = voting.filter((m) => {
-      if (m.kind !== 'data') return false;
-      const position = m.id === this.id ? this.position : (this.contacts.get(m.id)?.position ?? null);
+      const position = m.kind === 'data' ? this.positionOf(m.id) : null;
       return position !== null && covers(position, this.hard.commitWatermark);
     }).length;
     return holders >= watermarkHolders(voting.length);

@@ -153,7 +153,7 @@ export interface SimOptions {
   readonly mismatch?: number;
 }
 
-export interface RunStats {
+export interface RunStats extends MembershipCounts {
   events: number;
   virtualMs: number;
   healedAt: number;
@@ -170,10 +170,15 @@ export interface RunStats {
   switchovers: number;
   lost: number;
   duplicated: number;
-  /** Membership changes stepped on the primary, and what became of them. */
+  /** Nodes started with a mismatched configuration. */
+  mismatched: number;
+}
+
+/** What became of the membership changes of a run, or of a sweep's runs together. */
+export interface MembershipCounts {
+  /** Membership changes stepped on the primary, started, and refused by code (not_primary, hand_over_first, ...). */
   memberChanges: number;
   changesStarted: number;
-  /** Refusals by code (not_primary, hand_over_first, would_break_cluster, ...). */
   changesRefused: Record<string, number>;
   /** Configurations of a version past the first committed, and changes that failed. */
   configsCommitted: number;
@@ -181,8 +186,22 @@ export interface RunStats {
   /** Processes started to join, and the most members a committed configuration listed. */
   joiners: number;
   maxMembers: number;
-  /** Nodes started with a mismatched configuration. */
-  mismatched: number;
+}
+
+/** noMembershipCounts is a fresh, all-zero MembershipCounts. */
+export function noMembershipCounts(): MembershipCounts {
+  return { memberChanges: 0, changesStarted: 0, changesRefused: {}, configsCommitted: 0, changesFailed: 0, joiners: 0, maxMembers: 0 };
+}
+
+/** addMembershipCounts adds a run's counts into a sweep's: sums, and the largest member count. */
+export function addMembershipCounts(into: MembershipCounts, from: MembershipCounts): void {
+  into.memberChanges += from.memberChanges;
+  into.changesStarted += from.changesStarted;
+  for (const [code, n] of Object.entries(from.changesRefused)) into.changesRefused[code] = (into.changesRefused[code] ?? 0) + n;
+  into.configsCommitted += from.configsCommitted;
+  into.changesFailed += from.changesFailed;
+  into.joiners += from.joiners;
+  into.maxMembers = Math.max(into.maxMembers, from.maxMembers);
 }
 
 export interface RunResult {
@@ -338,13 +357,7 @@ export class Simulation {
     switchovers: 0,
     lost: 0,
     duplicated: 0,
-    memberChanges: 0,
-    changesStarted: 0,
-    changesRefused: {},
-    configsCommitted: 0,
-    changesFailed: 0,
-    joiners: 0,
-    maxMembers: 0,
+    ...noMembershipCounts(),
     mismatched: 0,
   };
 

@@ -3,9 +3,9 @@
 // that nothing was violated and that the faults it claims to cover happened.
 
 import { livenessBoundMs } from './checkers.js';
-import { runSeed, type RunResult, type SimOptions } from './simulator.js';
+import { addMembershipCounts, noMembershipCounts, runSeed, type MembershipCounts, type RunResult, type SimOptions } from './simulator.js';
 
-export interface SweepSummary {
+export interface SweepSummary extends MembershipCounts {
   runs: number;
   failures: RunResult[];
   shapes: Set<string>;
@@ -18,15 +18,6 @@ export interface SweepSummary {
   switchovers: number;
   lost: number;
   duplicated: number;
-  /** Membership changes asked of the primary, started, refused (by code), committed, failed. */
-  memberChanges: number;
-  changesStarted: number;
-  changesRefused: Record<string, number>;
-  configsCommitted: number;
-  changesFailed: number;
-  /** Processes started to join, and the most members any committed configuration listed. */
-  joiners: number;
-  maxMembers: number;
   /** Runs that started some nodes with a mismatched configuration. */
   mismatchedRuns: number;
   /** Runs whose heal left only a majority stable (the rest cut off or down). */
@@ -50,13 +41,7 @@ export function sweep(from: number, count: number, opts: Omit<SimOptions, 'seed'
     switchovers: 0,
     lost: 0,
     duplicated: 0,
-    memberChanges: 0,
-    changesStarted: 0,
-    changesRefused: {},
-    configsCommitted: 0,
-    changesFailed: 0,
-    joiners: 0,
-    maxMembers: 0,
+    ...noMembershipCounts(),
     mismatchedRuns: 0,
     livenessChecked: 0,
     worstLivenessShare: 0,
@@ -76,13 +61,7 @@ export function sweep(from: number, count: number, opts: Omit<SimOptions, 'seed'
     s.switchovers += r.stats.switchovers;
     s.lost += r.stats.lost;
     s.duplicated += r.stats.duplicated;
-    s.memberChanges += r.stats.memberChanges;
-    s.changesStarted += r.stats.changesStarted;
-    for (const [code, n] of Object.entries(r.stats.changesRefused)) s.changesRefused[code] = (s.changesRefused[code] ?? 0) + n;
-    s.configsCommitted += r.stats.configsCommitted;
-    s.changesFailed += r.stats.changesFailed;
-    s.joiners += r.stats.joiners;
-    s.maxMembers = Math.max(s.maxMembers, r.stats.maxMembers);
+    addMembershipCounts(s, r.stats);
     if (r.stats.mismatched > 0) s.mismatchedRuns++;
     if (r.stats.primaryAfterHealMs !== null) {
       s.livenessChecked++;
