@@ -23,7 +23,8 @@ const changeResponses = {
   404: refWith(ErrorReply, 'There is no such member to remove (unknown_member).'),
   409: refWith(
     ErrorReply,
-    'Refused: another change is under way (change_in_progress), the change would leave a cluster that cannot elect or acknowledge (would_break_cluster), ' +
+    'Refused: another change is under way (change_in_progress), a new primary has not yet acknowledged a write of its term (not_ready), ' +
+      'the change would leave a cluster that cannot elect or acknowledge (would_break_cluster), ' +
       'the member has not caught up (not_caught_up), the change is not allowed (invalid_change), or the primary could not hand over first (hand_over_failed).',
   ),
   413: errorReplies[413],
