@@ -172,6 +172,8 @@ export interface RunStats extends MembershipCounts {
   duplicated: number;
   /** Nodes started with a mismatched configuration. */
   mismatched: number;
+  /** 1 if the heal left only a majority of voters stable, else 0. */
+  majorityHealed: number;
 }
 
 /** What became of the membership changes of a run, or of a sweep's runs together. */
@@ -359,6 +361,7 @@ export class Simulation {
     duplicated: 0,
     ...noMembershipCounts(),
     mismatched: 0,
+    majorityHealed: 0,
   };
 
   constructor(opts: SimOptions) {
@@ -1110,10 +1113,19 @@ export class Simulation {
     this.stats.healedAt = this.now;
     // With members changed by an operator, which majority must elect depends
     // on configurations still in flight; those runs heal every node.
-    // A cluster that never elected still holds its bootstrap configuration
-    // (term 0), whose first election needs every voter: those heal every node.
+    // A bare majority is promised to elect only on a configuration settled
+    // past the bootstrap: every node of the cluster holds the same one, of a
+    // term a primary stamped. A node still on the bootstrap configuration
+    // (term 0) elects only after hearing every voter, and a configuration in
+    // flight (a promotion, a rollback, an operator's change) decides which
+    // majority counts; such runs heal every node.
     const choice = this.healMode === 'all' || (this.healMode === 'either' && this.rng.chance(0.6));
-    const full = choice || this.membershipChanges || this.latestConfig().term === 0;
+    const held = this.nodes
+      .map((sn) => (sn.node?.hardState ?? sn.durable ?? sn.initial).config)
+      .filter((c): c is ClusterConfig => c !== null && c.clusterId === this.config.clusterId);
+    const settled = held.every((c) => c.term > 0 && compareConfigs(configPosition(c), configPosition(held[0]!)) === 0);
+    const full = choice || this.membershipChanges || !settled;
+    if (!full) this.stats.majorityHealed = 1;
     let stable: SimNode[];
     if (full) {
       stable = [...this.nodes];

@@ -18,6 +18,8 @@ export interface SweepSummary extends MembershipCounts {
   switchovers: number;
   lost: number;
   duplicated: number;
+  /** Runs whose heal left only a majority of voters stable. */
+  majorityHealed: number;
   /** Runs that started some nodes with a mismatched configuration. */
   mismatchedRuns: number;
   /** Runs whose heal left only a majority stable (the rest cut off or down). */
@@ -42,6 +44,7 @@ export function sweep(from: number, count: number, opts: Omit<SimOptions, 'seed'
     lost: 0,
     duplicated: 0,
     ...noMembershipCounts(),
+    majorityHealed: 0,
     mismatchedRuns: 0,
     livenessChecked: 0,
     worstLivenessShare: 0,
@@ -62,6 +65,7 @@ export function sweep(from: number, count: number, opts: Omit<SimOptions, 'seed'
     s.lost += r.stats.lost;
     s.duplicated += r.stats.duplicated;
     addMembershipCounts(s, r.stats);
+    s.majorityHealed += r.stats.majorityHealed;
     if (r.stats.mismatched > 0) s.mismatchedRuns++;
     if (r.stats.primaryAfterHealMs !== null) {
       s.livenessChecked++;
