@@ -75,7 +75,7 @@ interface PendingChange {
   readonly deadline: number;
   /** The members before the change, restored if it times out. */
   readonly previous: readonly Member[];
-  /** A rollback is never rolled back in turn. */
+  /** A rollback is never rolled back in turn, nor a change left to the lease. */
   readonly rollback: boolean;
 }
 
@@ -926,8 +926,12 @@ export class Node {
   private rollBack(now: number, change: PendingChange): void {
     // Writes acknowledged under the change are held by a majority of its
     // voters; unless a majority of the previous ones holds them too, the
-    // change is left to the lease.
-    if (!this.holdersCover(change.previous)) return;
+    // change is left to the lease (and never looked at again: its time to
+    // roll back has passed, and the timer must not fire on it for ever).
+    if (!this.holdersCover(change.previous)) {
+      this.primary!.change = { ...change, rollback: true };
+      return;
+    }
     this.out.push({ type: 'config_change_failed', version: change.version, why: 'timed_out' });
     // A member whose promotion was rolled back is promoted again only once it answers again.
     this.primary!.promoteAfter = now;

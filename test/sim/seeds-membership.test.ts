@@ -54,3 +54,19 @@ t.test('seed 752 (2d+1w, --members): a primary whose watermark lags takes no cha
   const lost = r.violations.filter((v) => v.checker === 'acked_writes_kept');
   t.same(lost, [], lost.length === 0 ? 'no acknowledged write lost' : formatFailure(r, 20, 'npm run sim -- --seed 752 --shape 3 --members'));
 });
+
+// Found by this simulator: in 2d+1w with members added, a change could not
+// commit and could not be rolled back either (a majority of the members before
+// it did not hold every acknowledged write). Its time to roll back stayed in
+// the past, so the primary's timer fired at once, for ever, and the primary
+// never reached the lease check that steps it down: no primary after the heal.
+// A change left to the lease is now never looked at again.
+t.test('seed 1004268 (2d+1w, --members): a change that can neither commit nor roll back is left to the lease', async (t) => {
+  const r = runSeed({ seed: 1004268, faults: { member_change: MEMBER_CHANGE_WEIGHT } });
+  t.same(
+    r.violations.map((v) => v.checker),
+    [],
+    r.violations.length === 0 ? 'no violation' : formatFailure(r, 20, 'npm run sim -- --seed 1004268 --members'),
+  );
+  t.not(r.stats.primaryAfterHealMs, null, 'a primary holds a lease after the heal');
+});
