@@ -72,6 +72,7 @@ function parseOptions(argv: string[]): Options {
       'no-etcd': { type: 'boolean' },
       'poll-ms': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
+      'lease-ms': { type: 'string' },
       'election-timeout-ms': { type: 'string' },
       'election-jitter-ms': { type: 'string' },
       'fast-failover': { type: 'string' },
@@ -101,6 +102,7 @@ function parseOptions(argv: string[]): Options {
     etcd: !(values['no-etcd'] ?? false),
     timings: {
       heartbeatMs: int(values['heartbeat-ms'], 30, '--heartbeat-ms', 1),
+      leaseMs: int(values['lease-ms'], 90, '--lease-ms', 2),
       electionTimeoutMs: int(values['election-timeout-ms'], 150, '--election-timeout-ms', 2),
       electionJitterMs: int(values['election-jitter-ms'], 150, '--election-jitter-ms', 0),
       fastFailover: onOff(values['fast-failover'] ?? 'on'),

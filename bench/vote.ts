@@ -164,7 +164,7 @@ async function main(): Promise<void> {
 
   const dir = trackFolder(mkdtempSync(join(tmpdir(), 'quorumd-bench-vote-')));
   const specs: NodeSpec[] = [1, 2, 3].map((i) => ({ id: `d${i}`, kind: 'data' }));
-  const timings = { heartbeatMs: 30, electionTimeoutMs: 150, electionJitterMs: 150 };
+  const timings = { heartbeatMs: 30, leaseMs: 90, electionTimeoutMs: 150, electionJitterMs: 150 };
   const cluster = await ProcessCluster.start({ specs, dir, timings, logLevel: 'warn' });
   onCleanup(() => {
     for (const n of cluster.nodes.values()) if (n.child?.pid) n.child.kill('SIGKILL');

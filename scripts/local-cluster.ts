@@ -21,7 +21,7 @@ const specs: NodeSpec[] = [
 ];
 /** The member the demo adds once the cluster writes. */
 const joiner: NodeSpec = { id: 'data-3', kind: 'data' };
-const timings = { heartbeatMs: 100, electionTimeoutMs: 1000, electionJitterMs: 500 };
+const timings = { heartbeatMs: 100, leaseMs: 300, electionTimeoutMs: 1000, electionJitterMs: 500 };
 const restartAfterMs = 5000;
 /** How long the cluster writes before the demo adds a member: long enough to see a replica start behind. */
 const addAfterMs = 3000;
@@ -30,9 +30,7 @@ const rounds = Number(process.env.LOCAL_CLUSTER_SECONDS ?? 0);
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 
-// On loopback a refused connection means the process is gone, so fast
-// failover is safe here (see the README before turning it on elsewhere).
-const cluster = await ProcessCluster.start({ specs, spares: [joiner], dir, timings, env: { QUORUMD_FAST_FAILOVER: 'on' }, logLevel: 'warn' });
+const cluster = await ProcessCluster.start({ specs, spares: [joiner], dir, timings, logLevel: 'warn' });
 // The store starts with the bootstrap data nodes and learns the added one from the configuration.
 const store = new DemoStore(specs.filter((s) => s.kind === 'data').map((s) => ({ id: s.id, url: cluster.node(s.id).url })));
 store.start();

@@ -129,6 +129,7 @@ export const NodeSettings = Type.Object(
     tlsCa: Type.Optional(Type.String({ minLength: 1, description: 'a file path' })),
     insecure: literals(['on', 'off'] as const),
     heartbeatMs: millis(1, 60_000),
+    leaseMs: millis(2, 600_000),
     electionTimeoutMs: millis(2, 600_000),
     electionJitterMs: millis(0, 600_000),
     onRoleChange: Type.Optional(Type.String({ minLength: 1, description: 'a shell command' })),
@@ -180,7 +181,7 @@ export interface NodeConfig {
   readonly onRoleChange: string | null;
   readonly roleChangeTimeoutMs: number;
   readonly logLevel: LogLevel;
-  /** Whether a refused connection to the primary's port counts as evidence its process is gone. */
+  /** Whether a refused connection to the primary's port makes followers probe at once. */
   readonly fastFailover: boolean;
 }
 
@@ -329,6 +330,13 @@ export const SETTINGS: readonly Spec[] = [
     help: `heartbeat interval (default ${DEFAULT_TIMINGS.heartbeatMs})`,
   },
   {
+    key: 'leaseMs',
+    flag: 'lease-ms',
+    env: 'QUORUMD_LEASE_MS',
+    parse: 'integer',
+    help: `how long an acknowledged heartbeat round lets the primary serve; a failover waits about this long (default ${DEFAULT_TIMINGS.leaseMs})`,
+  },
+  {
     key: 'electionTimeoutMs',
     flag: 'election-timeout-ms',
     env: 'QUORUMD_ELECTION_TIMEOUT_MS',
@@ -362,7 +370,7 @@ export const SETTINGS: readonly Spec[] = [
     flag: 'fast-failover',
     env: 'QUORUMD_FAST_FAILOVER',
     parse: 'string',
-    help: "on: a refused connection to the primary's port means its process is gone; only where no firewall or proxy rejects connections between members (default off)",
+    help: "on: a refused connection to the primary's port makes a follower probe at once instead of after its election timeout; a refusal that lies (a firewall REJECT) costs only a refused probe (default on)",
   },
 ];
 
@@ -383,11 +391,12 @@ const DEFAULTS: Partial<Settings> = {
   clusterName: DEFAULT_CLUSTER_NAME,
   listen: DEFAULT_LISTEN,
   heartbeatMs: DEFAULT_TIMINGS.heartbeatMs,
+  leaseMs: DEFAULT_TIMINGS.leaseMs,
   electionTimeoutMs: DEFAULT_TIMINGS.electionTimeoutMs,
   electionJitterMs: DEFAULT_TIMINGS.electionJitterMs,
   roleChangeTimeoutMs: DEFAULT_ROLE_CHANGE_TIMEOUT_MS,
   logLevel: 'info',
-  fastFailover: 'off',
+  fastFailover: 'on',
   insecure: 'off',
 };
 
@@ -519,12 +528,15 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string, readFile: (
 
   const timings: Timings = {
     heartbeatMs: s.heartbeatMs,
+    leaseMs: s.leaseMs,
     electionTimeoutMs: s.electionTimeoutMs,
     electionJitterMs: s.electionJitterMs,
     clockDriftBound: DEFAULT_TIMINGS.clockDriftBound,
   };
   for (const why of validateTimings(timings)) {
-    const used = (['heartbeatMs', 'electionTimeoutMs', 'electionJitterMs'] as const).filter((k) => why.includes(k)).map((k) => `${label(k)} = ${s[k]}`);
+    const used = (['heartbeatMs', 'leaseMs', 'electionTimeoutMs', 'electionJitterMs'] as const)
+      .filter((k) => why.includes(k))
+      .map((k) => `${label(k)} = ${s[k]}`);
     problems.push(`timings: ${why}${used.length ? ` (${used.join(', ')})` : ''}`);
   }
 

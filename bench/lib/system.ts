@@ -8,6 +8,8 @@ export interface Leader {
 
 export interface BenchTimings {
   readonly heartbeatMs: number;
+  /** quorumd only: its lease (etcd has none of its own to set). */
+  readonly leaseMs: number;
   readonly electionTimeoutMs: number;
   readonly electionJitterMs: number;
   /** quorumd only: QUORUMD_FAST_FAILOVER (a refused port means a dead primary). */

@@ -49,7 +49,7 @@ export type ElectionOutcome =
   | { readonly kind: 'timed_out'; readonly term: number; readonly votes: number; readonly needed: number }
   | { readonly kind: 'not_electable'; readonly term: number; readonly why: string };
 
-export type RoleChangeReason = 'start' | 'elected' | 'heartbeat' | 'higher_term' | 'lease_lapsed' | 'handoff' | 'election_started' | 'election_ended' | 'voted';
+export type RoleChangeReason = 'start' | 'elected' | 'heartbeat' | 'higher_term' | 'quorum_lost' | 'handoff' | 'election_started' | 'election_ended' | 'voted';
 
 /** The node's answer to a switchover command, given in the step that took it. */
 export type SwitchoverAnswer = { readonly status: 'started'; readonly target: string } | { readonly status: 'refused'; readonly reason: string };
@@ -87,6 +87,12 @@ export type Effect =
       readonly reason: RoleChangeReason;
     }
   | { readonly type: 'election'; readonly outcome: ElectionOutcome }
+  /**
+   * The primary of `term` starts to serve: every older primary's lease has
+   * ended. Its lease holds from here while rounds are acknowledged; the
+   * runtime runs the promotion hook now, not when the election was won.
+   */
+  | { readonly type: 'serving'; readonly term: number }
   /**
    * The answer to the request being stepped. `to` names who asked; the answer
    * goes back on the request's connection, so only that asker can get it.

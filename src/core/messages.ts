@@ -42,7 +42,6 @@ export const HeartbeatBody = Type.Object(
     commitWatermark: ref(LogPosition),
     // The primary's cluster configuration, whole: a member holding an earlier one takes it.
     config: ref(ClusterConfig),
-    leaseMs: ref(Count),
     // The member the primary is handing leadership to, if it is.
     handoffTo: Type.Optional(ref(Id)),
     // The electable follower the primary judges most caught up. When the
@@ -91,6 +90,12 @@ export const VoteReply = Type.Object(
     term: ref(Count),
     voterId: ref(Id),
     reason: Type.Optional(ref(Refusal)),
+    // With a grant: how long ago, on the voter's clock, it last acknowledged
+    // a primary that may still hold a lease (a heartbeat, a ballot it
+    // granted, or its own start, which stands for whatever it acknowledged
+    // before it restarted). The winner waits out that primary's lease; a
+    // grant without it counts as just now, the longest wait.
+    lastAckAgoMs: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400_000, description: 'milliseconds since the voter last acknowledged a primary' })),
     // With a refusal, when the voter's configuration is later than the candidate's: the candidate takes it.
     config: Type.Optional(ref(ClusterConfig)),
   },

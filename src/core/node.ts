@@ -9,9 +9,15 @@
 // becomes a precandidate and probes every other voter (dry run, no term bump).
 // On a probe quorum it becomes a candidate: one persist of { term + 1,
 // votedFor: self }, then a ballot to every voter at once. On a ballot quorum it
-// becomes primary, sends heartbeats on an interval, holds a lease while
-// quorum-acknowledged heartbeat rounds keep renewing it, and advances the
+// becomes primary and sends heartbeats on an interval. It serves (holds a
+// lease) only once it has waited out the longest lease an older primary could
+// still hold, which it learns from its voters' grants, and then while
+// quorum-acknowledged rounds keep renewing its own lease. It advances the
 // commit watermark from the positions its voting data members report.
+//
+// Safety therefore rests on leases and clock-rate drift, never on evidence: a
+// refused connection to the primary's port only makes a follower probe at
+// once, and the probe is refused while its voters still hear the primary.
 //
 // The cluster configuration (cluster-config.ts) is part of the hard state and
 // rides on every heartbeat. A new primary first stamps it with its own term
@@ -29,7 +35,7 @@ import { decideVote, type VoterView } from './vote.js';
 import { tally } from './tally.js';
 import { watermarkCandidate } from './watermark.js';
 import { randomizedElectionTimeout } from './timeout.js';
-import { leaseMs, type Timings } from './timings.js';
+import { leaseWaitMs, type Timings } from './timings.js';
 import type { Random } from './random.js';
 import { MAX_TERM } from './wire-types.js';
 
@@ -60,6 +66,10 @@ interface ElectionRound {
   readonly quorum: number;
   readonly granted: Set<string>;
   readonly refused: Set<string>;
+  /** When the round was sent: granted ballots are the new primary's first lease round. */
+  readonly sentAt: number;
+  /** A ballot's: when the winner may serve, the latest end of an older lease its grants report. */
+  servesFrom: number;
 }
 
 interface HeartbeatRound {
@@ -75,7 +85,7 @@ interface PendingChange {
   readonly deadline: number;
   /** The members before the change, restored if it times out. */
   readonly previous: readonly Member[];
-  /** A rollback is never rolled back in turn, nor a change left to the lease. */
+  /** A rollback is never rolled back in turn, nor a change left to the step-down. */
   readonly rollback: boolean;
 }
 
@@ -95,7 +105,13 @@ interface Switchover {
 
 interface PrimaryState {
   readonly since: number;
+  /** When this primary may start to serve: every older primary's lease has ended by then. */
+  readonly servesFrom: number;
+  /** Whether it has reached servesFrom (and said so with a serving effect). */
+  serving: boolean;
   leaseExpiry: number;
+  /** The send time of the latest round a majority acknowledged (or since): it steps down an election timeout after. */
+  lastQuorumAt: number;
   nextHeartbeatAt: number;
   readonly rounds: Map<number, HeartbeatRound>;
   switchover: Switchover | null;
@@ -124,9 +140,17 @@ export class Node {
   /** When this node last accepted a heartbeat from primaryId (or started). */
   private lastHeartbeatAt: number;
   /**
-   * When the runtime saw primaryId's process gone (its port refused us), or
-   * null. It waives loyalty to that primary, and elections retry quickly for
-   * one election timeout after it.
+   * When this node last acknowledged a primary that may still serve: it
+   * accepted its heartbeat, granted its ballot, or started (which stands for
+   * whatever it acknowledged before a restart). Its grants report how long
+   * ago that was, so that the winner waits out that primary's lease.
+   */
+  private lastAckAt: number;
+  /**
+   * When the runtime saw primaryId's port refuse a connection, or null. It is
+   * evidence, not proof (a firewall REJECT or a stale url refuses too): the
+   * node probes at once and retries quickly for one election timeout, and
+   * its voters refuse the probes while they still hear the primary.
    */
   private goneAt: number | null = null;
   private handoffCandidate: string | null = null;
@@ -164,9 +188,10 @@ export class Node {
     this.random = opts.random;
     this.hard = opts.hardState;
     // A node that just started cannot know whether a primary is alive, so it
-    // stays loyal to an unknown primary for one election timeout: otherwise a
-    // restarted voter could help depose a primary that still holds its lease.
+    // stays loyal to an unknown primary for one lease, and its grants count
+    // its start as its last acknowledgement.
     this.lastHeartbeatAt = opts.now;
+    this.lastAckAt = opts.now;
     this.electionDeadline = opts.now + this.randomTimeout();
     this.emitted = { role: this.role, term: this.hard.term, primaryId: null };
   }
@@ -214,9 +239,11 @@ export class Node {
   urlOf(id: string): string | null {
     return findMember(this.members, id)?.url ?? this.primary?.departed.get(id) ?? null;
   }
-  /** The lease expiry of a primary, or null if this node is not primary. */
+  /** The lease expiry of a primary (0 while it waits out older leases or hands over), or null if this node is not primary. */
   get leaseExpiry(): number | null {
-    return this.primary ? (this.primary.switchover ? 0 : this.primary.leaseExpiry) : null;
+    const p = this.primary;
+    if (!p) return null;
+    return p.switchover || !p.serving ? 0 : p.leaseExpiry;
   }
   /** holdsLease: a primary may act as primary only while this is true. */
   holdsLease(now: number): boolean {
@@ -281,6 +308,7 @@ export class Node {
   private begin(now: number): void {
     if (this.role !== 'follower' || this.primaryId !== null) return;
     this.lastHeartbeatAt = now;
+    this.lastAckAt = now;
     this.electionDeadline = now + this.randomTimeout();
   }
 
@@ -338,7 +366,7 @@ export class Node {
     let livePrimary: VoterView['livePrimary'] = null;
     if (this.role === 'primary') {
       livePrimary = { id: this.id, agoMs: 0 };
-    } else if (this.goneAt === null && now - this.lastHeartbeatAt < this.timings.electionTimeoutMs) {
+    } else if (now - this.lastHeartbeatAt < this.timings.leaseMs) {
       livePrimary = { id: this.primaryId, agoMs: now - this.lastHeartbeatAt };
     }
     return {
@@ -359,7 +387,11 @@ export class Node {
   private onVoteRequest(now: number, req: VoteRequest): void {
     if (req.clusterId === this.hard.config?.clusterId) this.heard.add(req.candidateId);
     const decision = decideVote(this.voterView(now), req);
+    const lastAckAgoMs = now - this.lastAckAt;
     if (decision.granted && !req.dryRun) {
+      // A grant is an acknowledgement too: should this candidate win, it
+      // serves from this ballot on, and a later winner waits that out.
+      this.lastAckAt = now;
       if (req.term !== this.hard.term || this.hard.votedFor !== req.candidateId) {
         // A newer term has no known primary yet: the old term's must not be reported for it.
         if (req.term > this.hard.term) this.primaryId = null;
@@ -376,7 +408,7 @@ export class Node {
       term: this.hard.term,
       granted: decision.granted,
       dryRun: req.dryRun,
-      ...(decision.granted ? {} : { reason: decision.reason }),
+      ...(decision.granted ? { lastAckAgoMs } : { reason: decision.reason }),
       // A candidate behind this voter's configuration is sent it with any
       // refusal, so that it catches up instead of standing on an old list.
       ...(!decision.granted && this.hard.config && compareConfigs(configPosition(this.hard.config), req.config) > 0 ? { config: this.hard.config } : {}),
@@ -441,7 +473,13 @@ export class Node {
       quorum: quorumSize(voterIds.length),
       granted: new Set([this.id]),
       refused: new Set(),
+      sentAt: now,
+      // By handoff, its primary stopped serving before it sent the handoff,
+      // and had waited out every older lease before it served, so there is
+      // nothing to wait for: this ballot's term is the next after its own.
+      servesFrom: handoff ? now : now + leaseWaitMs(this.timings, now - this.lastAckAt),
     };
+    if (phase === 'ballot') this.lastAckAt = now;
     this.election = e;
     this.role = phase === 'probe' ? 'precandidate' : 'candidate';
     this.primaryId = null;
@@ -488,6 +526,9 @@ export class Node {
       return;
     }
     (r.granted ? e.granted : e.refused).add(r.voterId);
+    if (r.granted && e.phase === 'ballot' && !e.handoff) {
+      e.servesFrom = Math.max(e.servesFrom, now + leaseWaitMs(this.timings, r.lastAckAgoMs ?? 0));
+    }
     this.maybeDecide(now);
   }
 
@@ -518,7 +559,7 @@ export class Node {
         type: 'election',
         outcome: { kind: 'elected', term: e.term, votes: e.granted.size, needed: e.quorum },
       });
-      this.becomePrimary(now);
+      this.becomePrimary(now, e);
     }
   }
 
@@ -580,6 +621,7 @@ export class Node {
     if (hb.term > this.hard.term) this.setHard({ term: hb.term, votedFor: null });
     if (this.role !== 'follower' || this.primaryId !== hb.primaryId) this.becomeFollower(now, hb.primaryId, 'heartbeat');
     this.lastHeartbeatAt = now;
+    this.lastAckAt = now;
     this.goneAt = null;
     this.handoffCandidate = hb.handoffTo ?? null;
     this.heir = hb.heir ?? null;
@@ -647,7 +689,7 @@ export class Node {
 
   // ---- Primary -------------------------------------------------------------
 
-  private becomePrimary(now: number): void {
+  private becomePrimary(now: number, won: ElectionRound): void {
     this.role = 'primary';
     this.primaryId = this.id;
     this.election = null;
@@ -660,7 +702,11 @@ export class Node {
     this.setHard({ config: { ...config, term: this.hard.term } });
     this.primary = {
       since: now,
-      leaseExpiry: 0,
+      servesFrom: won.servesFrom,
+      serving: false,
+      // The granted ballots were a majority acknowledging this node as of their send time.
+      leaseExpiry: won.sentAt + this.timings.leaseMs,
+      lastQuorumAt: won.sentAt,
       nextHeartbeatAt: now,
       rounds: new Map(),
       switchover: null,
@@ -671,6 +717,20 @@ export class Node {
     };
     this.pendingReason = 'elected';
     this.sendHeartbeats(now);
+    this.maybeServe(now);
+  }
+
+  /**
+   * maybeServe: once every older lease has ended, the primary serves. The
+   * serving effect is when the runtime runs its hook; until then /primary
+   * does not answer 200 and the watermark does not move.
+   */
+  private maybeServe(now: number): void {
+    const p = this.primary;
+    if (!p || p.serving || now < p.servesFrom || this.role !== 'primary') return;
+    p.serving = true;
+    this.out.push({ type: 'serving', term: this.hard.term });
+    this.maybeAdvanceWatermark();
   }
 
   private tickPrimary(now: number): void {
@@ -681,16 +741,22 @@ export class Node {
       this.out.push({ type: 'switchover_abandoned', target: p.switchover.target });
       p.switchover = null;
     }
-    if (now >= this.leaseDeadline(p)) {
-      this.becomeFollower(now, null, 'lease_lapsed');
+    if (now >= this.stepDownAt(p)) {
+      this.becomeFollower(now, null, 'quorum_lost');
       return;
     }
+    this.maybeServe(now);
     if (now >= p.nextHeartbeatAt) this.sendHeartbeats(now);
   }
 
-  /** A primary steps down at its lease expiry, or leaseMs after winning if no round was acknowledged. */
-  private leaseDeadline(p: PrimaryState): number {
-    return Math.max(p.leaseExpiry, p.since + leaseMs(this.timings));
+  /**
+   * stepDownAt: a primary that no majority acknowledged for an election
+   * timeout steps down. Its lease lapsed long before, so it served nothing
+   * since; staying primary that long lets a primary that was only paused (a
+   * CPU limit, a garbage collection) take up its lease again with no election.
+   */
+  private stepDownAt(p: PrimaryState): number {
+    return p.lastQuorumAt + this.timings.electionTimeoutMs;
   }
 
   private sendHeartbeats(now: number): void {
@@ -708,7 +774,6 @@ export class Node {
       primaryId: this.id,
       commitWatermark: this.hard.commitWatermark,
       config,
-      leaseMs: leaseMs(this.timings),
       ...(p.switchover && p.switchover.announcedRound !== null ? { handoffTo: p.switchover.target } : {}),
       ...(heir ? { heir } : {}),
     };
@@ -759,7 +824,8 @@ export class Node {
     const voterIds = voters(config.members).map((m) => m.id);
     const acks = voterIds.filter((id) => hb.acks.has(id)).length;
     if (acks < quorumSize(voterIds.length)) return;
-    p.leaseExpiry = Math.max(p.leaseExpiry, hb.sentAt + leaseMs(this.timings));
+    p.leaseExpiry = Math.max(p.leaseExpiry, hb.sentAt + this.timings.leaseMs);
+    p.lastQuorumAt = Math.max(p.lastQuorumAt, hb.sentAt);
     if (!p.configCommitted && compareConfigs(hb.config, configPosition(config)) === 0) {
       p.configCommitted = true;
       p.change = null;
@@ -771,13 +837,19 @@ export class Node {
     if (h && h.announcedRound !== null && round >= h.announcedRound && hb.acks.has(h.target)) {
       this.send(h.target, { type: 'handoff', clusterId: config.clusterId, term: this.hard.term, primaryId: this.id }, this.timings.electionTimeoutMs);
       this.handoffCandidate = h.target;
-      this.lastHeartbeatAt = now - this.timings.electionTimeoutMs;
+      this.lastHeartbeatAt = now - this.timings.leaseMs;
       this.becomeFollower(now, null, 'handoff');
     }
   }
 
-  /** The watermark advances only to a position of the primary's own term (Raft's commit rule). */
+  /**
+   * The watermark advances only while the primary serves, only to a position
+   * of its own term (Raft's commit rule), and never past its own position:
+   * the data store writes on the primary first, so members that report more
+   * than it holds are wrong, and what it never wrote cannot be acknowledged.
+   */
   private maybeAdvanceWatermark(): void {
+    if (!this.primary?.serving || !this.position) return;
     const members = this.members;
     const voterCount = voters(members).length;
     const positions: LogPosition[] = [];
@@ -786,7 +858,9 @@ export class Node {
       const pos = this.positionOf(m.id);
       if (pos) positions.push(pos);
     }
-    const next = watermarkCandidate(positions, watermarkHolders(voterCount));
+    const candidate = watermarkCandidate(positions, watermarkHolders(voterCount));
+    // A member at a later position of this term holds this primary's whole log of the term, so the own position is held too.
+    const next = candidate && !covers(this.position, candidate) ? this.position : candidate;
     if (next && next.term === this.hard.term && comparePositions(next, this.hard.commitWatermark) > 0) {
       this.setHard({ commitWatermark: next });
     }
@@ -910,7 +984,8 @@ export class Node {
     this.setHard({ config: { ...config, term: this.hard.term, version: config.version + 1, members } });
     p.configCommitted = false;
     // A rollback is not rolled back in turn: if it cannot commit either, the
-    // lease lapses and the next primary settles the configuration.
+    // primary steps down (no majority acknowledges it) and the next primary
+    // settles the configuration.
     p.change = { version: config.version + 1, deadline: now + this.timings.electionTimeoutMs, previous: config.members, rollback };
     p.departed.clear();
     for (const m of config.members) if (!findMember(members, m.id)) p.departed.set(m.id, m.url);
@@ -926,7 +1001,7 @@ export class Node {
   private rollBack(now: number, change: PendingChange): void {
     // Writes acknowledged under the change are held by a majority of its
     // voters; unless a majority of the previous ones holds them too, the
-    // change is left to the lease (and never looked at again: its time to
+    // change is left to the step-down (and never looked at again: its time to
     // roll back has passed, and the timer must not fire on it for ever).
     if (!this.holdersCover(change.previous)) {
       this.primary!.change = { ...change, rollback: true };
@@ -940,14 +1015,15 @@ export class Node {
 
   /**
    * rollbackAt is when an uncommitted change is given up: at its deadline, or
-   * a heartbeat interval before the lease would lapse, whichever is first. A
-   * round that fails to commit the change fails to renew the lease too (both
-   * need a majority of the same voters), so waiting longer would only let the
-   * lease lapse; rolled back in time, the previous voters can keep both.
+   * a heartbeat interval before the primary would step down, whichever is
+   * first. A round that fails to commit the change fails to count as a
+   * majority's acknowledgement too (both need a majority of the same voters),
+   * so waiting longer would only make it step down; rolled back in time, the
+   * previous voters can keep it primary.
    */
   private rollbackAt(p: PrimaryState, change: PendingChange): number {
     if (change.rollback) return Number.POSITIVE_INFINITY;
-    return Math.min(change.deadline, this.leaseDeadline(p) - this.timings.heartbeatMs);
+    return Math.min(change.deadline, this.stepDownAt(p) - this.timings.heartbeatMs);
   }
 
   /** positionOf: this node's own log position, or the last a member reported to this primary. */
@@ -1045,7 +1121,8 @@ export class Node {
     else if (this.election) at = this.election.deadline;
     else {
       const p = this.primary!;
-      at = Math.min(p.nextHeartbeatAt, this.leaseDeadline(p));
+      at = Math.min(p.nextHeartbeatAt, this.stepDownAt(p));
+      if (!p.serving) at = Math.min(at, p.servesFrom);
       if (p.switchover) at = Math.min(at, p.switchover.deadline);
       if (p.change) at = Math.min(at, this.rollbackAt(p, p.change));
     }

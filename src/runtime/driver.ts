@@ -56,6 +56,8 @@ export interface RoleChange {
 /** Notifications tell the world what the node became and decided. */
 export interface Notifications {
   role(change: RoleChange): void;
+  /** The primary of `term` starts to serve: every older lease has ended. */
+  serving(term: number): void;
   election(outcome: ElectionOutcome): void;
   switchoverAbandoned(target: string): void;
   /** A configuration this primary wrote is committed. */
@@ -174,6 +176,9 @@ export class Driver {
           break;
         case 'role':
           this.ports.notify.role(effect);
+          break;
+        case 'serving':
+          this.ports.notify.serving(effect.term);
           break;
         case 'election':
           this.ports.notify.election(effect.outcome);

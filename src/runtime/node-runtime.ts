@@ -137,6 +137,7 @@ export class NodeRuntime implements QuorumService {
       transport: { send: (to, message, timeoutMs) => this.send(to, message, timeoutMs), abort: (round) => this.abort(round) },
       notify: {
         role: (change) => this.onRole(change),
+        serving: (term) => this.onServing(term),
         election: (outcome) => this.onElection(outcome),
         switchoverAbandoned: (target) => this.onSwitchoverAbandoned(target),
         configCommitted: (config) => this.onConfigCommitted(config),
@@ -491,13 +492,18 @@ export class NodeRuntime implements QuorumService {
     }
     const wasPrimary = this.lastRole === 'primary';
     this.lastRole = role;
-    if (role === 'primary' || wasPrimary) {
-      this.hook?.run({ nodeId: this.id, role: role === 'primary' ? 'primary' : 'follower', term, primaryId });
-    }
+    // Promotion runs the hook once the primary serves (onServing); demotion at once.
+    if (wasPrimary && role !== 'primary') this.hook?.run({ nodeId: this.id, role: 'follower', term, primaryId });
     const pending = this.pendingSwitchover;
     if (pending && primaryId === pending.target && term > pending.fromTerm) {
       this.finishSwitchover({ status: 'completed', target: pending.target, term });
     }
+  }
+
+  /** The primary starts to serve: every older lease has ended, so its store may take writes. */
+  private onServing(term: number): void {
+    this.logger.info({ term }, `serving as primary in term ${term}`);
+    this.hook?.run({ nodeId: this.id, role: 'primary', term, primaryId: this.id });
   }
 
   private onElection(outcome: ElectionOutcome): void {

@@ -46,10 +46,10 @@ export interface RuntimeOptions {
   readonly dataDir: string | null;
   readonly logger: Logger;
   /**
-   * Treat a refused connection to the primary's port as evidence that its
-   * process is gone, and elect at once. Sound only where nothing between the
-   * members rejects connections (a firewall REJECT rule, a proxy or a service
-   * with no endpoints would look the same while the primary lives on).
+   * Watch the primary's connection: when it closes and the primary's port
+   * refuses a connect, probe at once instead of after the election timeout.
+   * A refusal that lies (a firewall REJECT, a proxy with no backend, a stale
+   * url) costs a refused probe: voters that still hear the primary refuse.
    */
   readonly fastFailover?: boolean;
   /** Seed for the election-timeout jitter; random when absent. */

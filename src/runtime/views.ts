@@ -2,7 +2,7 @@
 // the members, and the answers of the health, readiness, /primary and /replica
 // probes. Each reads the node at a given time on its clock and changes nothing.
 
-import { isElectable, isVoter, leaseMs, quorumSize, voters, watermarkHolders, type Node, type Role } from '../core/index.js';
+import { isElectable, isVoter, quorumSize, voters, watermarkHolders, type Node, type Role } from '../core/index.js';
 import type { Check, MembersView, StatusView } from './service.js';
 
 export function statusView(node: Node, now: number, startedAt: Date, configDifferences: readonly string[] = []): StatusView {
@@ -24,7 +24,7 @@ export function statusView(node: Node, now: number, startedAt: Date, configDiffe
       heartbeatMs: t.heartbeatMs,
       electionTimeoutMs: t.electionTimeoutMs,
       electionJitterMs: t.electionJitterMs,
-      leaseMs: leaseMs(t),
+      leaseMs: t.leaseMs,
     },
     clusterId: config?.clusterId ?? null,
     config: config ? { term: config.term, version: config.version } : null,

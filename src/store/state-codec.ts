@@ -3,11 +3,12 @@
 // load instead of quietly resetting a node's vote or term.
 //
 // The file is pretty-printed JSON, so an operator can read it:
-//   { "format": 2, "state": { term, votedFor, commitWatermark, config },
+//   { "format": 3, "state": { term, votedFor, commitWatermark, config },
 //     "checksum": "sha256:<hex>" }
 // config is the cluster configuration { clusterId, term, version, members,
 // timings }, or null on a node that joins and has not heard it yet. Format 1
-// (before the configuration was replicated) held a bare member list instead.
+// (before the configuration was replicated) held a bare member list instead;
+// format 2's timings had no lease of their own.
 // The checksum covers the canonical compact JSON of the state (fixed key
 // order), so re-indenting the file keeps it valid while any changed value is
 // detected.
@@ -16,7 +17,7 @@ import { createHash } from 'node:crypto';
 import type { ClusterConfig, HardState, Member } from '../core/index.js';
 
 /** The format version this code writes and the only one it reads. */
-export const STATE_FORMAT_VERSION = 2;
+export const STATE_FORMAT_VERSION = 3;
 
 const CHECKSUM_PREFIX = 'sha256:';
 const CHECKSUM_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -25,7 +26,7 @@ const FILE_KEYS = ['format', 'state', 'checksum'] as const;
 const STATE_KEYS = ['term', 'votedFor', 'commitWatermark', 'config'] as const;
 const POSITION_KEYS = ['term', 'lsn'] as const;
 const CONFIG_KEYS = ['clusterId', 'term', 'version', 'members', 'timings'] as const;
-const TIMING_KEYS = ['heartbeatMs', 'electionTimeoutMs', 'electionJitterMs', 'clockDriftBound'] as const;
+const TIMING_KEYS = ['heartbeatMs', 'leaseMs', 'electionTimeoutMs', 'electionJitterMs', 'clockDriftBound'] as const;
 const MEMBER_KEYS = ['id', 'url', 'kind', 'state'] as const;
 const MEMBER_OPTIONAL_KEYS = ['autoPromote'] as const;
 const MEMBER_KINDS: readonly string[] = ['data', 'witness'];
@@ -53,6 +54,7 @@ function copyConfig(c: ClusterConfig): ClusterConfig {
     members: c.members.map((m): Member => ({ id: m.id, url: m.url, kind: m.kind, state: m.state, ...(m.autoPromote === false ? { autoPromote: false } : {}) })),
     timings: {
       heartbeatMs: t.heartbeatMs,
+      leaseMs: t.leaseMs,
       electionTimeoutMs: t.electionTimeoutMs,
       electionJitterMs: t.electionJitterMs,
       clockDriftBound: t.clockDriftBound,
@@ -117,6 +119,7 @@ function checkConfig(v: unknown, at: string, exact: boolean): string | null {
     checkCount(c.version, `${at}.version`) ??
     checkFields(t, `${at}.timings`, TIMING_KEYS, exact) ??
     checkCount(t.heartbeatMs, `${at}.timings.heartbeatMs`) ??
+    checkCount(t.leaseMs, `${at}.timings.leaseMs`) ??
     checkCount(t.electionTimeoutMs, `${at}.timings.electionTimeoutMs`) ??
     checkCount(t.electionJitterMs, `${at}.timings.electionJitterMs`) ??
     checkNumber(t.clockDriftBound, `${at}.timings.clockDriftBound`);

@@ -72,7 +72,7 @@ const VERBOSE = (process.env.QUORUMD_CHAOS_VERBOSE ?? '') !== '';
  */
 const CUT_MODES = cutModes(process.env.QUORUMD_CHAOS_CUT_MODES ?? 'blackhole,blackhole,reset');
 const FAST_FAILOVER = process.env.QUORUMD_CHAOS_FAST_FAILOVER ?? 'on';
-const TIMINGS = { heartbeatMs: 50, electionTimeoutMs: 300, electionJitterMs: 200 };
+const TIMINGS = { heartbeatMs: 50, leaseMs: 150, electionTimeoutMs: 300, electionJitterMs: 200 };
 const SPECS: NodeSpec[] = [
   { id: 'd1', kind: 'data' },
   { id: 'd2', kind: 'data' },

@@ -36,7 +36,7 @@ t.test('the least configuration, an id and a data dir, is a single-node cluster 
     onRoleChange: null,
     roleChangeTimeoutMs: 10_000,
     logLevel: 'info',
-    fastFailover: false,
+    fastFailover: true,
   });
   t.equal(DEFAULT_LISTEN, '127.0.0.1:7400');
 });
@@ -62,6 +62,8 @@ t.test('every setting can be given by its flag', async (t) => {
       's3cret-s3cret-s3cret',
       '--heartbeat-ms',
       '50',
+      '--lease-ms',
+      '150',
       '--election-timeout-ms',
       '500',
       '--election-jitter-ms',
@@ -98,7 +100,7 @@ t.test('every setting can be given by its flag', async (t) => {
     operatorTokens: [],
     tls: null,
     insecure: false,
-    timings: { heartbeatMs: 50, electionTimeoutMs: 500, electionJitterMs: 0, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
+    timings: { heartbeatMs: 50, leaseMs: 150, electionTimeoutMs: 500, electionJitterMs: 0, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
     onRoleChange: '/usr/local/bin/promote --fast',
     roleChangeTimeoutMs: 2500,
     logLevel: 'debug',
@@ -115,6 +117,7 @@ const fullEnv = {
   QUORUMD_CLUSTER_NAME: 'orders.db_2',
   QUORUMD_TOKEN: 's3cret-s3cret-s3cret',
   QUORUMD_HEARTBEAT_MS: '40',
+  QUORUMD_LEASE_MS: '120',
   QUORUMD_ELECTION_TIMEOUT_MS: '400',
   QUORUMD_ELECTION_JITTER_MS: '100',
   QUORUMD_ON_ROLE_CHANGE: 'true',
@@ -146,7 +149,7 @@ t.test('every setting can be given by its environment variable, which checkEnv c
     operatorTokens: [],
     tls: null,
     insecure: false,
-    timings: { heartbeatMs: 40, electionTimeoutMs: 400, electionJitterMs: 100, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
+    timings: { heartbeatMs: 40, leaseMs: 120, electionTimeoutMs: 400, electionJitterMs: 100, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
     onRoleChange: 'true',
     roleChangeTimeoutMs: 1000,
     logLevel: 'warn',
@@ -166,6 +169,7 @@ t.test('every setting can be given in the config file, under its key', async (t)
     clusterName: 'inventory',
     token: 's3cret-s3cret-s3cret',
     heartbeatMs: 20,
+    leaseMs: 60,
     electionTimeoutMs: 200,
     electionJitterMs: 50,
     onRoleChange: 'echo',
@@ -188,7 +192,7 @@ t.test('every setting can be given in the config file, under its key', async (t)
   t.equal(c.dataDir, '/var/q');
   t.equal(c.clusterName, 'inventory');
   t.equal(c.token, 's3cret-s3cret-s3cret');
-  t.strictSame(c.timings, { heartbeatMs: 20, electionTimeoutMs: 200, electionJitterMs: 50, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound });
+  t.strictSame(c.timings, { heartbeatMs: 20, leaseMs: 60, electionTimeoutMs: 200, electionJitterMs: 50, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound });
   t.equal(c.onRoleChange, 'echo');
   t.equal(c.roleChangeTimeoutMs, 300);
   t.equal(c.logLevel, 'error');
@@ -430,9 +434,16 @@ const bad: readonly Bad[] = [
     expect: [/^--heartbeat-ms must be a whole number of milliseconds from 1 to 60000; got 0$/],
   },
   {
-    why: 'an election timeout not above the heartbeat',
-    env: { QUORUMD_ID: 'n1', QUORUMD_DATA_DIR: 'd', QUORUMD_HEARTBEAT_MS: '100', QUORUMD_ELECTION_TIMEOUT_MS: '100' },
-    expect: [/^timings: electionTimeoutMs must exceed heartbeatMs \(QUORUMD_HEARTBEAT_MS = 100, QUORUMD_ELECTION_TIMEOUT_MS = 100\)$/],
+    why: 'a lease not above the heartbeat',
+    env: { QUORUMD_ID: 'n1', QUORUMD_DATA_DIR: 'd', QUORUMD_HEARTBEAT_MS: '100', QUORUMD_LEASE_MS: '100' },
+    expect: [
+      /^timings: leaseMs must exceed heartbeatMs, or no round could renew the lease before it ends \(QUORUMD_HEARTBEAT_MS = 100, QUORUMD_LEASE_MS = 100\)$/,
+    ],
+  },
+  {
+    why: 'an election timeout shorter than the lease',
+    env: { QUORUMD_ID: 'n1', QUORUMD_DATA_DIR: 'd', QUORUMD_LEASE_MS: '300', QUORUMD_ELECTION_TIMEOUT_MS: '200' },
+    expect: [/^timings: electionTimeoutMs must be at least leaseMs \(QUORUMD_LEASE_MS = 300, QUORUMD_ELECTION_TIMEOUT_MS = 200\)$/],
   },
   {
     why: 'an election timeout too long',

@@ -1,11 +1,12 @@
 // The primary: heartbeat rounds on the interval, the lease from
-// quorum-acknowledged rounds and the step-down when it lapses, and the commit
+// quorum-acknowledged rounds, the step-down an election timeout after the last
+// one, the wait for older leases before it serves, and the commit
 // watermark (computed from voting data members, only advanced, only to a
 // position of the primary's own term, carried to and persisted by followers).
 
 import t from 'tap';
 import fc from 'fast-check';
-import { ZERO_POSITION, leaseMs, type Member, type Timings } from '../../src/core/index.js';
+import { ZERO_POSITION, leaseWaitMs, type Member, type Timings } from '../../src/core/index.js';
 import {
   AFTER_START_LOYALTY,
   Cluster,
@@ -21,7 +22,7 @@ import {
   type NodeSetup,
 } from '../support/core-harness.js';
 
-const LEASE = leaseMs(TIMINGS);
+const LEASE = TIMINGS.leaseMs;
 const HB = TIMINGS.heartbeatMs;
 const ELECTED = AFTER_START_LOYALTY;
 
@@ -38,7 +39,7 @@ function withPrimaryA(members: Member[]): Cluster {
 t.test('a primary sends a heartbeat round to every other member every heartbeatMs', async (t) => {
   // Proves the heartbeat interval: nothing between rounds, then one heartbeat
   // to each other member (the catching-up one too) carrying the term, the
-  // primary, the commit watermark, the membership and the lease length.
+  // primary, the commit watermark and the configuration (with its timings).
   // x does not catch up here (autoPromote off), so the configuration stays as it started.
   const cluster = withPrimaryA([data('a'), data('b'), data('c'), { ...catchingUp('x'), autoPromote: false }]);
   const a = cluster.node('a');
@@ -50,11 +51,7 @@ t.test('a primary sends a heartbeat round to every other member every heartbeatM
     const hbs = sends(cluster.tick('a', due), 'heartbeat');
     t.same(hbs.map((h) => h.to).sort(), ['b', 'c', 'x'], `round ${k} goes to every other member`);
     for (const h of hbs) {
-      t.match(
-        h.message,
-        { term: 2, primaryId: 'a', commitWatermark: ZERO_POSITION, leaseMs: LEASE, config: { ...cluster.config, term: 2 } },
-        `round ${k} to ${h.to}`,
-      );
+      t.match(h.message, { term: 2, primaryId: 'a', commitWatermark: ZERO_POSITION, config: { ...cluster.config, term: 2 } }, `round ${k} to ${h.to}`);
     }
     rounds.push(hbs[0]?.message.round ?? -1);
     cluster.deliver();
@@ -101,41 +98,70 @@ t.test('a round acknowledged by a minority does not renew the lease', async (t) 
   t.equal(a.leaseExpiry, ELECTED + HB + LEASE, "the witness's acknowledgement completes the quorum");
 });
 
-t.test('a primary whose lease lapses without a quorum steps down exactly when it lapses', async (t) => {
-  // Proves the step-down: cut off from every follower, the primary keeps
-  // sending rounds but none is acknowledged; at the lease expiry it becomes a
-  // follower for reason lease_lapsed, and it never held the lease past it.
+t.test('a primary no quorum acknowledges stops serving when its lease lapses and steps down an election timeout after its last quorum', async (t) => {
+  // Proves the two deadlines: cut off from every follower, the primary keeps
+  // sending rounds but none is acknowledged; it holds its lease only before
+  // the expiry, and stays primary (serving nothing) until an election timeout
+  // after the last acknowledged round, when it steps down for quorum_lost. A
+  // primary only paused that long takes up its lease again with no election.
   const cluster = withPrimaryA([data('a'), data('b'), data('c')]);
   const a = cluster.node('a');
   const expiry = a.leaseExpiry ?? -1;
+  const lastQuorum = expiry - LEASE;
+  const stepDown = lastQuorum + TIMINGS.electionTimeoutMs;
   cluster.cut = (from, to) => from === 'a' || to === 'a';
   let heartbeatsSent = 0;
   for (let now = ELECTED + 1; a.currentRole === 'primary'; now = a.nextTimer) {
-    t.ok(now <= expiry, `still primary at ${now}, after the lease expiry ${expiry}`);
-    if (now > expiry) break;
+    t.ok(now <= stepDown, `still primary at ${now}, after ${stepDown}`);
+    if (now > stepDown) break;
     heartbeatsSent += sends(cluster.tick('a', now), 'heartbeat').length;
     cluster.deliver();
-    if (a.currentRole === 'primary') t.ok(a.holdsLease(now) === now < expiry, `holds the lease at ${now} only before ${expiry}`);
+    if (a.currentRole === 'primary') t.equal(a.holdsLease(now), now < expiry, `holds the lease at ${now} only before ${expiry}`);
   }
-  t.ok(heartbeatsSent >= 2 * Math.floor(LEASE / HB) - 2, `it kept sending rounds while primary (${heartbeatsSent} heartbeats)`);
+  t.ok(heartbeatsSent >= 2 * Math.floor(TIMINGS.electionTimeoutMs / HB) - 2, `it kept sending rounds while primary (${heartbeatsSent} heartbeats)`);
   const last = cluster.roleLog.filter((r) => r.id === 'a').at(-1)?.change;
-  t.match(last, { role: 'follower', term: 2, reason: 'lease_lapsed' }, 'a stepped down for lease_lapsed');
-  t.equal(cluster.now, expiry, 'the step-down happened at the lease expiry');
+  t.match(last, { role: 'follower', term: 2, reason: 'quorum_lost' }, 'a stepped down for quorum_lost');
+  t.equal(cluster.now, stepDown, 'the step-down happened an election timeout after the last acknowledged round');
   t.equal(a.leaseExpiry, null, 'a follower has no lease');
 });
 
-t.test('leaseMs keeps a lease shorter than every voter loyalty under the drift bound (property)', async (t) => {
-  // Proves the lease arithmetic of timings.ts: a lease measured on a clock
-  // running fast by the drift bound still ends, in true time, before a voter
-  // whose clock runs slow by the bound stops being loyal.
-  t.equal(leaseMs(TIMINGS), 134, 'the default lease: floor(150 * 0.95 / 1.05) - 1');
+t.test('leaseWaitMs outlasts any older lease a voter acknowledged, under the drift bound (property)', async (t) => {
+  // Proves the arithmetic of timings.ts in true time. An older primary, its
+  // clock at rate rp, sends a round at true time 0 and serves until leaseMs on
+  // its clock. A voter acknowledges it at true time ack >= 0 and reports, at
+  // true time ack + gap, how long ago that was on its own clock (rate rv); the
+  // winner gets the report `travel` later and waits leaseWaitMs on its clock
+  // (rate rw). Every rate is within the drift bound of true time; the wait
+  // must end after the older lease.
+  t.equal(
+    leaseWaitMs(TIMINGS, 0),
+    Math.ceil((100 * 1.05) / 0.95) + 1,
+    'the wait right after an acknowledgement: the lease stretched by the drift both ways, plus 1',
+  );
+  t.equal(leaseWaitMs(TIMINGS, 1_000), 0, 'an acknowledgement long ago costs no wait');
+  const rate = (d: number) => fc.double({ min: 1 - d, max: 1 + d, noNaN: true });
+  const scenario = fc
+    .tuple(fc.integer({ min: 2, max: 10_000 }), fc.double({ min: 0, max: 0.45, noNaN: true }))
+    .chain(([leaseMs, d]) =>
+      fc.tuple(
+        fc.constant(leaseMs),
+        fc.constant(d),
+        rate(d),
+        rate(d),
+        rate(d),
+        fc.double({ min: 0, max: 20_000, noNaN: true }),
+        fc.double({ min: 0, max: 20_000, noNaN: true }),
+        fc.double({ min: 0, max: 1_000, noNaN: true }),
+      ),
+    );
   checkProperty(
     t,
-    'lease / (1 - d) < electionTimeout / (1 + d), and the lease is a whole number >= 0',
-    fc.property(fc.integer({ min: 2, max: 60_000 }), fc.double({ min: 0, max: 0.49, noNaN: true }), (electionTimeoutMs, clockDriftBound) => {
-      const timings: Timings = { heartbeatMs: 1, electionTimeoutMs, electionJitterMs: 0, clockDriftBound };
-      const lease = leaseMs(timings);
-      return Number.isInteger(lease) && lease >= 0 && lease / (1 - clockDriftBound) < electionTimeoutMs / (1 + clockDriftBound);
+    'the winner serves only after the older lease ends, in true time',
+    fc.property(scenario, ([leaseMs, d, rp, rv, rw, ack, gap, travel]) => {
+      const timings: Timings = { heartbeatMs: 1, leaseMs, electionTimeoutMs: leaseMs, electionJitterMs: 0, clockDriftBound: d };
+      const leaseEnds = leaseMs / rp;
+      const servesAt = ack + gap + travel + leaseWaitMs(timings, gap * rv) / rw;
+      return servesAt > leaseEnds;
     }),
   );
 });
@@ -204,6 +230,20 @@ t.test('the watermark only advances', async (t) => {
   t.same(cluster.node('a').hardState.commitWatermark, pos(2, 40), 'lower reports must not move it back');
   reportAndHeartbeat(cluster, { b: pos(2, 45), c: pos(2, 60) });
   t.same(cluster.node('a').hardState.commitWatermark, pos(2, 50), 'higher reports move it on');
+});
+
+t.test('the watermark never passes the primary own position, whatever its members report', async (t) => {
+  // Proves the bound on what members may claim: the data store writes on the
+  // primary first, so followers reporting more than the primary holds are
+  // wrong (or lying), and a majority of them must not acknowledge writes the
+  // primary never made. Without the bound, b and c reporting 2/1000 would
+  // make a watermark that no candidate could ever cover. What they claim
+  // includes what the primary holds of its term, so that much counts.
+  const cluster = withPrimaryA([data('a'), data('b'), data('c')]);
+  reportAndHeartbeat(cluster, { a: pos(2, 40), b: pos(2, 1000), c: pos(2, 1000) });
+  t.same(cluster.node('a').hardState.commitWatermark, pos(2, 40), 'members ahead of the primary move it only to the primary own position');
+  reportAndHeartbeat(cluster, { a: pos(2, 1000) });
+  t.same(cluster.node('a').hardState.commitWatermark, pos(2, 1000), 'once the primary holds it, it may be acknowledged');
 });
 
 t.test('the watermark advances only to a position of the primary own term', async (t) => {

@@ -102,7 +102,7 @@ t.test('every heartbeat draws a fresh timeout', async (t) => {
   const offsets = new Set<number>();
   for (let i = 0; i < 50; i++) {
     const now = 100 + i * 30;
-    deliver(b, now, { type: 'heartbeat', round: i + 1, term: 2, primaryId: 'a', commitWatermark: pos(0, 0), config: { ...MS, term: 2 }, leaseMs: 100 });
+    deliver(b, now, { type: 'heartbeat', round: i + 1, term: 2, primaryId: 'a', commitWatermark: pos(0, 0), config: { ...MS, term: 2 } });
     const offset = b.nextTimer - now;
     if (offset < BASE || offset >= BASE + JITTER) t.fail(`heartbeat ${i + 1}: deadline ${offset} ms after it, outside [${BASE}, ${BASE + JITTER})`);
     offsets.add(offset);

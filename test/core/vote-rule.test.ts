@@ -317,7 +317,7 @@ t.test('a node that grants a ballot for a newer term no longer names the old ter
   // term's primary as the primary of the new term (the runtime records it in
   // the term history).
   const node = nodeB();
-  deliver(node, 0, { type: 'heartbeat', round: 1, term: 3, primaryId: 'c', commitWatermark: pos(3, 50), config: { ...MS, term: 3 }, leaseMs: 100 });
+  deliver(node, 0, { type: 'heartbeat', round: 1, term: 3, primaryId: 'c', commitWatermark: pos(3, 50), config: { ...MS, term: 3 } });
   t.equal(node.knownPrimary, 'c', 'b follows c in term 3');
   const later = TIMINGS.electionTimeoutMs + 1;
   const effects = ask(node, later, { candidateId: 'a', term: 4, position: pos(3, 60), config: { term: 3, version: 1 } });

@@ -57,7 +57,7 @@ import type { StatusView } from '../../src/runtime/service.js';
 const SEED = process.env.QUORUMD_HOSTILE_SEED ? Number(process.env.QUORUMD_HOSTILE_SEED) : undefined;
 const MAX = Number.MAX_SAFE_INTEGER;
 /** Slow timings: the cluster must keep its primary through the load on two cores; timing is not under test here. */
-const TIMINGS = { heartbeatMs: 100, electionTimeoutMs: 1500, electionJitterMs: 500 };
+const TIMINGS = { heartbeatMs: 100, leaseMs: 300, electionTimeoutMs: 1500, electionJitterMs: 500 };
 const SPECS = [
   { id: 'd1', kind: 'data' as const },
   { id: 'd2', kind: 'data' as const },
@@ -380,14 +380,17 @@ const configPositionText = fc.tuple(numberText, numberText).map(([term, version]
     ['version', version],
   ]),
 );
-const timingsText = fc.tuple(numberText, numberText, numberText, fc.oneof(numberText, fc.constantFrom('0.05', '0.5', '0.49'))).map(([hb, et, ej, drift]) =>
-  objectText([
-    ['heartbeatMs', hb],
-    ['electionTimeoutMs', et],
-    ['electionJitterMs', ej],
-    ['clockDriftBound', drift],
-  ]),
-);
+const timingsText = fc
+  .tuple(numberText, numberText, numberText, numberText, fc.oneof(numberText, fc.constantFrom('0.05', '0.5', '0.49')))
+  .map(([hb, lease, et, ej, drift]) =>
+    objectText([
+      ['heartbeatMs', hb],
+      ['leaseMs', lease],
+      ['electionTimeoutMs', et],
+      ['electionJitterMs', ej],
+      ['clockDriftBound', drift],
+    ]),
+  );
 const configText = fc
   .tuple(idText, numberText, numberText, fc.array(memberText, { maxLength: 70 }), timingsText)
   .map(([clusterId, term, version, members, timings]) =>
@@ -415,13 +418,12 @@ const routeFields: Record<string, fc.Arbitrary<Array<readonly [string, string]>>
       ...(h === undefined ? [] : [['handoff', h] as const]),
     ]),
   '/heartbeat': fc
-    .tuple(numberText, idText, positionText, configText, numberText, fc.option(idText, { nil: undefined }))
-    .map(([term, p, wm, config, lease, to]) => [
+    .tuple(numberText, idText, positionText, configText, fc.option(idText, { nil: undefined }))
+    .map(([term, p, wm, config, to]) => [
       ['term', term] as const,
       ['primaryId', p] as const,
       ['commitWatermark', wm] as const,
       ['config', config] as const,
-      ['leaseMs', lease] as const,
       ...(to === undefined ? [] : [['handoffTo', to] as const]),
     ]),
   '/handoff': fc
@@ -793,7 +795,7 @@ const CLAIMS: Record<PeerKind, 'candidateId' | 'primaryId'> = { vote: 'candidate
 /** The numeric fields of each peer body, as the 400's `field` names them. */
 const NUMERIC_FIELDS: Record<PeerKind, readonly string[]> = {
   vote: ['term', 'config.term', 'config.version', 'lastLogTerm', 'lastLogLsn'],
-  heartbeat: ['term', 'commitWatermark.term', 'commitWatermark.lsn', 'config.term', 'config.version', 'leaseMs'],
+  heartbeat: ['term', 'commitWatermark.term', 'commitWatermark.lsn', 'config.term', 'config.version'],
   handoff: ['term'],
 };
 /** The numeric fields that hold a term (at most MAX_TERM); the others are counts (at most 2^53 - 1). */
@@ -998,7 +1000,6 @@ async function flood(t: Test, f: Fixture, candidates: fc.Arbitrary<string>, mix:
           primaryId: someId,
           commitWatermark: fc.record({ term: fc.maxSafeNat(), lsn: fc.maxSafeNat() }),
           version: fc.maxSafeNat(),
-          leaseMs: fc.maxSafeNat(),
         })
         // The cluster's own configuration, valid, of any version, stamped with the heartbeat's term as an honest
         // primary's is: only the stale term is wrong with it.
@@ -1101,7 +1102,7 @@ function bodyOf(c: Current, kind: PeerKind, claimed: string, term: number, dryRu
       };
     case 'heartbeat':
       // The configuration is stamped with the heartbeat's term, as an honest primary's is.
-      return { term, primaryId: claimed, commitWatermark: { ...c.commitWatermark }, config: { ...structuredClone(c.config), term }, leaseMs: c.leaseMs };
+      return { term, primaryId: claimed, commitWatermark: { ...c.commitWatermark }, config: { ...structuredClone(c.config), term } };
     case 'handoff':
       return { clusterId: c.config.clusterId, term, primaryId: claimed };
   }

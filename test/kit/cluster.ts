@@ -29,6 +29,7 @@ export interface NodeSpec {
 
 export interface ClusterTimings {
   readonly heartbeatMs: number;
+  readonly leaseMs: number;
   readonly electionTimeoutMs: number;
   readonly electionJitterMs: number;
 }
@@ -346,6 +347,7 @@ export class ProcessCluster {
       ...(n.joinClusterId === null ? { QUORUMD_MEMBERS: members } : { QUORUMD_JOIN: n.joinClusterId, QUORUMD_URL: n.url }),
       QUORUMD_DATA_DIR: n.dataDir,
       QUORUMD_HEARTBEAT_MS: String(t.heartbeatMs),
+      QUORUMD_LEASE_MS: String(t.leaseMs),
       QUORUMD_ELECTION_TIMEOUT_MS: String(t.electionTimeoutMs),
       QUORUMD_ELECTION_JITTER_MS: String(t.electionJitterMs),
       QUORUMD_LOG_LEVEL: this.opts.logLevel ?? 'warn',
@@ -428,12 +430,12 @@ export class ProcessCluster {
         members: members.members.map((m) => ({ id: m.id, url: m.url, kind: m.kind, state: m.state, ...(m.autoPromote ? {} : { autoPromote: false }) })),
         timings: {
           heartbeatMs: t.heartbeatMs,
+          leaseMs: t.leaseMs,
           electionTimeoutMs: t.electionTimeoutMs,
           electionJitterMs: t.electionJitterMs,
           clockDriftBound: DEFAULT_TIMINGS.clockDriftBound,
         },
       },
-      leaseMs: t.leaseMs,
     };
   }
 

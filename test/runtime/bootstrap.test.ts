@@ -8,7 +8,7 @@ import t from 'tap';
 import type { Member, Timings } from '../../src/core/index.js';
 import { configDifferences, initialConfig } from '../../src/runtime/bootstrap.js';
 
-const TIMINGS: Timings = { heartbeatMs: 30, electionTimeoutMs: 200, electionJitterMs: 100, clockDriftBound: 0.05 };
+const TIMINGS: Timings = { heartbeatMs: 30, leaseMs: 90, electionTimeoutMs: 200, electionJitterMs: 100, clockDriftBound: 0.05 };
 const MEMBERS: readonly Member[] = [
   { id: 'a', url: 'http://10.0.0.1:7400', kind: 'data', state: 'voting' },
   { id: 'b', url: 'http://10.0.0.2:7400', kind: 'data', state: 'voting' },
@@ -93,7 +93,7 @@ t.test('configDifferences names a changed kind or state, and every changed timin
     'member b is data voting at http://10.0.0.2:7400 in the configuration but data catching_up at http://10.0.0.2:7400 in the settings',
     'member w is witness voting at http://10.0.0.3:7400 in the configuration but data voting at http://10.0.0.3:7400 in the settings',
   ]);
-  const timings: Timings = { heartbeatMs: 40, electionTimeoutMs: 300, electionJitterMs: 50, clockDriftBound: 0.1 };
+  const timings: Timings = { heartbeatMs: 40, leaseMs: 90, electionTimeoutMs: 300, electionJitterMs: 50, clockDriftBound: 0.1 };
   t.same(configDifferences(held, held, timings), [
     'heartbeatMs is 30 in the configuration but 40 in the settings',
     'electionTimeoutMs is 200 in the configuration but 300 in the settings',

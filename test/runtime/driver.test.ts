@@ -36,6 +36,7 @@ function recorder(failSave = false): Recorder {
     },
     notify: {
       role: (c) => void log.push(`role ${c.role} t${c.term}`),
+      serving: (term) => void log.push(`serving t${term}`),
       election: (o) => void log.push(`election ${o.kind}`),
       switchoverAbandoned: (target) => void log.push(`abandoned ${target}`),
       configCommitted: (config) => void log.push(`committed ${config.version}`),

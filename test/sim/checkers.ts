@@ -8,8 +8,9 @@
 // Liveness bound. Once the faults are healed and a majority of voters that
 // includes an electable data member is connected and stable, a primary of that
 // majority holds its lease within livenessBoundMs(timings) of true time:
-//   - loyalty: a voter refuses candidates for electionTimeoutMs after it last
-//     heard a primary (or after it restarted), on its own clock;
+//   - loyalty: a voter refuses candidates for leaseMs after it last heard a
+//     primary (or after it restarted), on its own clock, and the winner then
+//     waits out older leases, at most leaseWaitMs(timings, 0) more;
 //   - a follower stands at most electionTimeoutMs + electionJitterMs after it
 //     last heard a primary, and one attempt (probe, then ballot) lasts at most
 //     that long too, so an attempt that fails costs at most 2 × (E + J);
@@ -21,7 +22,7 @@
 // Thousands of seeds run well inside this (see the README comment of run.ts
 // for the measured distribution); a run that needs longer is reported.
 
-import { covers, type Timings } from '../../src/core/index.js';
+import { covers, leaseWaitMs, type Timings } from '../../src/core/index.js';
 import type { Entry } from '../kit/data-log.js';
 
 export type CheckerName =
@@ -59,7 +60,7 @@ export interface AckedWrite {
 /** livenessBoundMs: how long a healed, connected majority may go without a primary holding its lease (true time). */
 export function livenessBoundMs(t: Timings): number {
   const attemptMs = t.electionTimeoutMs + t.electionJitterMs;
-  return Math.ceil((t.electionTimeoutMs + 4 * 2 * attemptMs + attemptMs + t.heartbeatMs) / (1 - t.clockDriftBound));
+  return Math.ceil((t.electionTimeoutMs + 4 * 2 * attemptMs + attemptMs + leaseWaitMs(t, 0) + t.heartbeatMs) / (1 - t.clockDriftBound));
 }
 
 export class Checkers {

@@ -47,8 +47,8 @@ export function shapesWithVoters(voters: number): Shape[] {
  */
 export const TIMING_PROFILES: readonly Timings[] = [
   DEFAULT_TIMINGS,
-  Object.freeze({ heartbeatMs: 15, electionTimeoutMs: 80, electionJitterMs: 60, clockDriftBound: 0.1 }),
-  Object.freeze({ heartbeatMs: 30, electionTimeoutMs: 150, electionJitterMs: 150, clockDriftBound: 0.15 }),
+  Object.freeze({ heartbeatMs: 15, leaseMs: 45, electionTimeoutMs: 80, electionJitterMs: 60, clockDriftBound: 0.1 }),
+  Object.freeze({ heartbeatMs: 30, leaseMs: 100, electionTimeoutMs: 150, electionJitterMs: 150, clockDriftBound: 0.15 }),
 ];
 
 for (const t of TIMING_PROFILES) {

@@ -232,8 +232,9 @@ t.test('liveness: a healed majority must show a lease of one of its own within t
   prompt.livenessDeadline(600);
   t.same(prompt.violations, []);
   t.equal(prompt.primaryAfterHeal, 300);
-  // The stated bound for the defaults: (E + 4 × 2 × (E + J) + (E + J) + heartbeat) / (1 - drift).
-  t.equal(livenessBoundMs(DEFAULT_TIMINGS), Math.ceil((150 + 8 * 300 + 300 + 30) / 0.95));
+  // The stated bound for the defaults: (E + 4 × 2 × (E + J) + (E + J) + lease wait + heartbeat) / (1 - drift),
+  // the lease wait right after an acknowledgement being ceil(90 × 1.05 / 0.95) + 1 = 101.
+  t.equal(livenessBoundMs(DEFAULT_TIMINGS), Math.ceil((500 + 8 * 750 + 750 + 101 + 30) / 0.95));
 });
 
 function runsWithFullTraces(count: number): RunResult[] {

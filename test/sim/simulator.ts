@@ -711,6 +711,7 @@ export class Simulation {
             this.checkers.primaryLog(this.now, sn.id, change.term, sn.log, 'elected');
           }
         },
+        serving: (term) => this.note(sn.index, `serving t${term}`),
         election: (o) => this.note(sn.index, () => `election ${o.kind} t${o.term}${'votes' in o ? ` ${o.votes}/${o.needed}` : ` (${o.why})`}`),
         switchoverAbandoned: (target) => this.note(sn.index, `switchover abandoned ${target}`),
         configCommitted: (config) => {

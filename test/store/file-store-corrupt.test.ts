@@ -137,9 +137,9 @@ t.test('a state file with a field of the wrong type or value refuses to load, na
 t.test('a state file of an unknown format version refuses to load', async (t) => {
   refusesToLoad(
     t,
-    'version 3',
-    edited((f) => (f.format = 3)),
-    /format version 3 is not supported \(this quorumd reads version 2\)/,
+    'version 4',
+    edited((f) => (f.format = 4)),
+    /format version 4 is not supported \(this quorumd reads version 3\)/,
   );
   refusesToLoad(
     t,

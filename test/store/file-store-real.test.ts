@@ -44,7 +44,7 @@ t.test('the state file is readable JSON with a format version and a sha256 check
   const text = readFileSync(store.location, 'utf8');
   const file = JSON.parse(text) as { format: number; state: unknown; checksum: string };
   t.equal(file.format, STATE_FORMAT_VERSION);
-  t.equal(file.format, 2, 'format 2: the state holds the whole cluster configuration');
+  t.equal(file.format, 3, 'format 3: the state holds the whole cluster configuration, its timings with their own lease');
   t.match(file.checksum, /^sha256:[0-9a-f]{64}$/);
   t.same(file.state, NEW);
   t.ok(text.endsWith('\n') && text.includes('\n  "state"'), 'pretty-printed for an operator');

@@ -61,8 +61,8 @@ t.test('a non-boolean autoPromote is refused, naming the member and the value', 
 });
 
 t.test('an unknown field in config.timings or config is refused', async (t) => {
-  const timings = decodeEdited((f) => (f.state.config.timings.leaseMs = 100));
-  t.same(timings, { ok: false, why: 'state.config.timings.leaseMs is not a known field' });
+  const timings = decodeEdited((f) => (f.state.config.timings.leaseMS = 100));
+  t.same(timings, { ok: false, why: 'state.config.timings.leaseMS is not a known field' });
   const config = decodeEdited((f) => (f.state.config.name = 'prod'));
   t.same(config, { ok: false, why: 'state.config.name is not a known field' });
   const missing = decodeEdited((f) => delete f.state.config.timings.clockDriftBound);
@@ -78,6 +78,6 @@ t.test('a format-1 file (a bare member list) is refused with a message naming th
   writeFileSync(path, JSON.stringify({ format: 1, state, checksum }, null, 2));
   const err = caught(() => new FileStore(path).load());
   t.type(err, StateFileError);
-  t.equal((err as StateFileError).why, 'its format version 1 is not supported (this quorumd reads version 2)');
+  t.equal((err as StateFileError).why, 'its format version 1 is not supported (this quorumd reads version 3)');
   t.match((err as Error).message, path, 'the message names the file');
 });

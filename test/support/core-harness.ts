@@ -30,7 +30,8 @@ import {
 } from '../../src/core/index.js';
 import { Driver, type Ports } from '../../src/runtime/driver.js';
 
-export const TIMINGS: Timings = DEFAULT_TIMINGS;
+/** The timings of the core tests: the product's old defaults, with a lease of their own. */
+export const TIMINGS: Timings = Object.freeze({ ...DEFAULT_TIMINGS, leaseMs: 100, electionTimeoutMs: 150, electionJitterMs: 150 });
 
 /**
  * A time by which every node started at 0 is past its start-up loyalty and
@@ -306,6 +307,7 @@ export class Cluster {
             this.primaries.set(e.term, set);
           }
         },
+        serving: () => undefined,
         election: (outcome) => void this.outcomeLog.push({ id, outcome }),
         switchoverAbandoned: () => undefined,
         configCommitted: () => undefined,
@@ -429,5 +431,5 @@ export class Cluster {
 /** heartbeat builds a primary's heartbeat; the watermark is zero unless given. */
 /** heartbeat builds a primary's heartbeat; its configuration is stamped with its term, as a primary's is. */
 export function heartbeat(ms: ClusterConfig, term: number, primaryId: string, extra: Partial<Heartbeat> = {}): Heartbeat {
-  return { type: 'heartbeat', round: 1, term, primaryId, commitWatermark: ZERO_POSITION, config: { ...ms, term }, leaseMs: 100, ...extra };
+  return { type: 'heartbeat', round: 1, term, primaryId, commitWatermark: ZERO_POSITION, config: { ...ms, term }, ...extra };
 }

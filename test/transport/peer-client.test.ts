@@ -78,7 +78,6 @@ const heartbeat: Heartbeat = {
     ],
     timings: DEFAULT_TIMINGS,
   },
-  leaseMs: 1_000,
 };
 
 t.test('a well-formed vote reply comes back as a vote response with the round and dryRun of its request', async (t) => {
