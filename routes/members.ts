@@ -7,7 +7,7 @@
 
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { quorumSize, voters } from '../src/core/index.js';
+import { DEFAULT_PRIORITY, isPaused, quorumSize, voters } from '../src/core/index.js';
 import type { ForwardingRouteOptions } from '../src/http/forward.js';
 import type { MemberView, MembershipChange, WireMember } from '../src/runtime/service.js';
 import { ErrorReply, Id, MembersView, MembershipChangeReply, PutMemberBody, errorReplies, operatorSecurity, ref, refWith } from '../src/schemas.js';
@@ -46,11 +46,12 @@ const changeResponses = {
 function memberOf(id: string, body: Static<typeof PutMemberBody>, current: MemberView | undefined): WireMember {
   const state = body.state ?? current?.state ?? 'catching_up';
   const autoPromote = body.autoPromote ?? current?.autoPromote ?? true;
-  return { id, url: body.url, kind: body.kind, state, ...(autoPromote ? {} : { autoPromote: false }) };
+  const priority = body.priority ?? current?.priority ?? DEFAULT_PRIORITY;
+  return { id, url: body.url, kind: body.kind, state, ...(autoPromote ? {} : { autoPromote: false }), ...(priority === DEFAULT_PRIORITY ? {} : { priority }) };
 }
 
 /** changeReply is the configuration a change left in force, as the API writes it. */
-function changeReply({ status, config }: MembershipChange): Static<typeof MembershipChangeReply> {
+export function changeReply({ status, config }: MembershipChange): Static<typeof MembershipChangeReply> {
   const voterCount = voters(config.members).length;
   return {
     status,
@@ -60,6 +61,7 @@ function changeReply({ status, config }: MembershipChange): Static<typeof Member
     quorum: quorumSize(voterCount),
     voters: voterCount,
     members: config.members.map((m) => ({ ...m })),
+    paused: isPaused(config),
   };
 }
 

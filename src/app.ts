@@ -23,6 +23,7 @@ import handoffRoutes from '../routes/handoff.js';
 import heartbeatRoutes from '../routes/heartbeat.js';
 import historyRoutes from '../routes/history.js';
 import logRoutes from '../routes/log.js';
+import maintenanceRoutes from '../routes/maintenance.js';
 import membersRoutes from '../routes/members.js';
 import metricsRoutes from '../routes/metrics.js';
 import openapiRoutes from '../routes/openapi.js';
@@ -120,6 +121,7 @@ export function buildApp(opts: BuildAppOptions): App {
   });
   app.addHook('onClose', () => forwarder.close());
   app.register(membersRoutes, { ...routeOptions, forwarder });
+  app.register(maintenanceRoutes, { ...routeOptions, forwarder });
   for (const routes of [
     voteRoutes,
     heartbeatRoutes,

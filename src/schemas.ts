@@ -74,6 +74,13 @@ export const PutMemberBody = Type.Object(
     kind: ref(MemberKind),
     state: Type.Optional(ref(MemberState)),
     autoPromote: Type.Optional(Type.Boolean({ description: 'false: the primary never promotes this member by itself (default true)' })),
+    priority: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100,
+        description: 'failover priority: higher is preferred as heir and switchover target; 0 never becomes primary (default 1)',
+      }),
+    ),
   },
   {
     ...closed,
@@ -114,6 +121,7 @@ export const StatusView = Type.Object(
       description:
         'member: listed in its configuration; joining: holds no configuration yet; removed: its configuration no longer lists it, so it neither votes nor stands',
     }),
+    paused: Type.Boolean({ description: 'Whether automatic failover is paused (maintenance mode): no member stands by itself; a switchover still works.' }),
     configDifferences: Type.Array(Type.String(), {
       description: "Where this node's own settings (environment, flags, file) differ from the replicated configuration, which wins; empty when they agree.",
     }),
@@ -129,6 +137,11 @@ export const MemberView = Type.Object(
     kind: ref(MemberKind),
     state: ref(MemberState),
     autoPromote: Type.Boolean({ description: 'Whether the primary promotes this member by itself once it has caught up.' }),
+    priority: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      description: 'Failover priority: higher is preferred as heir and switchover target; 0 never becomes primary.',
+    }),
     voter: Type.Boolean(),
     electable: Type.Boolean(),
     role: Type.Union([ref(Role), Type.Literal('unknown')]),
@@ -169,6 +182,7 @@ export const MembershipChangeReply = Type.Object(
     quorum: ref(Count),
     voters: ref(Count),
     members: Type.Array(ref(Member)),
+    paused: Type.Boolean({ description: 'Whether automatic failover is paused (maintenance mode).' }),
   },
   { ...closed, $id: 'MembershipChangeReply', description: 'The configuration in force after the change: what was committed.' },
 );

@@ -19,8 +19,14 @@ export const ClusterConfig = Type.Object(
     version: ref(Count),
     members: Type.Array(ref(Member), { minItems: 1, maxItems: MAX_MEMBERS }),
     timings: ref(TimingsSchema),
+    // Maintenance mode: no member stands by itself (a planned switchover still works). Absent means false.
+    paused: Type.Optional(Type.Boolean({ description: 'true: automatic failover is paused (maintenance mode); a switchover still works' })),
   },
-  { ...closed, $id: 'ClusterConfig', description: 'The replicated cluster configuration: its id, position (term, version), members and timings.' },
+  {
+    ...closed,
+    $id: 'ClusterConfig',
+    description: 'The replicated cluster configuration: its id, position (term, version), members, timings and whether failover is paused.',
+  },
 );
 export type ClusterConfig = Frozen<Static<typeof ClusterConfig>>;
 
@@ -70,7 +76,7 @@ export function validateConfig(c: ClusterConfig): string[] {
 export function shapeProblems(members: readonly Member[]): string[] {
   const voting = voters(members);
   const dataVoters = voting.filter((m) => m.kind === 'data').length;
-  if (!members.some(isElectable)) return ['no voting data member: nobody could be elected'];
+  if (!members.some(isElectable)) return ['no voting data member whose priority is above 0: nobody could be elected'];
   if (dataVoters < quorumSize(voting.length)) {
     return [
       `${dataVoters} voting data member(s) among ${voting.length} voters: a write needs ${quorumSize(voting.length)} holders, so none could ever be acknowledged`,
@@ -79,8 +85,16 @@ export function shapeProblems(members: readonly Member[]): string[] {
   return [];
 }
 
-/** A membership change: add or change one member, or remove one. */
-export type ConfigChange = { readonly op: 'put'; readonly member: Member } | { readonly op: 'remove'; readonly id: string };
+/** A configuration change: add or change one member, remove one, or pause or resume automatic failover. */
+export type ConfigChange =
+  | { readonly op: 'put'; readonly member: Member }
+  | { readonly op: 'remove'; readonly id: string }
+  | { readonly op: 'pause'; readonly paused: boolean };
+
+/** isPaused: whether the configuration pauses automatic failover. */
+export function isPaused(c: ClusterConfig | null): boolean {
+  return c?.paused === true;
+}
 
 export type ChangeRefusal = {
   readonly code: 'unknown_member' | 'invalid_change' | 'would_break_cluster';
@@ -93,7 +107,10 @@ export type ChangeRefusal = {
  * a remove one. A member added joins catching_up whatever it asks, so that a
  * voter is only ever counted once it answers (see Node.maybePromote).
  */
-export function applyChange(c: ClusterConfig, change: ConfigChange): { ok: true; members: readonly Member[] } | { ok: false; refusal: ChangeRefusal } {
+export function applyChange(
+  c: ClusterConfig,
+  change: Exclude<ConfigChange, { op: 'pause' }>,
+): { ok: true; members: readonly Member[] } | { ok: false; refusal: ChangeRefusal } {
   const existing = c.members.find((m) => m.id === (change.op === 'put' ? change.member.id : change.id));
   let members: Member[];
   if (change.op === 'remove') {

@@ -28,6 +28,12 @@ export type Event =
   | { readonly type: 'primary_unreachable'; readonly now: number; readonly primaryId: string }
   /** An operator asks the primary for a switchover, to a named or the best member. */
   | { readonly type: 'switchover'; readonly now: number; readonly target: string | null }
+  /**
+   * An operator resumes automatic failover while this node hears no primary
+   * (the primary died during maintenance): it stands at once, and if it wins
+   * it writes the configuration resumed.
+   */
+  | { readonly type: 'resume'; readonly now: number }
   /** An operator asks the primary to change the membership by one member. */
   | { readonly type: 'config_change'; readonly now: number; readonly change: ConfigChange };
 

@@ -20,7 +20,9 @@ export type MemberState = Static<typeof MemberState>;
 
 // The schema keeps the $id WireMember, the name the API has always given it.
 // autoPromote false keeps a catching-up member from being made a voter by the
-// primary once it has caught up; absent means true.
+// primary once it has caught up; absent means true. priority orders the
+// members that may take over (the heir, a switchover's target); 0 means never
+// primary, as a disaster-recovery replica should be; absent means 1.
 export const Member = Type.Object(
   {
     id: ref(Id),
@@ -28,6 +30,13 @@ export const Member = Type.Object(
     kind: ref(MemberKind),
     state: ref(MemberState),
     autoPromote: Type.Optional(Type.Boolean({ description: 'false: the primary never promotes this member by itself (default true)' })),
+    priority: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100,
+        description: 'failover priority: among members that hold every acknowledged write, a higher one is preferred; 0 never becomes primary (default 1)',
+      }),
+    ),
   },
   { ...closed, $id: 'WireMember' },
 );
@@ -41,9 +50,17 @@ export function isVoter(m: Member): boolean {
   return m.state === 'voting';
 }
 
-/** isElectable: only a voting data member may become primary. */
+/** The default failover priority. */
+export const DEFAULT_PRIORITY = 1;
+
+/** priorityOf: a member's failover priority; 0 means never primary. */
+export function priorityOf(m: Member): number {
+  return m.priority ?? DEFAULT_PRIORITY;
+}
+
+/** isElectable: only a voting data member whose priority is not 0 may become primary. */
 export function isElectable(m: Member): boolean {
-  return m.kind === 'data' && isVoter(m);
+  return m.kind === 'data' && isVoter(m) && priorityOf(m) > 0;
 }
 
 export function voters(members: readonly Member[]): Member[] {

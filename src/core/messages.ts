@@ -30,6 +30,11 @@ export const VoteBody = Type.Object(
     lastLogLsn: ref(Count),
     dryRun: Type.Boolean({ description: "true for a probe, which never persists and never advances the voter's term" }),
     handoff: Type.Optional(Type.Boolean({ description: 'set by a candidate the primary handed leadership to' })),
+    resume: Type.Optional(
+      Type.Boolean({
+        description: 'set by a candidate an operator told to resume automatic failover while no primary is known: voters paused for maintenance grant it',
+      }),
+    ),
   },
   { ...closed, $id: 'VoteBody' },
 );
@@ -78,6 +83,8 @@ export const Refusal = Type.Union(
       lastHeartbeatAgoMs: Type.Number({ minimum: 0, description: 'milliseconds since the voter last heard the primary' }),
     }),
     refusal('already_voted', { term: ref(Count), votedFor: ref(Id) }),
+    // Maintenance mode: the voter grants only a candidate the primary handed over to.
+    refusal('paused', { voterId: ref(Id) }),
   ],
   { $id: 'Refusal', description: 'Why a voter refused: a code and its details.' },
 );

@@ -26,8 +26,17 @@
 // committed before the next, and each promotion of a caught-up member is such
 // a change too.
 
-import { findMember, isElectable, isVoter, quorumSize, voters, watermarkHolders, type Member } from './membership.js';
-import { applyChange, compareConfigs, configPosition, validateConfig, type ClusterConfig, type ConfigChange, type ConfigPosition } from './cluster-config.js';
+import { findMember, isElectable, isVoter, priorityOf, quorumSize, voters, watermarkHolders, type Member } from './membership.js';
+import {
+  applyChange,
+  compareConfigs,
+  configPosition,
+  isPaused,
+  validateConfig,
+  type ClusterConfig,
+  type ConfigChange,
+  type ConfigPosition,
+} from './cluster-config.js';
 import { comparePositions, covers, type LogPosition } from './position.js';
 import type { Heartbeat, HeartbeatResponse, Message, VoteRequest, VoteResponse } from './messages.js';
 import type { ConfigChangeAnswer, Effect, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason } from './events.js';
@@ -83,8 +92,9 @@ interface HeartbeatRound {
 interface PendingChange {
   readonly version: number;
   readonly deadline: number;
-  /** The members before the change, restored if it times out. */
+  /** The members before the change, and whether failover was paused, restored if it times out. */
   readonly previous: readonly Member[];
+  readonly previousPaused: boolean;
   /** A rollback is never rolled back in turn, nor a change left to the step-down. */
   readonly rollback: boolean;
 }
@@ -154,6 +164,8 @@ export class Node {
    */
   private goneAt: number | null = null;
   private handoffCandidate: string | null = null;
+  /** An operator told this node to resume automatic failover while no primary was known; cleared once one is. */
+  private resuming = false;
   /** The follower the primary named to stand first if it dies. */
   private heir: string | null = null;
   private electionDeadline: number;
@@ -250,6 +262,11 @@ export class Node {
     const lease = this.leaseExpiry;
     return this.role === 'primary' && lease !== null && now < lease;
   }
+  /** hearsPrimary: whether this node is the primary, or heard one within an election timeout. */
+  hearsPrimary(now: number): boolean {
+    if (this.role === 'primary') return true;
+    return this.primaryId !== null && now - this.lastHeartbeatAt < this.timings.electionTimeoutMs;
+  }
   /** The time of the last heartbeat accepted from the current primary. */
   get lastHeartbeat(): number | null {
     return this.primaryId && this.primaryId !== this.id ? this.lastHeartbeatAt : null;
@@ -292,6 +309,9 @@ export class Node {
         break;
       case 'config_change':
         this.changeConfig(ev.now, ev.change);
+        break;
+      case 'resume':
+        this.resume(ev.now);
         break;
     }
     this.emitView();
@@ -379,6 +399,7 @@ export class Node {
       members: this.members,
       kind: self?.kind ?? 'data',
       position: this.position,
+      paused: isPaused(this.hard.config),
       livePrimary,
       handoffCandidate: this.handoffCandidate,
     };
@@ -449,7 +470,8 @@ export class Node {
   }
 
   private startElection(now: number, handoff: boolean): void {
-    const why = this.electability();
+    // Maintenance mode: nobody stands by itself; a handoff is a planned switchover and goes on.
+    const why = !handoff && !this.resuming && isPaused(this.hard.config) ? 'automatic failover is paused (maintenance mode)' : this.electability();
     if (why !== null) {
       this.out.push({ type: 'election', outcome: { kind: 'not_electable', term: this.hard.term, why } });
       this.resetElectionTimer(now);
@@ -498,6 +520,7 @@ export class Node {
         lastLogLsn: pos.lsn,
         dryRun: phase === 'probe',
         ...(handoff ? { handoff: true } : {}),
+        ...(this.resuming ? { resume: true } : {}),
       };
       this.send(id, req, Math.max(1, deadline - now));
     }
@@ -623,6 +646,7 @@ export class Node {
     this.lastHeartbeatAt = now;
     this.lastAckAt = now;
     this.goneAt = null;
+    this.resuming = false;
     this.handoffCandidate = hb.handoffTo ?? null;
     this.heir = hb.heir ?? null;
     this.contacts.set(hb.primaryId, { lastContactAt: now, position: this.contacts.get(hb.primaryId)?.position ?? null });
@@ -679,6 +703,13 @@ export class Node {
     this.electionDeadline = Math.min(this.electionDeadline, now + delay);
   }
 
+  /** resume: an operator resumes failover on a node that hears no primary; it stands now. */
+  private resume(now: number): void {
+    if (this.role !== 'follower' || this.hearsPrimary(now)) return;
+    this.resuming = true;
+    this.startElection(now, false);
+  }
+
   private reportPosition(now: number, position: LogPosition): void {
     this.position = position;
     if (this.role === 'primary') {
@@ -698,8 +729,10 @@ export class Node {
     // The configuration is stamped with this term, so that it orders after
     // any another primary of an earlier term wrote and never committed; it
     // is committed once a majority of its voters acknowledge a round.
-    const config = this.hard.config!;
-    this.setHard({ config: { ...config, term: this.hard.term } });
+    // An operator's resume is written in the same stamp.
+    const { paused, ...config } = this.hard.config!;
+    this.setHard({ config: { ...config, term: this.hard.term, ...(paused && !this.resuming ? { paused } : {}) } });
+    this.resuming = false;
     this.primary = {
       since: now,
       servesFrom: won.servesFrom,
@@ -784,15 +817,19 @@ export class Node {
     this.maybeRenewLease(now, round);
   }
 
-  /** chooseHeir names the electable follower heard from lately with the highest position. */
+  /**
+   * chooseHeir names the electable follower heard from lately that holds the
+   * commit watermark, by failover priority first, then position.
+   */
   private chooseHeir(now: number): string | null {
-    let best: { id: string; position: LogPosition } | null = null;
+    let best: { member: Member; position: LogPosition } | null = null;
     for (const m of this.members) {
       const c = this.contacts.get(m.id);
       if (m.id === this.id || !isElectable(m) || !c?.position || now - c.lastContactAt >= this.timings.electionTimeoutMs) continue;
-      if (!best || comparePositions(c.position, best.position) > 0) best = { id: m.id, position: c.position };
+      if (!covers(c.position, this.hard.commitWatermark)) continue;
+      if (!best || preferred({ member: m, position: c.position }, best)) best = { member: m, position: c.position };
     }
-    return best?.id ?? null;
+    return best?.member.id ?? null;
   }
 
   private onHeartbeatResponse(now: number, r: HeartbeatResponse): void {
@@ -884,11 +921,12 @@ export class Node {
       if (!isElectable(chosen)) return this.refuseSwitchover(`${target} is not electable (a witness or catching up)`);
       if (!fresh(chosen)) return this.refuseSwitchover(`${target} has not answered a heartbeat recently`);
     } else {
-      const eligible = this.members.filter((m) => m.id !== this.id && isElectable(m) && fresh(m));
-      eligible.sort((a, b) =>
-        comparePositions(this.contacts.get(b.id)?.position ?? { term: -1, lsn: -1 }, this.contacts.get(a.id)?.position ?? { term: -1, lsn: -1 }),
-      );
-      chosen = eligible[0];
+      // By failover priority first, then position: the target must reach the primary's position anyway.
+      const ranked = this.members
+        .filter((m) => m.id !== this.id && isElectable(m) && fresh(m))
+        .map((m) => ({ member: m, position: this.contacts.get(m.id)?.position ?? { term: -1, lsn: -1 } }));
+      ranked.sort((a, b) => (preferred(a, b) ? -1 : preferred(b, a) ? 1 : 0));
+      chosen = ranked[0]?.member;
       if (!chosen) return this.refuseSwitchover('no electable member has answered a heartbeat recently');
     }
     p.switchover = { target: chosen.id, deadline: now + this.timings.electionTimeoutMs, announcedRound: null };
@@ -924,6 +962,7 @@ export class Node {
     const p = this.primary;
     const config = this.hard.config;
     if (this.role !== 'primary' || !p || !config) return this.answerChange({ status: 'refused', code: 'not_primary', why: 'this node is not the primary' });
+    if (change.op === 'pause') return this.changePause(now, p, config, change.paused);
     const id = change.op === 'put' ? change.member.id : change.id;
     const existing = findMember(config.members, id);
     if (change.op === 'put' && existing && sameMember(existing, change.member)) {
@@ -973,20 +1012,38 @@ export class Node {
     return null;
   }
 
+  /** changePause writes the next version with failover paused or resumed; no voter changes, so no holders to check. */
+  private changePause(now: number, p: PrimaryState, config: ClusterConfig, paused: boolean): void {
+    if (isPaused(config) === paused) {
+      if (p.change) return this.answerChange({ status: 'started', version: p.change.version });
+      if (p.configCommitted) return this.answerChange({ status: 'unchanged', config });
+    }
+    const blocked = this.changeBlocked(p);
+    if (blocked) return this.answerChange({ status: 'refused', ...blocked });
+    this.answerChange({ status: 'started', version: config.version + 1 });
+    this.writeConfig(now, config.members, false, paused);
+  }
+
   private answerChange(answer: ConfigChangeAnswer): void {
     this.out.push({ type: 'config_change_answer', answer });
   }
 
   /** writeConfig makes the next version of the configuration and sends it at once. */
-  private writeConfig(now: number, members: readonly Member[], rollback: boolean): void {
+  private writeConfig(now: number, members: readonly Member[], rollback: boolean, paused = isPaused(this.hard.config)): void {
     const p = this.primary!;
-    const config = this.hard.config!;
-    this.setHard({ config: { ...config, term: this.hard.term, version: config.version + 1, members } });
+    const { paused: wasPaused, ...config } = this.hard.config!;
+    this.setHard({ config: { ...config, term: this.hard.term, version: config.version + 1, members, ...(paused ? { paused: true } : {}) } });
     p.configCommitted = false;
     // A rollback is not rolled back in turn: if it cannot commit either, the
     // primary steps down (no majority acknowledges it) and the next primary
     // settles the configuration.
-    p.change = { version: config.version + 1, deadline: now + this.timings.electionTimeoutMs, previous: config.members, rollback };
+    p.change = {
+      version: config.version + 1,
+      deadline: now + this.timings.electionTimeoutMs,
+      previous: config.members,
+      previousPaused: wasPaused === true,
+      rollback,
+    };
     p.departed.clear();
     for (const m of config.members) if (!findMember(members, m.id)) p.departed.set(m.id, m.url);
     this.sendHeartbeats(now);
@@ -1010,7 +1067,7 @@ export class Node {
     this.out.push({ type: 'config_change_failed', version: change.version, why: 'timed_out' });
     // A member whose promotion was rolled back is promoted again only once it answers again.
     this.primary!.promoteAfter = now;
-    this.writeConfig(now, change.previous, true);
+    this.writeConfig(now, change.previous, true, change.previousPaused);
   }
 
   /**
@@ -1134,7 +1191,13 @@ export class Node {
 }
 
 function sameMember(a: Member, b: Member): boolean {
-  return a.url === b.url && a.kind === b.kind && a.state === b.state && (a.autoPromote ?? true) === (b.autoPromote ?? true);
+  return a.url === b.url && a.kind === b.kind && a.state === b.state && (a.autoPromote ?? true) === (b.autoPromote ?? true) && priorityOf(a) === priorityOf(b);
+}
+
+/** preferred: whether a member at a position is a better successor than another: failover priority first, then position. */
+function preferred(a: { member: Member; position: LogPosition }, b: { member: Member; position: LogPosition }): boolean {
+  const byPriority = priorityOf(a.member) - priorityOf(b.member);
+  return byPriority !== 0 ? byPriority > 0 : comparePositions(a.position, b.position) > 0;
 }
 
 /** withinTermSpace says whether every term a message carries is at most MAX_TERM. */

@@ -15,6 +15,11 @@
 //     When the candidate's configuration is later than the voter's, the
 //     membership parts of 2 to 4 are the candidate's configuration's to judge
 //     and are skipped: the voter's own list is out of date.
+//  4b. paused: the voter's configuration pauses automatic failover
+//     (maintenance mode); only a candidate the primary named for a handoff
+//     (a planned switchover), or one an operator told to resume while no
+//     primary is known, is granted. Skipped, too, for a candidate whose
+//     configuration is later: it may be the one that resumed.
 //  5. stale_term: the candidate's term must not be below the voter's.
 //  6. log_behind: a data voter refuses a candidate behind its own durable
 //     position (Raft's up-to-date rule), so safety does not hang on how fresh
@@ -53,6 +58,8 @@ export interface VoterView {
   readonly kind: MemberKind;
   /** A data voter's own durable log position; null if not known (or a witness). */
   readonly position: LogPosition | null;
+  /** Whether the voter's configuration pauses automatic failover. */
+  readonly paused: boolean;
   /** The live primary this voter hears from, if any (id null: not known yet). */
   readonly livePrimary: { readonly id: string | null; readonly agoMs: number } | null;
   /** A candidate the live primary named for a handoff. */
@@ -82,6 +89,7 @@ export function decideVote(voter: VoterView, req: VoteRequest): VoteDecision {
     const self = findMember(voter.members, voter.id);
     if (!self) return refuse({ code: 'not_voting', voterId: voter.id, why: 'not_a_member' });
     if (!isVoter(self)) return refuse({ code: 'not_voting', voterId: voter.id, why: 'catching_up' });
+    if (voter.paused && !req.resume && !(req.handoff && voter.handoffCandidate === req.candidateId)) return refuse({ code: 'paused', voterId: voter.id });
   }
   if (voter.kind === 'data' && !voter.position) return refuse({ code: 'not_voting', voterId: voter.id, why: 'position_unknown' });
   if (req.term < voter.term) return refuse({ code: 'stale_term', candidateTerm: req.term, voterTerm: voter.term });

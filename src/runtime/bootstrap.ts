@@ -5,7 +5,7 @@
 // configuration wins, and every setting that says otherwise is reported.
 
 import { createHash } from 'node:crypto';
-import type { ClusterConfig, Member, Timings } from '../core/index.js';
+import { DEFAULT_PRIORITY, priorityOf, type ClusterConfig, type Member, type Timings } from '../core/index.js';
 
 /**
  * initialConfig is version 1 of a new cluster. Its id is the cluster name
@@ -17,8 +17,10 @@ import type { ClusterConfig, Member, Timings } from '../core/index.js';
 export function initialConfig(name: string, members: readonly Member[], timings: Timings): ClusterConfig {
   const canonical = JSON.stringify({
     name,
-    members: [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((m) => [m.id, m.url, m.kind, m.state, m.autoPromote ?? true]),
-    timings: [timings.heartbeatMs, timings.electionTimeoutMs, timings.electionJitterMs, timings.clockDriftBound],
+    members: [...members]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((m) => [m.id, m.url, m.kind, m.state, m.autoPromote ?? true, priorityOf(m)]),
+    timings: [timings.heartbeatMs, timings.leaseMs, timings.electionTimeoutMs, timings.electionJitterMs, timings.clockDriftBound],
   });
   const digest = createHash('sha256').update(canonical).digest('hex').slice(0, 12);
   return { clusterId: `${name}-${digest}`, term: 0, version: 1, members: [...members], timings: { ...timings } };
@@ -37,19 +39,19 @@ export function configDifferences(held: ClusterConfig | null, configured: Cluste
     for (const m of held.members) {
       const s = said.get(m.id);
       if (!s) out.push(`member ${m.id} is in the configuration but not in the settings`);
-      else if (s.url !== m.url || s.kind !== m.kind || s.state !== m.state) {
+      else if (s.url !== m.url || s.kind !== m.kind || s.state !== m.state || priorityOf(s) !== priorityOf(m)) {
         out.push(`member ${m.id} is ${describe(m)} in the configuration but ${describe(s)} in the settings`);
       }
       said.delete(m.id);
     }
     for (const id of said.keys()) out.push(`member ${id} is in the settings but not in the configuration`);
   }
-  for (const k of ['heartbeatMs', 'electionTimeoutMs', 'electionJitterMs', 'clockDriftBound'] as const) {
+  for (const k of ['heartbeatMs', 'leaseMs', 'electionTimeoutMs', 'electionJitterMs', 'clockDriftBound'] as const) {
     if (held.timings[k] !== timings[k]) out.push(`${k} is ${held.timings[k]} in the configuration but ${timings[k]} in the settings`);
   }
   return out;
 }
 
 function describe(m: Member): string {
-  return `${m.kind} ${m.state} at ${m.url}`;
+  return `${m.kind} ${m.state} at ${m.url}${priorityOf(m) === DEFAULT_PRIORITY ? '' : ` with priority ${priorityOf(m)}`}`;
 }

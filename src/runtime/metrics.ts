@@ -91,6 +91,11 @@ export class Metrics {
     help: 'The version of the cluster configuration this node holds (0 while it joins).',
     registers: [this.registry],
   });
+  readonly paused = new Gauge({
+    name: 'quorumd_failover_paused',
+    help: '1 while the cluster configuration this node holds pauses automatic failover (maintenance mode), else 0.',
+    registers: [this.registry],
+  });
   readonly configDifferences = new Gauge({
     name: 'quorumd_config_differences',
     help: "How many of this node's settings differ from the stored cluster configuration, which wins (see /status configDifferences).",

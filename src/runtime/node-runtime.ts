@@ -14,6 +14,7 @@ import type { Registry } from 'prom-client';
 import {
   Node,
   ZERO_POSITION,
+  isPaused,
   seededRandom,
   type ClusterConfig,
   type ConfigChange,
@@ -154,6 +155,7 @@ export class NodeRuntime implements QuorumService {
     this.metrics.setRole('follower');
     this.metrics.commitWatermarkLsn.set(hardState.commitWatermark.lsn);
     this.metrics.configVersion.set(hardState.config?.version ?? 0);
+    this.metrics.paused.set(isPaused(hardState.config) ? 1 : 0);
     this.metrics.configDifferences.set(this.differences.length);
     this.logger.info(
       { term: hardState.term, votedFor: hardState.votedFor, restored: stored !== null, clusterId: hardState.config?.clusterId ?? null },
@@ -276,6 +278,11 @@ export class NodeRuntime implements QuorumService {
    */
   async changeMembers(change: ConfigChange): Promise<MembershipChange> {
     let answer = this.driver.handle({ type: 'config_change', change }).configChange;
+    // A resume with no primary known (it died during maintenance): this node
+    // stands, and whoever is elected makes the change, or already made it.
+    if (change.op === 'pause' && !change.paused && answer?.status === 'refused' && answer.code === 'not_primary' && !this.node.hearsPrimary(this.now())) {
+      answer = await this.resumeWithoutPrimary(change);
+    }
     // A primary just elected (a handover, say) settles within a few heartbeat
     // rounds: its configuration commits, a write of its term is acknowledged
     // and its members' positions come in. A change asked of it meanwhile
@@ -288,7 +295,7 @@ export class NodeRuntime implements QuorumService {
       answer = this.driver.handle({ type: 'config_change', change }).configChange;
     }
     if (answer === null) throw new ApiError(503, 'node_failed', 'this node has stopped');
-    this.logger.info({ change, answer }, `membership change ${answer.status}`);
+    this.logger.info({ change, answer }, `configuration change ${answer.status}`);
     switch (answer.status) {
       case 'unchanged':
         this.metrics.configChanges.inc({ result: 'unchanged' });
@@ -308,6 +315,29 @@ export class NodeRuntime implements QuorumService {
           this.changeWaiters.push({ version: answer.version, resolve, reject });
         });
     }
+  }
+
+  /**
+   * resumeWithoutPrimary tells the node to stand with the operator's resume,
+   * waits (bounded, a few election timeouts) until it hears some primary, and
+   * asks again: this node if it won, else the route forwards to the winner.
+   */
+  private async resumeWithoutPrimary(change: ConfigChange): Promise<ConfigChangeAnswer | null> {
+    this.driver.handle({ type: 'resume' });
+    const t = this.node.timings;
+    const by = this.now() + 4 * (t.electionTimeoutMs + t.electionJitterMs);
+    while (!this.node.hearsPrimary(this.now()) && this.now() < by && !this.driver.failed) {
+      await new Promise((r) => setTimeout(r, t.heartbeatMs));
+    }
+    if (!this.node.hearsPrimary(this.now())) {
+      const why = this.node.electability();
+      throw new ApiError(
+        503,
+        'no_primary',
+        `no primary was elected to resume failover${why ? `: this node may not stand (${why}); ask an electable data member` : '; retry'}`,
+      );
+    }
+    return this.driver.handle({ type: 'config_change', change }).configChange;
   }
 
   /**
@@ -406,6 +436,8 @@ export class NodeRuntime implements QuorumService {
     }
     this.metrics.term.set(state.term);
     this.metrics.commitWatermarkLsn.set(state.commitWatermark.lsn);
+    this.metrics.configVersion.set(state.config?.version ?? 0);
+    this.metrics.paused.set(isPaused(state.config) ? 1 : 0);
   }
 
   private send(to: string, message: Message, timeoutMs: number): void {
@@ -518,7 +550,6 @@ export class NodeRuntime implements QuorumService {
   }
 
   private onConfigCommitted(config: ClusterConfig): void {
-    this.metrics.configVersion.set(config.version);
     this.logger.info(
       { clusterId: config.clusterId, term: config.term, version: config.version, members: config.members },
       `configuration ${config.version} committed`,

@@ -2,7 +2,7 @@
 // the members, and the answers of the health, readiness, /primary and /replica
 // probes. Each reads the node at a given time on its clock and changes nothing.
 
-import { isElectable, isVoter, quorumSize, voters, watermarkHolders, type Node, type Role } from '../core/index.js';
+import { isElectable, isPaused, isVoter, priorityOf, quorumSize, voters, watermarkHolders, type Node, type Role } from '../core/index.js';
 import type { Check, MembersView, StatusView } from './service.js';
 
 export function statusView(node: Node, now: number, startedAt: Date, configDifferences: readonly string[] = []): StatusView {
@@ -29,6 +29,7 @@ export function statusView(node: Node, now: number, startedAt: Date, configDiffe
     clusterId: config?.clusterId ?? null,
     config: config ? { term: config.term, version: config.version } : null,
     membership: config === null ? 'joining' : node.self ? 'member' : 'removed',
+    paused: isPaused(config),
     configDifferences: [...configDifferences],
     startedAt: startedAt.toISOString(),
   };
@@ -68,6 +69,7 @@ export function membersView(node: Node, now: number, answersAs: ReadonlyMap<stri
         kind: member.kind,
         state: member.state,
         autoPromote: member.autoPromote ?? true,
+        priority: priorityOf(member),
         voter: isVoter(member),
         electable: isElectable(member),
         role,
@@ -93,7 +95,7 @@ export function readinessCheck(node: Node, now: number, failed: Error | null): C
   if (role === 'primary') {
     return node.holdsLease(now) ? { ok: true } : { ok: false, reason: 'primary without a lease yet' };
   }
-  if (hearsPrimary(node, now)) return { ok: true };
+  if (node.hearsPrimary(now)) return { ok: true };
   return { ok: false, reason: role === 'follower' ? 'no live primary known' : `an election is under way (${role})` };
 }
 
@@ -103,15 +105,10 @@ export function isPrimary(node: Node, now: number, failed: Error | null): boolea
 
 /** isReplica: a healthy data follower that hears its primary. */
 export function isReplica(node: Node, now: number, failed: Error | null): boolean {
-  return !failed && node.currentRole === 'follower' && node.self?.kind === 'data' && node.logPosition !== null && hearsPrimary(node, now);
+  return !failed && node.currentRole === 'follower' && node.self?.kind === 'data' && node.logPosition !== null && node.hearsPrimary(now);
 }
 
 /** The url of a member as this node knows it (or of one its last change removed), or null. */
 export function memberUrl(node: Node, id: string): string | null {
   return node.urlOf(id);
-}
-
-function hearsPrimary(node: Node, now: number): boolean {
-  const last = node.lastHeartbeat;
-  return last !== null && now - last < node.timings.electionTimeoutMs;
 }

@@ -28,7 +28,8 @@ const POSITION_KEYS = ['term', 'lsn'] as const;
 const CONFIG_KEYS = ['clusterId', 'term', 'version', 'members', 'timings'] as const;
 const TIMING_KEYS = ['heartbeatMs', 'leaseMs', 'electionTimeoutMs', 'electionJitterMs', 'clockDriftBound'] as const;
 const MEMBER_KEYS = ['id', 'url', 'kind', 'state'] as const;
-const MEMBER_OPTIONAL_KEYS = ['autoPromote'] as const;
+const MEMBER_OPTIONAL_KEYS = ['autoPromote', 'priority'] as const;
+const CONFIG_OPTIONAL_KEYS = ['paused'] as const;
 const MEMBER_KINDS: readonly string[] = ['data', 'witness'];
 const MEMBER_STATES: readonly string[] = ['voting', 'catching_up'];
 
@@ -51,7 +52,16 @@ function copyConfig(c: ClusterConfig): ClusterConfig {
     clusterId: c.clusterId,
     term: c.term,
     version: c.version,
-    members: c.members.map((m): Member => ({ id: m.id, url: m.url, kind: m.kind, state: m.state, ...(m.autoPromote === false ? { autoPromote: false } : {}) })),
+    members: c.members.map(
+      (m): Member => ({
+        id: m.id,
+        url: m.url,
+        kind: m.kind,
+        state: m.state,
+        ...(m.autoPromote === false ? { autoPromote: false } : {}),
+        ...(m.priority === undefined ? {} : { priority: m.priority }),
+      }),
+    ),
     timings: {
       heartbeatMs: t.heartbeatMs,
       leaseMs: t.leaseMs,
@@ -59,6 +69,7 @@ function copyConfig(c: ClusterConfig): ClusterConfig {
       electionJitterMs: t.electionJitterMs,
       clockDriftBound: t.clockDriftBound,
     },
+    ...(c.paused ? { paused: true } : {}),
   };
 }
 
@@ -104,7 +115,8 @@ function checkMember(v: unknown, at: string, exact: boolean): string | null {
     checkString(m.url, `${at}.url`) ??
     checkOneOf(m.kind, `${at}.kind`, MEMBER_KINDS) ??
     checkOneOf(m.state, `${at}.state`, MEMBER_STATES) ??
-    (m.autoPromote === undefined || typeof m.autoPromote === 'boolean' ? null : `${at}.autoPromote must be a boolean, got ${describe(m.autoPromote)}`)
+    (m.autoPromote === undefined || typeof m.autoPromote === 'boolean' ? null : `${at}.autoPromote must be a boolean, got ${describe(m.autoPromote)}`) ??
+    (m.priority === undefined ? null : checkCount(m.priority, `${at}.priority`))
   );
 }
 
@@ -113,7 +125,8 @@ function checkConfig(v: unknown, at: string, exact: boolean): string | null {
   const c = v as Record<string, unknown>;
   const t = c?.timings as Record<string, unknown>;
   const found =
-    checkFields(v, at, CONFIG_KEYS, exact) ??
+    checkFields(v, at, CONFIG_KEYS, exact, CONFIG_OPTIONAL_KEYS) ??
+    (c.paused === undefined || typeof c.paused === 'boolean' ? null : `${at}.paused must be a boolean, got ${describe(c.paused)}`) ??
     checkString(c.clusterId, `${at}.clusterId`) ??
     checkCount(c.term, `${at}.term`) ??
     checkCount(c.version, `${at}.version`) ??

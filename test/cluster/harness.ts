@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
+import type { MembersView } from '../../src/runtime/service.js';
 import { ProcessCluster, waitFor, type ClusterOptions, type NodeSpec } from '../kit/cluster.js';
 
 /** Timings for tests: loose enough for a loaded 2-core machine. */
@@ -70,4 +71,58 @@ export async function awaitAgreement(
 
 export function running(cluster: ProcessCluster): string[] {
   return [...cluster.nodes.keys()].filter((id) => cluster.isRunning(id));
+}
+
+/**
+ * playAgents plays every data node's agent until the test ends: each running
+ * data node is told its durable position is (its term, 1), as a data store
+ * that writes an entry on promotion and replicates it at once would report.
+ * A primary makes membership changes only once a write of its own term is
+ * acknowledged, and promotes a member only once its position covers that.
+ */
+export function playAgents(t: Test, cluster: ProcessCluster): void {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const statuses = await cluster.statuses();
+      await Promise.all([...statuses.values()].filter((s) => s.kind === 'data').map((s) => cluster.reportPosition(s.id, { term: s.term, lsn: 1 })));
+      await new Promise((r) => setTimeout(r, 40));
+    }
+  })();
+  t.teardown(async () => {
+    stopped = true;
+    await loop;
+  });
+}
+
+export async function members(cluster: ProcessCluster, id: string): Promise<MembersView | null> {
+  const r = await cluster.get<MembersView>(id, '/members', 2_000);
+  return r?.status === 200 ? r.body : null;
+}
+
+/**
+ * waitReady waits until the agreed primary takes membership changes (its
+ * configuration committed and a write of its term acknowledged) and has for
+ * a few heartbeats, past the churn of a cluster starting on a busy machine.
+ */
+export async function waitReady(cluster: ProcessCluster, ids: readonly string[]): Promise<{ primaryId: string; term: number }> {
+  let agreed = { primaryId: '', term: 0 };
+  let since = 0;
+  await waitFor(
+    async () => {
+      const a = await cluster.agreedPrimary(ids);
+      const [s, m] = a ? await Promise.all([cluster.status(a.primaryId), members(cluster, a.primaryId)]) : [null, null];
+      const ready = !!a && !!s && !!m && m.committed && s.commitWatermark.term === a.term && s.config?.term === a.term;
+      if (!ready || a.primaryId !== agreed.primaryId || a.term !== agreed.term) {
+        agreed = a ?? { primaryId: '', term: 0 };
+        since = ready ? Date.now() : 0;
+        return false;
+      }
+      return Date.now() - since >= 4 * TEST_TIMINGS.heartbeatMs;
+    },
+    ELECTION_BOUND_MS,
+    'a primary ready to change membership',
+    20,
+  );
+  return agreed;
 }

@@ -5,11 +5,11 @@
 // different clusters that never count each other, while a restarted node
 // with changed settings keeps its stored configuration and says so.
 
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { request } from 'undici';
-import type { MembersView, StatusView } from '../../src/runtime/service.js';
+import type { StatusView } from '../../src/runtime/service.js';
 import { type ProcessCluster, waitFor } from '../kit/cluster.js';
-import { ELECTION_BOUND_MS, TEST_TIMINGS, awaitAgreement, reportUntilAccepted, running, shape, startCluster } from './harness.js';
+import { TEST_TIMINGS, awaitAgreement, members, playAgents, reportUntilAccepted, running, shape, startCluster, waitReady } from './harness.js';
 
 /** One election timeout with its jitter: the longest a follower stays loyal without hearing a primary. */
 const ELECTION_WINDOW_MS = TEST_TIMINGS.electionTimeoutMs + TEST_TIMINGS.electionJitterMs;
@@ -23,60 +23,6 @@ interface ChangeReply {
   voters?: number;
   members?: Array<{ id: string; kind: string; state: string }>;
   error?: { code?: string; message?: string };
-}
-
-/**
- * playAgents plays every data node's agent until the test ends: each running
- * data node is told its durable position is (its term, 1), as a data store
- * that writes an entry on promotion and replicates it at once would report.
- * A primary makes membership changes only once a write of its own term is
- * acknowledged, and promotes a member only once its position covers that.
- */
-function playAgents(t: Test, cluster: ProcessCluster): void {
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const statuses = await cluster.statuses();
-      await Promise.all([...statuses.values()].filter((s) => s.kind === 'data').map((s) => cluster.reportPosition(s.id, { term: s.term, lsn: 1 })));
-      await new Promise((r) => setTimeout(r, 40));
-    }
-  })();
-  t.teardown(async () => {
-    stopped = true;
-    await loop;
-  });
-}
-
-async function members(cluster: ProcessCluster, id: string): Promise<MembersView | null> {
-  const r = await cluster.get<MembersView>(id, '/members', 2_000);
-  return r?.status === 200 ? r.body : null;
-}
-
-/**
- * waitReady waits until the agreed primary takes membership changes (its
- * configuration committed and a write of its term acknowledged) and has for
- * a few heartbeats, past the churn of a cluster starting on a busy machine.
- */
-async function waitReady(cluster: ProcessCluster, ids: readonly string[]): Promise<{ primaryId: string; term: number }> {
-  let agreed = { primaryId: '', term: 0 };
-  let since = 0;
-  await waitFor(
-    async () => {
-      const a = await cluster.agreedPrimary(ids);
-      const [s, m] = a ? await Promise.all([cluster.status(a.primaryId), members(cluster, a.primaryId)]) : [null, null];
-      const ready = !!a && !!s && !!m && m.committed && s.commitWatermark.term === a.term && s.config?.term === a.term;
-      if (!ready || a.primaryId !== agreed.primaryId || a.term !== agreed.term) {
-        agreed = a ?? { primaryId: '', term: 0 };
-        since = ready ? Date.now() : 0;
-        return false;
-      }
-      return Date.now() - since >= 4 * TEST_TIMINGS.heartbeatMs;
-    },
-    ELECTION_BOUND_MS,
-    'a primary ready to change membership',
-    20,
-  );
-  return agreed;
 }
 
 /** versions is each node's configuration version on GET /members. */

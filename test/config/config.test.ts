@@ -382,7 +382,7 @@ const bad: readonly Bad[] = [
         { id: 'n2', url: 'http://b', kind: 'data', state: 'catching_up' },
       ]),
     ],
-    expect: [/^--members cannot work: no voting data member: nobody could be elected$/],
+    expect: [/^--members cannot work: no voting data member whose priority is above 0: nobody could be elected$/],
   },
   {
     why: 'one data member with two witnesses',

@@ -25,6 +25,7 @@ t.test('every voter that holds or knows the new history refuses the ex-primary',
     members: MS.members,
     kind: 'data',
     position: NEW_HISTORY,
+    paused: false,
     livePrimary: null,
     handoffCandidate: null,
   };

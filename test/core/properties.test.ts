@@ -51,11 +51,12 @@ function referenceDecide(v: VoterView, r: VoteRequest): { granted: true } | { gr
     [below(candidatePosition, v.commitWatermark), () => ({ code: 'watermark_not_covered', candidatePosition, commitWatermark: v.commitWatermark })],
     [!later && candidate === undefined, () => ({ code: 'not_a_member', candidateId: r.candidateId })],
     [
-      !later && candidate !== undefined && (candidate.kind !== 'data' || candidate.state !== 'voting'),
+      !later && candidate !== undefined && (candidate.kind !== 'data' || candidate.state !== 'voting' || candidate.priority === 0),
       () => ({ code: 'not_electable', candidateId: r.candidateId }),
     ],
     [!later && self === undefined, () => ({ code: 'not_voting', voterId: v.id, why: 'not_a_member' })],
     [!later && self !== undefined && self.state !== 'voting', () => ({ code: 'not_voting', voterId: v.id, why: 'catching_up' })],
+    [!later && self !== undefined && self.state === 'voting' && v.paused && !handedOff, () => ({ code: 'paused', voterId: v.id })],
     [v.kind === 'data' && v.position === null, () => ({ code: 'not_voting', voterId: v.id, why: 'position_unknown' })],
     [r.term < v.term, () => ({ code: 'stale_term', candidateTerm: r.term, voterTerm: v.term })],
     [
@@ -74,12 +75,15 @@ const IDS = ['a', 'b', 'c', 'd'] as const;
 const idArb = fc.constantFrom<string>(...IDS, 'z');
 const smallPos = fc.record({ term: fc.integer({ min: 0, max: 3 }), lsn: fc.integer({ min: 0, max: 3 }) });
 const memberArb = (id: string): fc.Arbitrary<Member> =>
-  fc.record({
-    id: fc.constant(id),
-    url: fc.constant(`http://${id}`),
-    kind: fc.constantFrom<Member['kind']>('data', 'data', 'data', 'witness'),
-    state: fc.constantFrom<Member['state']>('voting', 'voting', 'voting', 'catching_up'),
-  });
+  fc
+    .record({
+      id: fc.constant(id),
+      url: fc.constant(`http://${id}`),
+      kind: fc.constantFrom<Member['kind']>('data', 'data', 'data', 'witness'),
+      state: fc.constantFrom<Member['state']>('voting', 'voting', 'voting', 'catching_up'),
+      priority: fc.constantFrom<number | undefined>(undefined, undefined, undefined, 0, 2),
+    })
+    .map(({ priority, ...m }) => (priority === undefined ? m : { ...m, priority }));
 const membersArb: fc.Arbitrary<Member[]> = fc
   .tuple(...IDS.map((id) => fc.option(memberArb(id), { nil: null, freq: 6 })))
   .map((ms) => ms.filter((m): m is Member => m !== null));
@@ -96,6 +100,7 @@ const viewArb: fc.Arbitrary<VoterView> = fc.record({
   members: membersArb,
   kind: fc.constantFrom<Member['kind']>('data', 'data', 'witness'),
   position: fc.option(smallPos, { nil: null, freq: 8 }),
+  paused: fc.constantFrom(false, false, false, true),
   livePrimary: fc.oneof(
     { arbitrary: fc.constant(null), weight: 4 },
     { arbitrary: fc.record({ id: fc.option(idArb, { nil: null }), agoMs: fc.integer({ min: 0, max: 200 }) }), weight: 1 },
@@ -146,6 +151,7 @@ t.test('decideVote agrees with a plain reference of the rule, reason and details
     'log_behind',
     'primary_alive',
     'already_voted',
+    'paused',
   ];
   t.same(
     all.filter((k) => !seen.has(k)),

@@ -5,23 +5,7 @@
 // firewall REJECT or a stale url refuses while the primary lives.
 
 import t from 'tap';
-import type { Heartbeat } from '../../src/core/index.js';
-import {
-  AFTER_START_LOYALTY,
-  Cluster,
-  TIMINGS,
-  ask,
-  checkedStep,
-  data,
-  deliver,
-  heartbeat,
-  makeNode,
-  clusterConfig,
-  persists,
-  pos,
-  voteReply,
-  witness,
-} from '../support/core-harness.js';
+import { TIMINGS, ask, checkedStep, data, deliver, heartbeat, makeNode, clusterConfig, persists, pos, voteReply } from '../support/core-harness.js';
 
 const MS = clusterConfig([data('a'), data('b'), data('c')]);
 const LOYALTY = TIMINGS.leaseMs;

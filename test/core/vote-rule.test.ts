@@ -40,6 +40,7 @@ function view(patch: Partial<VoterView> = {}): VoterView {
     members: MS.members,
     kind: 'data',
     position: pos(3, 60),
+    paused: false,
     livePrimary: null,
     handoffCandidate: null,
     ...patch,

@@ -79,6 +79,7 @@ t.test('a follower forwards a change to the primary, with the caller credential,
     quorum: 2,
     voters: 3,
     members: clusterConfig().members,
+    paused: false,
   });
   t.strictSame(
     actions(primary.service),

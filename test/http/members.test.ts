@@ -28,6 +28,7 @@ t.test('PUT /members/{id} of a new member: it joins catching_up, and the reply i
     quorum: 2,
     voters: 3,
     members: clusterConfig().members,
+    paused: false,
   });
 });
 
@@ -82,7 +83,7 @@ t.test('the reply counts voters and the quorum from the configuration in force, 
   service.changeReply = { status: 'unchanged', config: clusterConfig({ term: 9, version: 12, members }) };
   const res = await app.inject({ method: 'PUT', url: '/members/n5', headers: auth, payload: { url: 'http://n5:7400', kind: 'data' } });
   t.equal(res.statusCode, 200);
-  t.strictSame(res.json(), { status: 'unchanged', clusterId: CLUSTER_ID, configTerm: 9, version: 12, quorum: 3, voters: 4, members });
+  t.strictSame(res.json(), { status: 'unchanged', clusterId: CLUSTER_ID, configTerm: 9, version: 12, quorum: 3, voters: 4, members, paused: false });
   t.notOk('timings' in res.json(), 'the timings are not part of the reply');
 });
 
@@ -100,6 +101,7 @@ t.test('DELETE /members/{id} asks the service to remove the member and answers t
     quorum: 2,
     voters: 2,
     members: clusterConfig().members.slice(0, 2),
+    paused: false,
   });
 });
 
@@ -179,7 +181,7 @@ t.test('a bad member id in the path is a 400 naming it, on both routes, and noth
 t.test('a body of the wrong shape is a 400 naming the field, and nothing is asked of the service', async (t) => {
   const { app, service } = setup(t);
   const cases: ReadonlyArray<[why: string, payload: unknown, field: string, message: RegExp]> = [
-    ['an unknown field', { url: 'http://n4:7400', kind: 'data', id: 'n4' }, 'id', /^unknown field id: the fields are url, kind, state, autoPromote$/],
+    ['an unknown field', { url: 'http://n4:7400', kind: 'data', id: 'n4' }, 'id', /^unknown field id: the fields are url, kind, state, autoPromote, priority$/],
     ['autoPromote as a string', { url: 'http://n4:7400', kind: 'data', autoPromote: 'yes' }, 'autoPromote', /^autoPromote must be true or false; got "yes"$/],
     ['a kind that is none', { url: 'http://n4:7400', kind: 'replica' }, 'kind', /^kind must be one of "data" and "witness"; got "replica"$/],
     ['a missing url', { kind: 'data' }, 'url', /^url is required$/],

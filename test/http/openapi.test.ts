@@ -56,6 +56,8 @@ const routes: ReadonlyArray<[method: string, path: string, protectedRoute: boole
   ['post', '/switchover', true],
   ['put', '/members/{id}', true],
   ['delete', '/members/{id}', true],
+  ['post', '/pause', true],
+  ['post', '/resume', true],
   ['get', '/members', false],
   ['get', '/status', false],
   ['get', '/history', false],
@@ -73,7 +75,7 @@ const routes: ReadonlyArray<[method: string, path: string, protectedRoute: boole
 /** The scheme of the role each protected route takes. */
 function roleScheme(path: string): string {
   if (path === '/log') return 'agentAuth';
-  if (path === '/switchover' || path === '/members/{id}') return 'operatorAuth';
+  if (['/switchover', '/members/{id}', '/pause', '/resume'].includes(path)) return 'operatorAuth';
   return 'peerAuth';
 }
 

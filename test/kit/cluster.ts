@@ -295,10 +295,19 @@ export class ProcessCluster {
     return this.operatorCall(via, 'DELETE', `/members/${encodeURIComponent(id)}`, undefined, timeoutMs);
   }
 
+  /** setPaused is the operator's POST /pause (true) or POST /resume (false) sent to node `via`. */
+  setPaused(
+    via: string,
+    paused: boolean,
+    timeoutMs = 15_000,
+  ): Promise<{ status: number; body: unknown; headers: Record<string, string | string[] | undefined> }> {
+    return this.operatorCall(via, 'POST', paused ? '/pause' : '/resume', undefined, timeoutMs);
+  }
+
   /** operatorCall sends a request with the operator's credential; the body is sent as JSON unless it is a string (sent as is). */
   private async operatorCall(
     via: string,
-    method: 'PUT' | 'DELETE',
+    method: 'PUT' | 'DELETE' | 'POST',
     path: string,
     body: unknown,
     timeoutMs: number,
