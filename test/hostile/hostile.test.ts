@@ -57,7 +57,7 @@ import type { StatusView } from '../../src/runtime/service.js';
 const SEED = process.env.QUORUMD_HOSTILE_SEED ? Number(process.env.QUORUMD_HOSTILE_SEED) : undefined;
 const MAX = Number.MAX_SAFE_INTEGER;
 /** Slow timings: the cluster must keep its primary through the load on two cores; timing is not under test here. */
-const TIMINGS = { heartbeatMs: 100, leaseMs: 300, electionTimeoutMs: 1500, electionJitterMs: 500 };
+const TIMINGS = { heartbeatMs: 100, leaseMs: 1000, electionTimeoutMs: 1500, electionJitterMs: 500 };
 const SPECS = [
   { id: 'd1', kind: 'data' as const },
   { id: 'd2', kind: 'data' as const },
