@@ -20,6 +20,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_LISTEN = '127.0.0.1:7400';
 export const DEFAULT_ROLE_CHANGE_TIMEOUT_MS = 10_000;
+export const DEFAULT_PRE_PROMOTE_TIMEOUT_MS = 5_000;
 export const MIN_TOKEN_LENGTH = 16;
 /** How many tokens a role list, or digests a member's entry, may hold: enough for a rotation or two at once. */
 export const MAX_CREDENTIALS = 16;
@@ -133,7 +134,10 @@ export const NodeSettings = Type.Object(
     electionTimeoutMs: millis(2, 600_000),
     electionJitterMs: millis(0, 600_000),
     onRoleChange: Type.Optional(Type.String({ minLength: 1, description: 'a shell command' })),
+    onRoleChangeUrl: Type.Optional(Type.String({ minLength: 1, pattern: '^https?://', description: 'an http or https url' })),
     roleChangeTimeoutMs: millis(1, 3_600_000),
+    prePromote: Type.Optional(Type.String({ minLength: 1, description: 'a shell command' })),
+    prePromoteTimeoutMs: millis(1, 3_600_000),
     logLevel: literals(LOG_LEVELS),
     fastFailover: literals(['on', 'off'] as const),
   },
@@ -179,7 +183,10 @@ export interface NodeConfig {
   readonly insecure: boolean;
   readonly timings: Timings;
   readonly onRoleChange: string | null;
+  readonly onRoleChangeUrl: string | null;
   readonly roleChangeTimeoutMs: number;
+  readonly prePromote: string | null;
+  readonly prePromoteTimeoutMs: number;
   readonly logLevel: LogLevel;
   /** Whether a refused connection to the primary's port makes followers probe at once. */
   readonly fastFailover: boolean;
@@ -355,7 +362,28 @@ export const SETTINGS: readonly Spec[] = [
     flag: 'on-role-change',
     env: 'QUORUMD_ON_ROLE_CHANGE',
     parse: 'string',
-    help: 'shell command run on promotion and demotion (default none)',
+    help: 'shell command run on promotion, demotion and, on a follower, each new primary (default none)',
+  },
+  {
+    key: 'onRoleChangeUrl',
+    flag: 'on-role-change-url',
+    env: 'QUORUMD_ON_ROLE_CHANGE_URL',
+    parse: 'string',
+    help: 'url the same events are POSTed to as JSON (default none)',
+  },
+  {
+    key: 'prePromote',
+    flag: 'pre-promote',
+    env: 'QUORUMD_PRE_PROMOTE',
+    parse: 'string',
+    help: 'shell command a new primary runs before it answers as primary (default none)',
+  },
+  {
+    key: 'prePromoteTimeoutMs',
+    flag: 'pre-promote-timeout-ms',
+    env: 'QUORUMD_PRE_PROMOTE_TIMEOUT_MS',
+    parse: 'integer',
+    help: `how long the pre-promote command may run; the primary then serves anyway (default ${DEFAULT_PRE_PROMOTE_TIMEOUT_MS})`,
   },
   {
     key: 'roleChangeTimeoutMs',
@@ -395,6 +423,7 @@ const DEFAULTS: Partial<Settings> = {
   electionTimeoutMs: DEFAULT_TIMINGS.electionTimeoutMs,
   electionJitterMs: DEFAULT_TIMINGS.electionJitterMs,
   roleChangeTimeoutMs: DEFAULT_ROLE_CHANGE_TIMEOUT_MS,
+  prePromoteTimeoutMs: DEFAULT_PRE_PROMOTE_TIMEOUT_MS,
   logLevel: 'info',
   fastFailover: 'on',
   insecure: 'off',
@@ -576,7 +605,10 @@ function finish(s: Settings, chosen: Map<Key, Sourced>, cwd: string, readFile: (
       insecure: s.insecure === 'on',
       timings,
       onRoleChange: s.onRoleChange ?? null,
+      onRoleChangeUrl: s.onRoleChangeUrl ?? null,
       roleChangeTimeoutMs: s.roleChangeTimeoutMs,
+      prePromote: s.prePromote ?? null,
+      prePromoteTimeoutMs: s.prePromoteTimeoutMs,
       logLevel: s.logLevel,
       fastFailover: s.fastFailover === 'on',
     },

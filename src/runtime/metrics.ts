@@ -79,6 +79,19 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
+  readonly hookRuns = new Counter({
+    name: 'quorumd_hook_runs_total',
+    help: 'Hook runs, by hook (on-role-change, on-role-change-url, pre-promote) and how each ended (ok, failed, timed_out).',
+    labelNames: ['hook', 'result'],
+    registers: [this.registry],
+  });
+  readonly hookSeconds = new Histogram({
+    name: 'quorumd_hook_seconds',
+    help: 'How long each hook run took, by hook.',
+    labelNames: ['hook'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly roleChanges = new Counter({
     name: 'quorumd_role_changes_total',
     help: 'Role changes of this node, by the role it took.',

@@ -34,7 +34,8 @@ import { StateFileError, type StateStore } from '../store/store.js';
 import { Driver, type RoleChange } from './driver.js';
 import { HISTORY_FILE, History } from './history.js';
 import { Metrics } from './metrics.js';
-import { RoleHook } from './role-hook.js';
+import { RoleHook, type HookResult, type RoleHookEvent } from './role-hook.js';
+import { RoleWebhook } from './role-webhook.js';
 import type { RuntimeOptions } from './options.js';
 import type {
   Check,
@@ -81,6 +82,12 @@ export class NodeRuntime implements QuorumService {
   private readonly metrics = new Metrics();
   private readonly terms: History;
   private readonly hook: RoleHook | null;
+  private readonly webhook: RoleWebhook | null;
+  private readonly prePromote: RoleHook | null;
+  /** The primary (and its term) the role-change hooks last announced to a follower. */
+  private announced: { primaryId: string | null; term: number } = { primaryId: null, term: -1 };
+  /** The term this node was last promoted in: its pre-promote command, if any, has ended. */
+  private promotedTerm = -1;
   private readonly onFatal: (err: Error) => void;
   private readonly startedAt = new Date();
   private readonly inflight = new Map<number, Set<AbortController>>();
@@ -122,7 +129,21 @@ export class NodeRuntime implements QuorumService {
     this.terms = new History(opts.dataDir);
     // The hook's environment carries no copy of a token, however it was given (variable, flag or file).
     const secrets = [opts.token, opts.peerToken].filter((s): s is string => typeof s === 'string');
-    this.hook = opts.onRoleChange ? new RoleHook(opts.onRoleChange, opts.roleChangeTimeoutMs, opts.logger, { secrets }) : null;
+    const counted = (hook: string) => (result: HookResult, seconds: number) => {
+      this.metrics.hookRuns.inc({ hook, result });
+      this.metrics.hookSeconds.observe({ hook }, seconds);
+    };
+    this.hook = opts.onRoleChange
+      ? new RoleHook(opts.onRoleChange, opts.roleChangeTimeoutMs, opts.logger, { secrets, onDone: counted('on-role-change') })
+      : null;
+    this.webhook = opts.onRoleChangeUrl ? new RoleWebhook(opts.onRoleChangeUrl, opts.roleChangeTimeoutMs, opts.logger, counted('on-role-change-url')) : null;
+    this.prePromote = opts.prePromote
+      ? new RoleHook(opts.prePromote, opts.prePromoteTimeoutMs ?? opts.roleChangeTimeoutMs, opts.logger, {
+          secrets,
+          name: 'pre-promote',
+          onDone: counted('pre-promote'),
+        })
+      : null;
     this.node = new Node({
       id: opts.id,
       hardState,
@@ -209,7 +230,7 @@ export class NodeRuntime implements QuorumService {
     if (this.timer) clearTimeout(this.timer);
     for (const set of this.inflight.values()) for (const c of set) c.abort();
     this.inflight.clear();
-    await this.hook?.idle();
+    await Promise.all([this.hook?.idle(), this.webhook?.idle(), this.prePromote?.idle()]);
     await this.client.close();
   }
 
@@ -389,7 +410,8 @@ export class NodeRuntime implements QuorumService {
   }
 
   isPrimary(): boolean {
-    return isPrimary(this.node, this.now(), this.driver.failed);
+    // With a pre-promote command, the primary answers as such only once it has ended.
+    return isPrimary(this.node, this.now(), this.driver.failed) && (this.prePromote === null || this.promotedTerm === this.node.term);
   }
 
   isReplica(): boolean {
@@ -506,9 +528,16 @@ export class NodeRuntime implements QuorumService {
     this.timer = setTimeout(
       () => {
         this.timer = null;
-        const now = this.now();
-        if (now < at) this.arm(at);
-        else this.driver.step({ type: 'tick', now });
+        // The tick waits for the I/O already queued: after a pause (a CPU
+        // limit, a garbage collection) the timer phase comes before the poll
+        // phase, and a heartbeat that arrived meanwhile must be taken before
+        // an election deadline is judged, or a paused follower stands.
+        setImmediate(() => {
+          if (this.timer !== null || this.stopped) return;
+          const now = this.now();
+          if (now < at) this.arm(at);
+          else this.driver.step({ type: 'tick', now });
+        });
       },
       Math.ceil(Math.max(0, at - this.now())),
     );
@@ -524,18 +553,52 @@ export class NodeRuntime implements QuorumService {
     }
     const wasPrimary = this.lastRole === 'primary';
     this.lastRole = role;
-    // Promotion runs the hook once the primary serves (onServing); demotion at once.
-    if (wasPrimary && role !== 'primary') this.hook?.run({ nodeId: this.id, role: 'follower', term, primaryId });
+    // Promotion runs the hooks once the primary serves (onServing); demotion
+    // at once; a follower, on each new primary it hears, with its url.
+    if (wasPrimary && role !== 'primary') this.announce('follower', term, primaryId);
+    else if (role === 'follower' && primaryId !== null && (primaryId !== this.announced.primaryId || term !== this.announced.term)) {
+      this.announce('follower', term, primaryId);
+    }
     const pending = this.pendingSwitchover;
     if (pending && primaryId === pending.target && term > pending.fromTerm) {
       this.finishSwitchover({ status: 'completed', target: pending.target, term });
     }
   }
 
-  /** The primary starts to serve: every older lease has ended, so its store may take writes. */
+  /** The primary may serve: every older lease has ended. */
   private onServing(term: number): void {
+    this.logger.info({ term }, `may serve as primary in term ${term}`);
+    void this.promote(term);
+  }
+
+  /**
+   * promote runs the pre-promote command, bounded, and only then lets this
+   * node answer as primary (GET /primary) and runs the role-change hooks. A
+   * command that fails or times out is logged and counted, and the primary
+   * serves anyway: the command prepares the store, it does not vote.
+   */
+  private async promote(term: number): Promise<void> {
+    const event = this.hookEvent('primary', term, this.id);
+    if (this.prePromote) {
+      const result = await this.prePromote.run(event);
+      if (result !== 'ok') this.logger.warn({ term, result }, 'the pre-promote command did not succeed; serving anyway');
+    }
+    if (this.node.currentRole !== 'primary' || this.node.term !== term) return;
+    this.promotedTerm = term;
     this.logger.info({ term }, `serving as primary in term ${term}`);
-    this.hook?.run({ nodeId: this.id, role: 'primary', term, primaryId: this.id });
+    this.announce('primary', term, this.id);
+  }
+
+  /** announce runs the role-change command and webhook for a view of the primary. */
+  private announce(role: 'primary' | 'follower', term: number, primaryId: string | null): void {
+    this.announced = { primaryId, term };
+    const event = this.hookEvent(role, term, primaryId);
+    void this.hook?.run(event);
+    void this.webhook?.run(event);
+  }
+
+  private hookEvent(role: 'primary' | 'follower', term: number, primaryId: string | null): RoleHookEvent {
+    return { nodeId: this.id, role, term, primaryId, primaryUrl: primaryId === null ? null : memberUrl(this.node, primaryId) };
   }
 
   private onElection(outcome: ElectionOutcome): void {

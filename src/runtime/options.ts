@@ -38,10 +38,16 @@ export interface RuntimeOptions {
    * absent without TLS.
    */
   readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string } | null;
-  /** A shell command run on promotion and demotion; null for none. */
+  /** A shell command run on promotion, demotion and, on a follower, each new primary; null for none. */
   readonly onRoleChange: string | null;
-  /** How long the role-change command may run before it is killed. */
+  /** A url the same events are POSTed to as JSON; null for none. */
+  readonly onRoleChangeUrl?: string | null;
+  /** How long the role-change command (or the webhook) may take before it is ended. */
   readonly roleChangeTimeoutMs: number;
+  /** A shell command a new primary runs, bounded, before it serves; null for none. */
+  readonly prePromote?: string | null;
+  /** How long the pre-promote command may run before it is killed (the primary then serves anyway); roleChangeTimeoutMs if absent. */
+  readonly prePromoteTimeoutMs?: number;
   /** Where the node keeps its history file; null keeps history in memory only. */
   readonly dataDir: string | null;
   readonly logger: Logger;

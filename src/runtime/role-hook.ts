@@ -1,12 +1,14 @@
-// The role-change hook: an operator's command run on promotion and demotion,
-// with the role, the term (the fencing token) and the primary in its
-// environment. Runs one at a time in the order the changes happened, each
-// bounded in time; its output goes to the log.
+// Hooks: an operator's command run when this node's view of the primary
+// changes (on-role-change: promotion, demotion, and on a follower every new
+// primary, so a replica can re-point itself), or before a new primary serves
+// (pre-promote). Each runs one at a time in the order the changes happened,
+// bounded in time; its output goes to the log, and the runtime counts how each
+// run ended.
 //
 // What the hook's environment holds. The command gets the node's environment
-// with quorumd's own configuration taken out, then the four variables it is
-// documented to receive: QUORUMD_NODE_ID, QUORUMD_ROLE, QUORUMD_TERM and
-// QUORUMD_PRIMARY_ID. The rule is:
+// with quorumd's own configuration taken out, then the variables it is
+// documented to receive: QUORUMD_NODE_ID, QUORUMD_ROLE, QUORUMD_TERM,
+// QUORUMD_PRIMARY_ID and QUORUMD_PRIMARY_URL. The rule is:
 // - every variable whose name starts with QUORUMD_ is removed, whatever it
 //   holds: that is the node's configuration, and QUORUMD_TOKEN, the cluster
 //   credential, is one of them;
@@ -27,6 +29,7 @@
 // the background, it left there on purpose.
 
 import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 
 export interface RoleHookEvent {
@@ -34,7 +37,12 @@ export interface RoleHookEvent {
   readonly role: 'primary' | 'follower';
   readonly term: number;
   readonly primaryId: string | null;
+  /** The primary's url as the configuration lists it; null when no primary is known. */
+  readonly primaryUrl: string | null;
 }
+
+/** How a run ended: the command exited 0, exited otherwise (or could not start), or outlived its time. */
+export type HookResult = 'ok' | 'failed' | 'timed_out';
 
 export interface RoleHookOptions {
   /** The environment the hook's is derived from; the node's own by default. */
@@ -43,6 +51,10 @@ export interface RoleHookOptions {
   readonly secrets?: readonly string[];
   /** How long the hook's group has between SIGTERM and SIGKILL after a timeout. */
   readonly killGraceMs?: number;
+  /** The hook's name in the log: on-role-change or pre-promote. */
+  readonly name?: string;
+  /** Called when a run ends, with how and how long it took. */
+  readonly onDone?: (result: HookResult, seconds: number) => void;
 }
 
 const DEFAULT_KILL_GRACE_MS = 2000;
@@ -65,6 +77,7 @@ export function hookEnvironment(base: NodeJS.ProcessEnv, event: RoleHookEvent, s
   env.QUORUMD_ROLE = event.role;
   env.QUORUMD_TERM = String(event.term);
   env.QUORUMD_PRIMARY_ID = event.primaryId ?? '';
+  env.QUORUMD_PRIMARY_URL = event.primaryUrl ?? '';
   return env;
 }
 
@@ -79,10 +92,12 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 export class RoleHook {
-  private chain: Promise<void> = Promise.resolve();
+  private chain: Promise<unknown> = Promise.resolve();
   private readonly env: NodeJS.ProcessEnv;
   private readonly secrets: readonly string[];
   private readonly killGraceMs: number;
+  private readonly name: string;
+  private readonly onDone: (result: HookResult, seconds: number) => void;
 
   constructor(
     private readonly command: string,
@@ -93,19 +108,24 @@ export class RoleHook {
     this.env = options.env ?? process.env;
     this.secrets = options.secrets ?? [];
     this.killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.name = options.name ?? 'on-role-change';
+    this.onDone = options.onDone ?? (() => {});
   }
 
-  run(event: RoleHookEvent): Promise<void> {
-    this.chain = this.chain.then(() => this.runOne(event));
-    return this.chain;
+  /** run queues a run after those before it, and resolves with how it ended. */
+  run(event: RoleHookEvent): Promise<HookResult> {
+    const run = this.chain.then(() => this.runOne(event));
+    this.chain = run;
+    return run;
   }
 
   /** idle resolves once every queued run has finished. */
-  idle(): Promise<void> {
-    return this.chain;
+  async idle(): Promise<void> {
+    await this.chain;
   }
 
-  private runOne(event: RoleHookEvent): Promise<void> {
+  private runOne(event: RoleHookEvent): Promise<HookResult> {
+    const started = performance.now();
     return new Promise((resolve) => {
       // detached puts the shell at the head of a new process group, whose id
       // is its pid; its children join that group unless they leave it.
@@ -116,7 +136,7 @@ export class RoleHook {
       });
       const log = (stream: string) => (chunk: Buffer) => {
         for (const line of chunk.toString('utf8').split('\n')) {
-          if (line) this.logger.info({ hook: 'on-role-change', stream, role: event.role, term: event.term }, line);
+          if (line) this.logger.info({ hook: this.name, stream, role: event.role, term: event.term }, line);
         }
       };
       child.stdout.on('data', log('stdout'));
@@ -129,15 +149,17 @@ export class RoleHook {
       let timedOut = false;
       let killed = false;
       let done = false;
+      let result: HookResult = 'failed';
       let killTimer: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => {
         if (pgid === undefined) return;
         timedOut = true;
-        this.logger.warn({ hook: 'on-role-change', timeoutMs: this.timeoutMs }, 'role-change command timed out; ending its process group');
+        result = 'timed_out';
+        this.logger.warn({ hook: this.name, timeoutMs: this.timeoutMs }, `${this.name} command timed out; ending its process group`);
         signalGroup(pgid, 'SIGTERM');
         killTimer = setTimeout(() => {
           killed = true;
-          if (signalGroup(pgid, 'SIGKILL')) this.logger.warn({ hook: 'on-role-change' }, 'role-change command outlived SIGTERM; killed its process group');
+          if (signalGroup(pgid, 'SIGKILL')) this.logger.warn({ hook: this.name }, `${this.name} command outlived SIGTERM; killed its process group`);
           if (closed) finish();
         }, this.killGraceMs);
       }, this.timeoutMs);
@@ -146,17 +168,19 @@ export class RoleHook {
         done = true;
         clearTimeout(timer);
         clearTimeout(killTimer);
-        resolve();
+        this.onDone(result, (performance.now() - started) / 1000);
+        resolve(result);
       };
 
       child.on('error', (err) => {
-        this.logger.error({ hook: 'on-role-change', err }, 'role-change command could not start');
+        this.logger.error({ hook: this.name, err }, `${this.name} command could not start`);
         finish();
       });
       child.on('close', (code, signal) => {
         closed = true;
+        if (!timedOut && code === 0) result = 'ok';
         const level = code === 0 ? 'info' : 'warn';
-        this.logger[level]({ hook: 'on-role-change', code, signal, role: event.role, term: event.term }, 'role-change command finished');
+        this.logger[level]({ hook: this.name, code, signal, role: event.role, term: event.term }, `${this.name} command finished`);
         // After a timeout, wait for the grace's SIGKILL unless the group is already gone.
         if (!timedOut || killed || pgid === undefined || !signalGroup(pgid, 0)) finish();
       });

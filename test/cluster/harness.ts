@@ -11,7 +11,7 @@ import type { MembersView } from '../../src/runtime/service.js';
 import { ProcessCluster, waitFor, type ClusterOptions, type NodeSpec } from '../kit/cluster.js';
 
 /** Timings for tests: loose enough for a loaded 2-core machine. */
-export const TEST_TIMINGS = { heartbeatMs: 50, leaseMs: 150, electionTimeoutMs: 300, electionJitterMs: 200 };
+export const TEST_TIMINGS = { heartbeatMs: 50, leaseMs: 250, electionTimeoutMs: 300, electionJitterMs: 200 };
 
 /** How long an election may take here: a few randomized timeouts plus slack for a busy machine. */
 export const ELECTION_BOUND_MS = 4 * (TEST_TIMINGS.electionTimeoutMs + TEST_TIMINGS.electionJitterMs) + 3000;

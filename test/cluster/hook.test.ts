@@ -1,7 +1,11 @@
-// The role-change hook runs on promotion and demotion with the role, the term
-// (the fencing token) and the primary in its environment.
+// The role-change hook runs on promotion and demotion, and on a follower for
+// each new primary, with the role, the term (the fencing token), the primary
+// and its url in its environment; the webhook gets the same events; a
+// pre-promote command ends before a new primary answers as such.
 
 import { readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { waitFor } from '../kit/cluster.js';
@@ -35,3 +39,74 @@ t.test('the promotion hook runs with the new term, and the demotion hook when a 
   await waitFor(() => existsSync(newFile), 5000, 'the new primary hook to write');
   t.match(readFileSync(newFile, 'utf8'), new RegExp(`${next.primaryId} primary ${next.term} ${next.primaryId}`), 'the new primary ran its hook with its term');
 });
+
+t.test(
+  'followers run the hook on each new primary with its url; a pre-promote command ends before the primary answers; the webhook gets every event',
+  async (t) => {
+    const dir = t.testdir();
+    const events: Array<{ nodeId: string; role: string; term: number; primaryId: string | null; primaryUrl: string | null }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+      });
+      req.on('end', () => {
+        events.push(JSON.parse(body));
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.teardown(() => new Promise((r) => server.close(() => r(undefined))));
+    const hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+    const cluster = await startCluster(t, shape(3), {
+      envFor: (id) => ({
+        QUORUMD_ON_ROLE_CHANGE: `echo "$QUORUMD_ROLE $QUORUMD_TERM $QUORUMD_PRIMARY_ID $QUORUMD_PRIMARY_URL" >> ${join(dir, id)}.log`,
+        QUORUMD_ON_ROLE_CHANGE_URL: hookUrl,
+        // The store's preparation takes 400 ms; it writes when it ends, in ms since the epoch.
+        QUORUMD_PRE_PROMOTE: `sleep 0.4; node -e 'process.stdout.write(String(Date.now()))' > ${join(dir, id)}.prepared`,
+      }),
+    });
+    // Watch /primary on every node from the start: the first 200 must come after the preparation ended.
+    let firstPrimary: { id: string; at: number } | null = null;
+    const watching = (async () => {
+      while (firstPrimary === null) {
+        for (const id of running(cluster)) {
+          const res = await cluster.get(id, '/primary', 200);
+          if (res?.status === 200 && firstPrimary === null) firstPrimary = { id, at: Date.now() };
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const first = await awaitAgreement(cluster, running(cluster));
+    await watching;
+    const prepared = Number(readFileSync(join(dir, `${first.primaryId}.prepared`), 'utf8'));
+    t.equal(firstPrimary!.id, first.primaryId, 'the primary answered first');
+    t.ok(firstPrimary!.at >= prepared, `GET /primary answered 200 at ${firstPrimary!.at}, after the pre-promote command ended at ${prepared}`);
+
+    const primaryUrl = cluster.node(first.primaryId).url;
+    for (const id of running(cluster).filter((x) => x !== first.primaryId)) {
+      const file = join(dir, `${id}.log`);
+      await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes(`follower ${first.term} ${first.primaryId}`), 5000, `${id}'s hook to run`);
+      t.match(readFileSync(file, 'utf8'), `follower ${first.term} ${first.primaryId} ${primaryUrl}`, `${id}'s hook got the new primary and its url`);
+    }
+    await waitFor(() => events.length >= 3, 5000, 'the webhook to get an event from each node');
+    t.same(
+      events.filter((e) => e.role === 'primary').map((e) => [e.nodeId, e.term]),
+      [[first.primaryId, first.term]],
+      'the webhook got the promotion',
+    );
+    t.same(
+      events
+        .filter((e) => e.role === 'follower')
+        .map((e) => [e.primaryId, e.primaryUrl])
+        .sort(),
+      [
+        [first.primaryId, primaryUrl],
+        [first.primaryId, primaryUrl],
+      ],
+      'and each follower told of the new primary',
+    );
+    const metrics = await (await fetch(`${primaryUrl}/metrics`)).text();
+    t.match(metrics, /quorumd_hook_runs_total\{hook="pre-promote",result="ok"\} 1/, 'the pre-promote run is counted');
+  },
+);

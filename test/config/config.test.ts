@@ -34,7 +34,10 @@ t.test('the least configuration, an id and a data dir, is a single-node cluster 
     insecure: false,
     timings: DEFAULT_TIMINGS,
     onRoleChange: null,
+    onRoleChangeUrl: null,
     roleChangeTimeoutMs: 10_000,
+    prePromote: null,
+    prePromoteTimeoutMs: 5_000,
     logLevel: 'info',
     fastFailover: true,
   });
@@ -72,6 +75,12 @@ t.test('every setting can be given by its flag', async (t) => {
       '/usr/local/bin/promote --fast',
       '--role-change-timeout-ms',
       '2500',
+      '--on-role-change-url',
+      'http://hooks.example:8080/quorumd',
+      '--pre-promote',
+      '/usr/local/bin/prepare',
+      '--pre-promote-timeout-ms',
+      '1500',
       '--log-level',
       'debug',
       '--fast-failover',
@@ -102,7 +111,10 @@ t.test('every setting can be given by its flag', async (t) => {
     insecure: false,
     timings: { heartbeatMs: 50, leaseMs: 150, electionTimeoutMs: 500, electionJitterMs: 0, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
     onRoleChange: '/usr/local/bin/promote --fast',
+    onRoleChangeUrl: 'http://hooks.example:8080/quorumd',
     roleChangeTimeoutMs: 2500,
+    prePromote: '/usr/local/bin/prepare',
+    prePromoteTimeoutMs: 1500,
     logLevel: 'debug',
     fastFailover: true,
   });
@@ -122,6 +134,9 @@ const fullEnv = {
   QUORUMD_ELECTION_JITTER_MS: '100',
   QUORUMD_ON_ROLE_CHANGE: 'true',
   QUORUMD_ROLE_CHANGE_TIMEOUT_MS: '1000',
+  QUORUMD_ON_ROLE_CHANGE_URL: 'https://hooks.example/q',
+  QUORUMD_PRE_PROMOTE: 'prepare-store',
+  QUORUMD_PRE_PROMOTE_TIMEOUT_MS: '700',
   QUORUMD_LOG_LEVEL: 'warn',
   QUORUMD_FAST_FAILOVER: 'on',
   QUORUMD_INSECURE: 'off',
@@ -151,7 +166,10 @@ t.test('every setting can be given by its environment variable, which checkEnv c
     insecure: false,
     timings: { heartbeatMs: 40, leaseMs: 120, electionTimeoutMs: 400, electionJitterMs: 100, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
     onRoleChange: 'true',
+    onRoleChangeUrl: 'https://hooks.example/q',
     roleChangeTimeoutMs: 1000,
+    prePromote: 'prepare-store',
+    prePromoteTimeoutMs: 700,
     logLevel: 'warn',
     fastFailover: true,
   });
@@ -173,7 +191,10 @@ t.test('every setting can be given in the config file, under its key', async (t)
     electionTimeoutMs: 200,
     electionJitterMs: 50,
     onRoleChange: 'echo',
+    onRoleChangeUrl: 'http://127.0.0.1:9/hook',
     roleChangeTimeoutMs: 300,
+    prePromote: 'true',
+    prePromoteTimeoutMs: 200,
     logLevel: 'error',
     fastFailover: 'off',
     insecure: 'off',
@@ -195,6 +216,9 @@ t.test('every setting can be given in the config file, under its key', async (t)
   t.strictSame(c.timings, { heartbeatMs: 20, leaseMs: 60, electionTimeoutMs: 200, electionJitterMs: 50, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound });
   t.equal(c.onRoleChange, 'echo');
   t.equal(c.roleChangeTimeoutMs, 300);
+  t.equal(c.onRoleChangeUrl, 'http://127.0.0.1:9/hook');
+  t.equal(c.prePromote, 'true');
+  t.equal(c.prePromoteTimeoutMs, 200);
   t.equal(c.logLevel, 'error');
   const viaEnv = config(t, resolveWith([], { QUORUMD_CONFIG: '/srv/quorumd/etc/q.json' }, { '/srv/quorumd/etc/q.json': JSON.stringify(file) }));
   t.strictSame(viaEnv, c, 'QUORUMD_CONFIG names the file too');

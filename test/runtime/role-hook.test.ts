@@ -11,7 +11,7 @@ import { hookEnvironment, RoleHook, type RoleHookEvent } from '../../src/runtime
 
 const logger = pino({ level: 'silent' });
 const TOKEN = 'hook-test-token-0123456789';
-const EVENT: RoleHookEvent = { nodeId: 'data-1', role: 'primary', term: 7, primaryId: 'data-1' };
+const EVENT: RoleHookEvent = { nodeId: 'data-1', role: 'primary', term: 7, primaryId: 'data-1', primaryUrl: 'http://10.0.0.1:7400' };
 
 /** envFile reads a file `env` wrote into a map of name to value. */
 function envFile(path: string): Map<string, string> {
@@ -134,6 +134,7 @@ t.test('the hook sees its role, term, node and primary, and neither QUORUMD_TOKE
   t.equal(env.get('QUORUMD_TERM'), '7');
   t.equal(env.get('QUORUMD_NODE_ID'), 'data-1');
   t.equal(env.get('QUORUMD_PRIMARY_ID'), 'data-1');
+  t.equal(env.get('QUORUMD_PRIMARY_URL'), 'http://10.0.0.1:7400');
   t.equal(env.get('HOOK_TEST_PLAIN'), 'kept', 'the operator’s own variables pass');
   t.ok(env.has('PATH'), 'PATH passes');
 });
@@ -149,7 +150,7 @@ t.test('the hook environment drops every QUORUMD_ variable and any named secret,
       QUORUMD_ROLE: 'stale-from-the-parent',
       PATH: '/usr/bin',
     },
-    { nodeId: 'witness-1', role: 'follower', term: 12, primaryId: null },
+    { nodeId: 'witness-1', role: 'follower', term: 12, primaryId: null, primaryUrl: null },
     ['flag-token-abcdefgh'],
   );
   t.same(env, {
@@ -158,6 +159,7 @@ t.test('the hook environment drops every QUORUMD_ variable and any named secret,
     QUORUMD_ROLE: 'follower',
     QUORUMD_TERM: '12',
     QUORUMD_PRIMARY_ID: '',
+    QUORUMD_PRIMARY_URL: '',
   });
 });
 
@@ -199,4 +201,22 @@ t.test('hooks run one at a time, in order, and a timed-out one does not hold up 
   await Promise.all(runs);
   await hook.idle();
   t.same(readFileSync(out, 'utf8').trim().split('\n'), ['2', '3'], 'the timed-out first run wrote nothing; the others ran in order');
+});
+
+t.test('each run resolves with how it ended, and reports it with its duration', async (t) => {
+  const seen: Array<[string, number]> = [];
+  const onDone = (result: string, seconds: number) => void seen.push([result, seconds]);
+  t.equal(await new RoleHook('exit 0', 5000, logger, { onDone }).run(EVENT), 'ok');
+  t.equal(await new RoleHook('exit 3', 5000, logger, { onDone }).run(EVENT), 'failed', 'a non-zero exit fails');
+  t.equal(await new RoleHook('sleep 30', 200, logger, { onDone, killGraceMs: 200 }).run(EVENT), 'timed_out');
+  t.same(
+    seen.map(([r]) => r),
+    ['ok', 'failed', 'timed_out'],
+    'each end was reported',
+  );
+  t.ok(
+    seen.every(([, s]) => s >= 0 && s < 10),
+    'with a duration in seconds',
+  );
+  t.ok(seen[2]![1] >= 0.2, 'the timed-out run lasted at least its timeout');
 });

@@ -15,7 +15,7 @@ import { NodeRuntime, type RuntimeHooks } from '../../src/runtime/node-runtime.j
 import { FileStore, type StateStore } from '../../src/store/index.js';
 import { freePort, waitFor } from '../kit/cluster.js';
 
-export const TIMINGS: Timings = { heartbeatMs: 30, leaseMs: 90, electionTimeoutMs: 300, electionJitterMs: 150, clockDriftBound: 0.05 };
+export const TIMINGS: Timings = { heartbeatMs: 30, leaseMs: 200, electionTimeoutMs: 300, electionJitterMs: 150, clockDriftBound: 0.05 };
 
 /** The name every local cluster's id starts with. */
 export const CLUSTER_NAME = 'runtime-test';
