@@ -93,12 +93,12 @@ export const PutMemberBody = Type.Object(
 // ---- replies ----
 
 const NullablePosition = Type.Union([ref(LogPosition), Type.Null()]);
+// A refused or abandoned switchover is an error, answered as ErrorReply
+// (switchover_refused, switchover_abandoned); only its successes are here.
 export const SwitchoverReply = Type.Union(
   [
     Type.Object({ status: Type.Literal('started'), target: ref(Id) }, closed),
-    Type.Object({ status: Type.Literal('refused'), reason: Type.String() }, closed),
     Type.Object({ status: Type.Literal('completed'), target: ref(Id), term: ref(Count) }, closed),
-    Type.Object({ status: Type.Literal('abandoned'), target: ref(Id) }, closed),
   ],
   { $id: 'SwitchoverReply' },
 );
@@ -215,7 +215,7 @@ export const ErrorReply = Type.Object(
   {
     error: Type.Object(
       {
-        code: Type.String({ description: 'A stable snake_case code, e.g. invalid_request, unauthorized, not_found.' }),
+        code: Type.String({ description: 'A stable snake_case code, e.g. invalid_request, unauthorized, not_found, switchover_refused.' }),
         message: Type.String(),
         field: Type.Optional(Type.String({ description: 'The request field at fault, as a path such as membership.members[0].id.' })),
       },

@@ -46,7 +46,7 @@ import type {
   MembershipChange,
   QuorumService,
   StatusView,
-  SwitchoverReply,
+  SwitchoverOutcome,
   VoteBody,
   VoteReply,
 } from './service.js';
@@ -86,7 +86,7 @@ export class NodeRuntime implements QuorumService {
   private readonly inflight = new Map<number, Set<AbortController>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private switchoverWaiters: Array<(r: SwitchoverReply) => void> = [];
+  private switchoverWaiters: Array<(r: SwitchoverOutcome) => void> = [];
   private pendingSwitchover: { readonly target: string; readonly fromTerm: number } | null = null;
   private lastRole: Role = 'follower';
   private readonly differences: string[];
@@ -252,7 +252,7 @@ export class NodeRuntime implements QuorumService {
    * a switchover that started is answered once the target leads a newer term,
    * or as abandoned when the node gives up or a bound passes.
    */
-  async switchover(target: string | null): Promise<SwitchoverReply> {
+  async switchover(target: string | null): Promise<SwitchoverOutcome> {
     const answer = this.driver.handle({ type: 'switchover', target }).switchover;
     if (answer === null) return { status: 'refused', reason: 'this node has stopped' };
     this.logger.info({ switchover: answer }, `switchover ${answer.status}`);
@@ -584,7 +584,7 @@ export class NodeRuntime implements QuorumService {
     }
   }
 
-  private finishSwitchover(r: SwitchoverReply): void {
+  private finishSwitchover(r: SwitchoverOutcome): void {
     this.pendingSwitchover = null;
     const waiters = this.switchoverWaiters;
     this.switchoverWaiters = [];

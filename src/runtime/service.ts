@@ -25,6 +25,14 @@ export type WireMember = Static<typeof Member>;
 // The views and the switchover reply are the static types of the HTTP schemas
 // (src/schemas.ts), which also serialize them and document them in openapi.yaml.
 export type SwitchoverReply = Static<typeof SwitchoverReplySchema>;
+/**
+ * How a switchover ended: a reply, or a refusal (with the core's reason) or
+ * an abandonment, which routes/switchover.ts answers as errors.
+ */
+export type SwitchoverOutcome =
+  | SwitchoverReply
+  | { readonly status: 'refused'; readonly reason: string }
+  | { readonly status: 'abandoned'; readonly target: string };
 export type StatusView = Static<typeof StatusViewSchema>;
 export type MemberView = Static<typeof MemberViewSchema>;
 export type MembersView = Static<typeof MembersViewSchema>;
@@ -46,7 +54,7 @@ export interface QuorumService {
   /** The local data store's agent reports this node's durable position. */
   reportPosition(position: LogPosition): StatusView;
   /** Resolves once the switchover finished, was refused, or was abandoned. */
-  switchover(target: string | null): Promise<SwitchoverReply>;
+  switchover(target: string | null): Promise<SwitchoverOutcome>;
   /**
    * One membership change, made by this node as the primary; resolves once
    * committed. Throws ApiError: not_primary (forward it to primaryUrl()),

@@ -111,16 +111,27 @@ t.test('POST /switchover passes the target, or null without one, and answers eac
     { method: 'switchover', args: [null] },
   ]);
 
-  const outcomes = [
-    [{ status: 'started', target: 'n3' }, 202],
-    [{ status: 'refused', reason: 'not the primary' }, 409],
-    [{ status: 'abandoned', target: 'n3' }, 409],
+  service.switchoverReply = { status: 'started', target: 'n3' };
+  const started = await app.inject({ method: 'POST', url: '/switchover', headers: auth, payload: {} });
+  t.equal(started.statusCode, 202, 'started');
+  t.strictSame(started.json(), { status: 'started', target: 'n3' });
+
+  // A refusal and an abandonment are errors, in the one error shape.
+  const errors = [
+    [
+      { status: 'refused', reason: 'this node is not the primary' },
+      { code: 'switchover_refused', message: 'this node is not the primary' },
+    ],
+    [
+      { status: 'abandoned', target: 'n3' },
+      { code: 'switchover_abandoned', message: 'the switchover to n3 was abandoned: it did not take over in time' },
+    ],
   ] as const;
-  for (const [reply, status] of outcomes) {
-    service.switchoverReply = reply;
+  for (const [outcome, error] of errors) {
+    service.switchoverReply = outcome;
     const res = await app.inject({ method: 'POST', url: '/switchover', headers: auth, payload: {} });
-    t.equal(res.statusCode, status, reply.status);
-    t.strictSame(res.json(), reply);
+    t.equal(res.statusCode, 409, outcome.status);
+    t.strictSame(res.json(), { error }, `${outcome.status} answers the error shape`);
   }
 });
 
