@@ -5,8 +5,8 @@
 // history views, the probes, switchover and errors. Each carries a `$id`: the
 // app adds them as shared schemas, routes refer to them with `ref()`, Ajv
 // validates requests against them, fast-json-stringify serializes replies
-// with them, and @fastify/swagger emits each one once under
-// components/schemas in openapi.yaml. The service contract
+// with them, and the OpenAPI generator (scripts/openapi.ts) emits each one
+// once under components/schemas in openapi.yaml. The service contract
 // (src/runtime/service.ts) takes the views' types from these schemas.
 
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';

@@ -1,9 +1,13 @@
-// The API contract: openapi.yaml is exactly the document the app serves at
-// /openapi.json (generated from the route schemas), it is a valid OpenAPI
-// document, every route is in it, shared schemas appear once as components,
-// and the routes that need the token say so.
+// The API contract: openapi.yaml and openapi.json are exactly what the
+// generator (scripts/openapi.ts) writes from the route schemas; the app
+// serves openapi.json at /openapi.json without loading the generator;
+// openapi.yaml has no YAML anchors or aliases and is a valid OpenAPI
+// document; every route is in it; shared schemas appear once as components;
+// the routes that need a credential say which and the others say they need
+// none; the peer-only routes are tagged as such.
+// (test/http/openapi-lint.test.ts lints it.)
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import t from 'tap';
 import { isAlias, parse, parseDocument, visit } from 'yaml';
@@ -12,6 +16,7 @@ import { renderOpenApi } from '../../scripts/openapi.js';
 import { setup } from './fixtures/helpers.js';
 
 const yamlPath = new URL('../../openapi.yaml', import.meta.url);
+const jsonPath = new URL('../../openapi.json', import.meta.url);
 
 interface Operation {
   operationId?: string;
@@ -39,8 +44,29 @@ t.test('openapi.yaml is the document the app serves (regenerate it with `npm run
   t.strictSame(file, await served(t), 'openapi.yaml differs from GET /openapi.json: run npm run openapi');
 });
 
-t.test('scripts/openapi.ts writes exactly the committed openapi.yaml', async (t) => {
-  t.equal(await renderOpenApi(), readFileSync(yamlPath, 'utf8'), 'openapi.yaml is stale: run npm run openapi');
+t.test('scripts/openapi.ts writes exactly the committed openapi.yaml and openapi.json', async (t) => {
+  const rendered = await renderOpenApi();
+  t.equal(rendered.yaml, readFileSync(yamlPath, 'utf8'), 'openapi.yaml is stale: run npm run openapi');
+  t.equal(rendered.json, readFileSync(jsonPath, 'utf8'), 'openapi.json is stale: run npm run openapi');
+});
+
+t.test('a node serves the generated file and never loads the generator', async (t) => {
+  const { app } = setup(t);
+  t.notOk(app.hasDecorator('swagger'), 'the app a node builds has no @fastify/swagger');
+  const res = await app.inject({ method: 'GET', url: '/openapi.json' });
+  t.strictSame(res.json(), JSON.parse(readFileSync(jsonPath, 'utf8')), 'GET /openapi.json answers openapi.json');
+  // Nothing the node's process loads imports the generator: it is a build-time tool.
+  const runtimeFiles = ['src', 'routes'].flatMap((dir) =>
+    readdirSync(new URL(`../../${dir}/`, import.meta.url), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `${dir}/${f}`),
+  );
+  t.ok(runtimeFiles.length > 20, 'the run-time sources were found');
+  for (const file of runtimeFiles) {
+    const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+    // (A type-only import is erased from the JavaScript, so it loads nothing.)
+    t.notMatch(text, /^import (?!type ).*from '(@fastify\/swagger|[./]*scripts\/openapi\.js)'/m, `${file} does not import the generator`);
+  }
 });
 
 t.test('openapi.yaml has no YAML anchors or aliases: every object is written out', async (t) => {
