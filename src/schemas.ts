@@ -67,6 +67,28 @@ export const SwitchoverBody = Type.Object(
   { ...closed, $id: 'SwitchoverBody', description: 'Without a target the primary picks the best member.' },
 );
 
+/**
+ * PUT /log: the agent's report of this node's durable position and, if it
+ * wants the lease on its own clock, a reading of its monotonic clock.
+ */
+export const PositionReport = Type.Object(
+  {
+    term: ref(Term),
+    lsn: ref(Count),
+    agentClockMs: Type.Optional(
+      refWith(
+        Count,
+        "The agent's monotonic clock, in whole milliseconds (rounded down), read before it sent this report: the reply's leaseUntil is an instant on that clock.",
+      ),
+    ),
+  },
+  {
+    ...closed,
+    $id: 'PositionReport',
+    description: "The { term, lsn } of the last durable entry of this node's log, and optionally the agent's clock reading.",
+  },
+);
+
 /** PUT /members/{id}: the member as it should be; the id is the path's. */
 export const PutMemberBody = Type.Object(
   {
@@ -128,6 +150,31 @@ export const StatusView = Type.Object(
     startedAt: Type.String({ format: 'date-time' }),
   },
   { ...closed, $id: 'StatusView' },
+);
+
+/**
+ * The PUT /log reply: the node's status and the lease on the agent's clock,
+ * so that a store can stop serving when the lease ends even if quorumd is
+ * hung or dead. Exactly one of leaseUntil (with agentClockMs) and
+ * leaseRemainingMs (without) is present.
+ */
+export const PositionReply = Type.Object(
+  {
+    ...StatusView.properties,
+    leaseUntil: Type.Optional(
+      Type.Union([ref(Count), Type.Null()], {
+        description:
+          "With agentClockMs: the instant on the agent's clock before which this node may serve as primary (serve while the clock reads less); null when it may not (not the primary, or no lease).",
+      }),
+    ),
+    leaseRemainingMs: Type.Optional(
+      Type.Union([ref(Count), Type.Null()], {
+        description:
+          "Without agentClockMs: how long this node may serve as primary, counted on the agent's clock from a reading taken before it sent the report; null when it may not.",
+      }),
+    ),
+  },
+  { ...closed, $id: 'PositionReply', description: "This node's status after the report, and how long it may serve as primary on the agent's clock." },
 );
 
 export const MemberView = Type.Object(
@@ -284,6 +331,7 @@ export const sharedSchemas: readonly TSchema[] = [
   HeartbeatBody,
   HandoffBody,
   SwitchoverBody,
+  PositionReport,
   PutMemberBody,
   Refusal,
   VoteReply,
@@ -291,6 +339,7 @@ export const sharedSchemas: readonly TSchema[] = [
   SwitchoverReply,
   MembershipChangeReply,
   StatusView,
+  PositionReply,
   MemberView,
   MembersView,
   HistoryEntry,

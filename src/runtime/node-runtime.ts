@@ -21,7 +21,6 @@ import {
   type ConfigChangeAnswer,
   type ElectionOutcome,
   type HardState,
-  type LogPosition,
   type Message,
   type Role,
 } from '../core/index.js';
@@ -44,12 +43,15 @@ import type {
   HistoryEntry,
   MembersView,
   MembershipChange,
+  PositionReply,
+  PositionReport,
   QuorumService,
   StatusView,
   SwitchoverOutcome,
   VoteBody,
   VoteReply,
 } from './service.js';
+import { agentLease, servingLeaseMs } from './lease-report.js';
 import { healthCheck, isPrimary, isReplica, memberUrl, membersView, readinessCheck, statusView } from './views.js';
 
 /** The HTTP status of each refusal of a membership change. */
@@ -236,14 +238,20 @@ export class NodeRuntime implements QuorumService {
     this.driver.handle({ type: 'message', message: handoffFromWire(body) });
   }
 
-  reportPosition(position: LogPosition): StatusView {
+  reportPosition(report: PositionReport): PositionReply {
     const self = this.node.self;
     if (self?.kind === 'witness') {
       throw new ApiError(409, 'witness_has_no_log', 'a witness holds no data, so it has no log position to report');
     }
+    const position = { term: report.term, lsn: report.lsn };
     this.driver.handle({ type: 'position', position });
     this.metrics.positionLsn.set(position.lsn);
-    return this.status();
+    const now = this.now();
+    const remainingMs = this.driver.failed ? null : servingLeaseMs(this.node, now);
+    return {
+      ...statusView(this.node, now, this.startedAt, this.differences),
+      ...agentLease(remainingMs, this.node.timings.clockDriftBound, report.agentClockMs),
+    };
   }
 
   /**

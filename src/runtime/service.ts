@@ -5,12 +5,14 @@
 
 import type { Static } from '@sinclair/typebox';
 import type { Registry } from 'prom-client';
-import type { ClusterConfig, ConfigChange, HandoffBody, HeartbeatBody, HeartbeatReply, LogPosition, Member, VoteBody, VoteReply } from '../core/index.js';
+import type { ClusterConfig, ConfigChange, HandoffBody, HeartbeatBody, HeartbeatReply, Member, VoteBody, VoteReply } from '../core/index.js';
 import type {
   Check as CheckSchema,
   HistoryEntry as HistoryEntrySchema,
   MemberView as MemberViewSchema,
   MembersView as MembersViewSchema,
+  PositionReply as PositionReplySchema,
+  PositionReport as PositionReportSchema,
   StatusView as StatusViewSchema,
   SwitchoverReply as SwitchoverReplySchema,
 } from '../schemas.js';
@@ -34,6 +36,8 @@ export type SwitchoverOutcome =
   | { readonly status: 'refused'; readonly reason: string }
   | { readonly status: 'abandoned'; readonly target: string };
 export type StatusView = Static<typeof StatusViewSchema>;
+export type PositionReport = Static<typeof PositionReportSchema>;
+export type PositionReply = Static<typeof PositionReplySchema>;
 export type MemberView = Static<typeof MemberViewSchema>;
 export type MembersView = Static<typeof MembersViewSchema>;
 export type HistoryEntry = Static<typeof HistoryEntrySchema>;
@@ -51,8 +55,12 @@ export interface QuorumService {
   vote(body: VoteBody): VoteReply;
   heartbeat(body: HeartbeatBody): HeartbeatReply;
   handoff(body: HandoffBody): void;
-  /** The local data store's agent reports this node's durable position. */
-  reportPosition(position: LogPosition): StatusView;
+  /**
+   * The local data store's agent reports this node's durable position; the
+   * reply is the status after it and the lease on the agent's clock
+   * (leaseUntil when the report carries agentClockMs, else leaseRemainingMs).
+   */
+  reportPosition(report: PositionReport): PositionReply;
   /** Resolves once the switchover finished, was refused, or was abandoned. */
   switchover(target: string | null): Promise<SwitchoverOutcome>;
   /**

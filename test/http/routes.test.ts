@@ -83,12 +83,19 @@ t.test("GET /status answers the service's status, and only its documented fields
   t.notOk('internal' in res.json(), 'an undocumented field never leaks');
 });
 
-t.test('PUT /log reports the position to the service and answers the status after it', async (t) => {
+t.test('PUT /log reports the position to the service and answers the status after it, with the lease', async (t) => {
   const { app, service } = setup(t);
   const res = await app.inject({ method: 'PUT', url: '/log', headers: auth, payload: { term: 7, lsn: 121 } });
   t.equal(res.statusCode, 200);
-  t.strictSame(res.json(), statusView());
+  t.strictSame(res.json(), { ...statusView(), leaseRemainingMs: null });
   t.strictSame(service.calls, [{ method: 'reportPosition', args: [{ term: 7, lsn: 121 }] }]);
+
+  // The agent's clock reading goes to the service; the lease comes back on that clock.
+  service.leaseReply = { leaseUntil: 1_000_085 };
+  const timed = await app.inject({ method: 'PUT', url: '/log', headers: auth, payload: { term: 7, lsn: 122, agentClockMs: 1_000_000 } });
+  t.equal(timed.statusCode, 200);
+  t.strictSame(timed.json(), { ...statusView(), leaseUntil: 1_000_085 });
+  t.strictSame(service.calls[1], { method: 'reportPosition', args: [{ term: 7, lsn: 122, agentClockMs: 1_000_000 }] });
 });
 
 t.test("PUT /log on a witness answers the runtime's 409 in the error shape", async (t) => {
