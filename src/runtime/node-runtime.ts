@@ -393,7 +393,7 @@ export class NodeRuntime implements QuorumService {
   }
 
   readiness(): Check {
-    return readinessCheck(this.node, this.now(), this.driver.failed);
+    return readinessCheck(this.node, this.driver.failed);
   }
 
   isPrimary(): boolean {

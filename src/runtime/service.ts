@@ -77,7 +77,7 @@ export interface QuorumService {
   history(): HistoryEntry[];
   /** Liveness: this process and its store, never the cluster. */
   health(): Check;
-  /** Readiness: ready to serve its role (primary with lease, or a follower that knows its primary). */
+  /** Readiness: able to take part in quorum (healthy, a voting member, a data node with a reported position). */
   readiness(): Check;
   /** 200 on /primary: the primary holding its lease. */
   isPrimary(): boolean;
