@@ -8,9 +8,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
-# The service: tsconfig.build.json compiles src and routes only.
+# The service: tsconfig.build.json compiles src and routes only, and copies
+# the generated OpenAPI document (openapi.json, which routes/openapi.ts serves)
+# into dist/.
 FROM deps AS build
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json openapi.json ./
 COPY src src
 COPY routes routes
 RUN npx tsc -p tsconfig.build.json
@@ -39,6 +41,7 @@ ENTRYPOINT ["node", "dist/scripts/demo-store.js"]
 FROM runtime AS quorumd
 COPY --from=build /app/dist/src dist/src
 COPY --from=build /app/dist/routes dist/routes
+COPY --from=build /app/dist/openapi.json dist/openapi.json
 COPY bin bin
 RUN mkdir -p /var/lib/quorumd && chown node:node /var/lib/quorumd
 USER node

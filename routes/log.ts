@@ -1,10 +1,13 @@
 // PUT /log: the local data store's agent reports this node's durable log
-// position, { term, lsn } of its last durable entry. The reply is the node's
-// status, so the agent sees the commit watermark and the fencing term too.
+// position, { term, lsn } of its last durable entry, and optionally its own
+// monotonic clock reading (agentClockMs). The reply is the node's status, so
+// the agent sees its role, the commit watermark and the fencing term, and the
+// lease on the agent's clock: leaseUntil (with agentClockMs) or
+// leaseRemainingMs (without); see src/runtime/lease-report.ts.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteOptions } from '../src/http/types.js';
-import { ErrorReply, LogPosition, StatusView, errorReplies, ref, refWith, agentSecurity } from '../src/schemas.js';
+import { ErrorReply, PositionReply, PositionReport, errorReplies, ref, refWith, agentSecurity } from '../src/schemas.js';
 
 const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service }) => {
   app.put(
@@ -15,9 +18,9 @@ const logRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { service
         tags: ['operator'],
         summary: "Report this node's durable log position (from the data store's agent)",
         security: agentSecurity,
-        body: ref(LogPosition),
+        body: ref(PositionReport),
         response: {
-          200: refWith(StatusView, "The position is taken; the node's status after it."),
+          200: refWith(PositionReply, "The position is taken; the node's status after it, and how long it may serve as primary on the agent's clock."),
           400: errorReplies[400],
           401: errorReplies[401],
           403: errorReplies[403],

@@ -1,7 +1,7 @@
 // The probes for orchestrators and load balancers, GET and HEAD, 200 or 503,
 // never needing a token and never cached:
 // - /healthz: liveness, this process and its store, never the cluster;
-// - /readyz: ready to serve its role;
+// - /readyz: able to take part in quorum (not whether a primary is known);
 // - /primary: the primary holding its lease;
 // - /replica: a healthy data follower that hears its primary.
 // /primary and /replica answer with the role and the term, the fencing token.
@@ -46,7 +46,7 @@ const PROBES: readonly Probe[] = [
   {
     url: '/readyz',
     operationId: 'readyz',
-    summary: 'Readiness: ready to serve its role',
+    summary: 'Readiness: able to take part in quorum (healthy, a voting member, a data node with a reported position)',
     reply: Check,
     ok: 'Ok.',
     notOk: 'Not ok: the reason says why.',

@@ -1,7 +1,7 @@
 // buildApp() is the HTTP face of one quorumd node: a fastify instance with the
 // shared schemas and the small plugins of src/http (error replies, JSON
-// bodies, credentials and identity binding, malformed HTTP, the OpenAPI document), then the
-// route plugins of routes/. It performs no protocol work itself: every route
+// bodies, credentials and identity binding, malformed HTTP), then the route
+// plugins of routes/. It performs no protocol work itself: every route
 // calls the QuorumService. The command (src/cli.ts) only listens and closes it.
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -14,7 +14,6 @@ import { answerClientError } from './http/client-errors.js';
 import { answerFrameworkError, installErrorHandlers } from './http/errors.js';
 import { Forwarder } from './http/forward.js';
 import { installJsonParser } from './http/json.js';
-import { registerOpenApi } from './http/openapi.js';
 import type { App, RouteOptions } from './http/types.js';
 import { validationError } from './http/validation.js';
 import { authRefusals } from './runtime/metrics.js';
@@ -33,7 +32,6 @@ import switchoverRoutes from '../routes/switchover.js';
 import voteRoutes from '../routes/vote.js';
 
 export type { App } from './http/types.js';
-export { API_VERSION } from './http/openapi.js';
 
 /** Bodies are small: a heartbeat with 16 members of the longest ids and URLs is about 6.3 KiB. */
 export const DEFAULT_BODY_LIMIT = 8 * 1024;
@@ -59,6 +57,13 @@ export interface BuildAppOptions {
   readonly bodyLimit?: number;
   /** How long a request forwarded to the primary may take (src/http/forward.ts); a few seconds when absent. */
   readonly forwardTimeoutMs?: number;
+  /**
+   * Called on the app before any route is added, for a plugin that watches
+   * routes being added: the OpenAPI generator (scripts/openapi.ts) registers
+   * @fastify/swagger here. A node leaves it out and serves the generated
+   * document (routes/openapi.ts), so the generator is never loaded at run time.
+   */
+  readonly describe?: (app: App) => void;
 }
 
 export function buildApp(opts: BuildAppOptions): App {
@@ -110,7 +115,7 @@ export function buildApp(opts: BuildAppOptions): App {
   installAuth(app, { token: opts.token, credentials, tls: tls ? { isMember: tls.isMember } : null, onRefusal });
   installClaimCheck(app, { onRefusal });
   installErrorHandlers(app, { bodyLimit });
-  registerOpenApi(app);
+  opts.describe?.(app);
 
   const routeOptions: RouteOptions = { service: opts.service };
   // Membership changes are forwarded to the primary with this node's TLS

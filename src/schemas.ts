@@ -5,8 +5,8 @@
 // history views, the probes, switchover and errors. Each carries a `$id`: the
 // app adds them as shared schemas, routes refer to them with `ref()`, Ajv
 // validates requests against them, fast-json-stringify serializes replies
-// with them, and @fastify/swagger emits each one once under
-// components/schemas in openapi.yaml. The service contract
+// with them, and the OpenAPI generator (scripts/openapi.ts) emits each one
+// once under components/schemas in openapi.yaml. The service contract
 // (src/runtime/service.ts) takes the views' types from these schemas.
 
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
@@ -67,6 +67,28 @@ export const SwitchoverBody = Type.Object(
   { ...closed, $id: 'SwitchoverBody', description: 'Without a target the primary picks the best member.' },
 );
 
+/**
+ * PUT /log: the agent's report of this node's durable position and, if it
+ * wants the lease on its own clock, a reading of its monotonic clock.
+ */
+export const PositionReport = Type.Object(
+  {
+    term: ref(Term),
+    lsn: ref(Count),
+    agentClockMs: Type.Optional(
+      refWith(
+        Count,
+        "The agent's monotonic clock, in whole milliseconds (rounded down), read before it sent this report: the reply's leaseUntil is an instant on that clock.",
+      ),
+    ),
+  },
+  {
+    ...closed,
+    $id: 'PositionReport',
+    description: "The { term, lsn } of the last durable entry of this node's log, and optionally the agent's clock reading.",
+  },
+);
+
 /** PUT /members/{id}: the member as it should be; the id is the path's. */
 export const PutMemberBody = Type.Object(
   {
@@ -93,12 +115,12 @@ export const PutMemberBody = Type.Object(
 // ---- replies ----
 
 const NullablePosition = Type.Union([ref(LogPosition), Type.Null()]);
+// A refused or abandoned switchover is an error, answered as ErrorReply
+// (switchover_refused, switchover_abandoned); only its successes are here.
 export const SwitchoverReply = Type.Union(
   [
     Type.Object({ status: Type.Literal('started'), target: ref(Id) }, closed),
-    Type.Object({ status: Type.Literal('refused'), reason: Type.String() }, closed),
     Type.Object({ status: Type.Literal('completed'), target: ref(Id), term: ref(Count) }, closed),
-    Type.Object({ status: Type.Literal('abandoned'), target: ref(Id) }, closed),
   ],
   { $id: 'SwitchoverReply' },
 );
@@ -128,6 +150,31 @@ export const StatusView = Type.Object(
     startedAt: Type.String({ format: 'date-time' }),
   },
   { ...closed, $id: 'StatusView' },
+);
+
+/**
+ * The PUT /log reply: the node's status and the lease on the agent's clock,
+ * so that a store can stop serving when the lease ends even if quorumd is
+ * hung or dead. Exactly one of leaseUntil (with agentClockMs) and
+ * leaseRemainingMs (without) is present.
+ */
+export const PositionReply = Type.Object(
+  {
+    ...StatusView.properties,
+    leaseUntil: Type.Optional(
+      Type.Union([ref(Count), Type.Null()], {
+        description:
+          "With agentClockMs: the instant on the agent's clock before which this node may serve as primary (serve while the clock reads less); null when it may not (not the primary, or no lease).",
+      }),
+    ),
+    leaseRemainingMs: Type.Optional(
+      Type.Union([ref(Count), Type.Null()], {
+        description:
+          "Without agentClockMs: how long this node may serve as primary, counted on the agent's clock from a reading taken before it sent the report; null when it may not.",
+      }),
+    ),
+  },
+  { ...closed, $id: 'PositionReply', description: "This node's status after the report, and how long it may serve as primary on the agent's clock." },
 );
 
 export const MemberView = Type.Object(
@@ -215,7 +262,7 @@ export const ErrorReply = Type.Object(
   {
     error: Type.Object(
       {
-        code: Type.String({ description: 'A stable snake_case code, e.g. invalid_request, unauthorized, not_found.' }),
+        code: Type.String({ description: 'A stable snake_case code, e.g. invalid_request, unauthorized, not_found, switchover_refused.' }),
         message: Type.String(),
         field: Type.Optional(Type.String({ description: 'The request field at fault, as a path such as membership.members[0].id.' })),
       },
@@ -284,6 +331,7 @@ export const sharedSchemas: readonly TSchema[] = [
   HeartbeatBody,
   HandoffBody,
   SwitchoverBody,
+  PositionReport,
   PutMemberBody,
   Refusal,
   VoteReply,
@@ -291,6 +339,7 @@ export const sharedSchemas: readonly TSchema[] = [
   SwitchoverReply,
   MembershipChangeReply,
   StatusView,
+  PositionReply,
   MemberView,
   MembersView,
   HistoryEntry,

@@ -21,7 +21,6 @@ import {
   type ConfigChangeAnswer,
   type ElectionOutcome,
   type HardState,
-  type LogPosition,
   type Message,
   type Role,
 } from '../core/index.js';
@@ -45,12 +44,15 @@ import type {
   HistoryEntry,
   MembersView,
   MembershipChange,
+  PositionReply,
+  PositionReport,
   QuorumService,
   StatusView,
-  SwitchoverReply,
+  SwitchoverOutcome,
   VoteBody,
   VoteReply,
 } from './service.js';
+import { agentLease, servingLeaseMs } from './lease-report.js';
 import { healthCheck, isPrimary, isReplica, memberUrl, membersView, readinessCheck, statusView } from './views.js';
 
 /** The HTTP status of each refusal of a membership change. */
@@ -93,7 +95,7 @@ export class NodeRuntime implements QuorumService {
   private readonly inflight = new Map<number, Set<AbortController>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private switchoverWaiters: Array<(r: SwitchoverReply) => void> = [];
+  private switchoverWaiters: Array<(r: SwitchoverOutcome) => void> = [];
   private pendingSwitchover: { readonly target: string; readonly fromTerm: number } | null = null;
   private lastRole: Role = 'follower';
   private readonly differences: string[];
@@ -257,14 +259,20 @@ export class NodeRuntime implements QuorumService {
     this.driver.handle({ type: 'message', message: handoffFromWire(body) });
   }
 
-  reportPosition(position: LogPosition): StatusView {
+  reportPosition(report: PositionReport): PositionReply {
     const self = this.node.self;
     if (self?.kind === 'witness') {
       throw new ApiError(409, 'witness_has_no_log', 'a witness holds no data, so it has no log position to report');
     }
+    const position = { term: report.term, lsn: report.lsn };
     this.driver.handle({ type: 'position', position });
     this.metrics.positionLsn.set(position.lsn);
-    return this.status();
+    const now = this.now();
+    const remainingMs = this.driver.failed ? null : servingLeaseMs(this.node, now);
+    return {
+      ...statusView(this.node, now, this.startedAt, this.differences),
+      ...agentLease(remainingMs, this.node.timings.clockDriftBound, report.agentClockMs),
+    };
   }
 
   /**
@@ -273,7 +281,7 @@ export class NodeRuntime implements QuorumService {
    * a switchover that started is answered once the target leads a newer term,
    * or as abandoned when the node gives up or a bound passes.
    */
-  async switchover(target: string | null): Promise<SwitchoverReply> {
+  async switchover(target: string | null): Promise<SwitchoverOutcome> {
     const answer = this.driver.handle({ type: 'switchover', target }).switchover;
     if (answer === null) return { status: 'refused', reason: 'this node has stopped' };
     this.logger.info({ switchover: answer }, `switchover ${answer.status}`);
@@ -406,7 +414,7 @@ export class NodeRuntime implements QuorumService {
   }
 
   readiness(): Check {
-    return readinessCheck(this.node, this.now(), this.driver.failed);
+    return readinessCheck(this.node, this.driver.failed);
   }
 
   isPrimary(): boolean {
@@ -647,7 +655,7 @@ export class NodeRuntime implements QuorumService {
     }
   }
 
-  private finishSwitchover(r: SwitchoverReply): void {
+  private finishSwitchover(r: SwitchoverOutcome): void {
     this.pendingSwitchover = null;
     const waiters = this.switchoverWaiters;
     this.switchoverWaiters = [];

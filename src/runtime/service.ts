@@ -5,12 +5,14 @@
 
 import type { Static } from '@sinclair/typebox';
 import type { Registry } from 'prom-client';
-import type { ClusterConfig, ConfigChange, HandoffBody, HeartbeatBody, HeartbeatReply, LogPosition, Member, VoteBody, VoteReply } from '../core/index.js';
+import type { ClusterConfig, ConfigChange, HandoffBody, HeartbeatBody, HeartbeatReply, Member, VoteBody, VoteReply } from '../core/index.js';
 import type {
   Check as CheckSchema,
   HistoryEntry as HistoryEntrySchema,
   MemberView as MemberViewSchema,
   MembersView as MembersViewSchema,
+  PositionReply as PositionReplySchema,
+  PositionReport as PositionReportSchema,
   StatusView as StatusViewSchema,
   SwitchoverReply as SwitchoverReplySchema,
 } from '../schemas.js';
@@ -25,7 +27,17 @@ export type WireMember = Static<typeof Member>;
 // The views and the switchover reply are the static types of the HTTP schemas
 // (src/schemas.ts), which also serialize them and document them in openapi.yaml.
 export type SwitchoverReply = Static<typeof SwitchoverReplySchema>;
+/**
+ * How a switchover ended: a reply, or a refusal (with the core's reason) or
+ * an abandonment, which routes/switchover.ts answers as errors.
+ */
+export type SwitchoverOutcome =
+  | SwitchoverReply
+  | { readonly status: 'refused'; readonly reason: string }
+  | { readonly status: 'abandoned'; readonly target: string };
 export type StatusView = Static<typeof StatusViewSchema>;
+export type PositionReport = Static<typeof PositionReportSchema>;
+export type PositionReply = Static<typeof PositionReplySchema>;
 export type MemberView = Static<typeof MemberViewSchema>;
 export type MembersView = Static<typeof MembersViewSchema>;
 export type HistoryEntry = Static<typeof HistoryEntrySchema>;
@@ -43,10 +55,14 @@ export interface QuorumService {
   vote(body: VoteBody): VoteReply;
   heartbeat(body: HeartbeatBody): HeartbeatReply;
   handoff(body: HandoffBody): void;
-  /** The local data store's agent reports this node's durable position. */
-  reportPosition(position: LogPosition): StatusView;
+  /**
+   * The local data store's agent reports this node's durable position; the
+   * reply is the status after it and the lease on the agent's clock
+   * (leaseUntil when the report carries agentClockMs, else leaseRemainingMs).
+   */
+  reportPosition(report: PositionReport): PositionReply;
   /** Resolves once the switchover finished, was refused, or was abandoned. */
-  switchover(target: string | null): Promise<SwitchoverReply>;
+  switchover(target: string | null): Promise<SwitchoverOutcome>;
   /**
    * One membership change, made by this node as the primary; resolves once
    * committed. Throws ApiError: not_primary (forward it to primaryUrl()),
@@ -61,7 +77,7 @@ export interface QuorumService {
   history(): HistoryEntry[];
   /** Liveness: this process and its store, never the cluster. */
   health(): Check;
-  /** Readiness: ready to serve its role (primary with lease, or a follower that knows its primary). */
+  /** Readiness: able to take part in quorum (healthy, a voting member, a data node with a reported position). */
   readiness(): Check;
   /** 200 on /primary: the primary holding its lease. */
   isPrimary(): boolean;

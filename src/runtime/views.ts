@@ -87,16 +87,23 @@ export function healthCheck(failed: Error | null): Check {
   return { ok: true };
 }
 
-/** readinessCheck: a primary holding its lease, or a node that hears its primary. */
-export function readinessCheck(node: Node, now: number, failed: Error | null): Check {
+/**
+ * readinessCheck: able to take part in quorum: healthy, a voting member of
+ * the configuration it holds, and, for a data node, with a position its agent
+ * reported (a data node neither votes nor stands before that). It does not
+ * ask for a known primary: in a cluster with none, every member must stay
+ * ready (a Service's endpoints, a PodDisruptionBudget's count) for the
+ * election that ends it. Serving a role is what /primary and /replica say.
+ */
+export function readinessCheck(node: Node, failed: Error | null): Check {
   const health = healthCheck(failed);
   if (!health.ok) return health;
-  const role = node.currentRole;
-  if (role === 'primary') {
-    return node.holdsLease(now) ? { ok: true } : { ok: false, reason: 'primary without a lease yet' };
-  }
-  if (node.hearsPrimary(now)) return { ok: true };
-  return { ok: false, reason: role === 'follower' ? 'no live primary known' : `an election is under way (${role})` };
+  if (node.config === null) return { ok: false, reason: 'joining: holds no cluster configuration yet' };
+  const self = node.self;
+  if (!self) return { ok: false, reason: 'removed: its cluster configuration no longer lists it' };
+  if (!isVoter(self)) return { ok: false, reason: `not a voter: its state is ${self.state}` };
+  if (self.kind === 'data' && node.logPosition === null) return { ok: false, reason: 'no log position reported by its agent yet' };
+  return { ok: true };
 }
 
 export function isPrimary(node: Node, now: number, failed: Error | null): boolean {

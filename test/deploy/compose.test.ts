@@ -101,6 +101,7 @@ t.test('the Dockerfile builds and runs the quorumd command and checks /healthz',
   const dockerfile = readFileSync('Dockerfile', 'utf8');
   t.match(dockerfile, /ENTRYPOINT \["node", "--max-semi-space-size=2", "bin\/quorumd\.js"\]/);
   t.match(dockerfile, /HEALTHCHECK[\s\S]*\/healthz/);
+  t.match(dockerfile, /COPY --from=build \/app\/dist\/openapi\.json dist\/openapi\.json/, 'the image holds the OpenAPI document a node serves');
   t.match(dockerfile, /FROM node:20/);
   t.match(dockerfile, /chown node:node \/var\/lib\/quorumd/, 'the data folder belongs to the user the node runs as');
 });

@@ -83,12 +83,19 @@ t.test("GET /status answers the service's status, and only its documented fields
   t.notOk('internal' in res.json(), 'an undocumented field never leaks');
 });
 
-t.test('PUT /log reports the position to the service and answers the status after it', async (t) => {
+t.test('PUT /log reports the position to the service and answers the status after it, with the lease', async (t) => {
   const { app, service } = setup(t);
   const res = await app.inject({ method: 'PUT', url: '/log', headers: auth, payload: { term: 7, lsn: 121 } });
   t.equal(res.statusCode, 200);
-  t.strictSame(res.json(), statusView());
+  t.strictSame(res.json(), { ...statusView(), leaseRemainingMs: null });
   t.strictSame(service.calls, [{ method: 'reportPosition', args: [{ term: 7, lsn: 121 }] }]);
+
+  // The agent's clock reading goes to the service; the lease comes back on that clock.
+  service.leaseReply = { leaseUntil: 1_000_085 };
+  const timed = await app.inject({ method: 'PUT', url: '/log', headers: auth, payload: { term: 7, lsn: 122, agentClockMs: 1_000_000 } });
+  t.equal(timed.statusCode, 200);
+  t.strictSame(timed.json(), { ...statusView(), leaseUntil: 1_000_085 });
+  t.strictSame(service.calls[1], { method: 'reportPosition', args: [{ term: 7, lsn: 122, agentClockMs: 1_000_000 }] });
 });
 
 t.test("PUT /log on a witness answers the runtime's 409 in the error shape", async (t) => {
@@ -111,16 +118,27 @@ t.test('POST /switchover passes the target, or null without one, and answers eac
     { method: 'switchover', args: [null] },
   ]);
 
-  const outcomes = [
-    [{ status: 'started', target: 'n3' }, 202],
-    [{ status: 'refused', reason: 'not the primary' }, 409],
-    [{ status: 'abandoned', target: 'n3' }, 409],
+  service.switchoverReply = { status: 'started', target: 'n3' };
+  const started = await app.inject({ method: 'POST', url: '/switchover', headers: auth, payload: {} });
+  t.equal(started.statusCode, 202, 'started');
+  t.strictSame(started.json(), { status: 'started', target: 'n3' });
+
+  // A refusal and an abandonment are errors, in the one error shape.
+  const errors = [
+    [
+      { status: 'refused', reason: 'this node is not the primary' },
+      { code: 'switchover_refused', message: 'this node is not the primary' },
+    ],
+    [
+      { status: 'abandoned', target: 'n3' },
+      { code: 'switchover_abandoned', message: 'the switchover to n3 was abandoned: it did not take over in time' },
+    ],
   ] as const;
-  for (const [reply, status] of outcomes) {
-    service.switchoverReply = reply;
+  for (const [outcome, error] of errors) {
+    service.switchoverReply = outcome;
     const res = await app.inject({ method: 'POST', url: '/switchover', headers: auth, payload: {} });
-    t.equal(res.statusCode, status, reply.status);
-    t.strictSame(res.json(), reply);
+    t.equal(res.statusCode, 409, outcome.status);
+    t.strictSame(res.json(), { error }, `${outcome.status} answers the error shape`);
   }
 });
 

@@ -149,6 +149,7 @@ const fieldCases: readonly FieldCases[] = [
   { route: route('/handoff'), path: ['clusterId'], cases: notIds },
   { route: route('/log'), path: ['term'], cases: notTerms },
   { route: route('/log'), path: ['lsn'], cases: notCounts },
+  { route: route('/log'), path: ['agentClockMs'], cases: optional(notCounts) },
   { route: route('/switchover'), path: ['target'], cases: optional(notIds) },
   {
     route: route('/members/n4'),

@@ -230,7 +230,7 @@ t.test('switchover is refused with a clear reason when no target is eligible', a
   for (const r of refused) {
     const res = await r.node.app.inject({ method: 'POST', url: '/switchover', headers: auth, payload: r.target ? { target: r.target } : {} });
     t.equal(res.statusCode, 409, `switchover to ${r.target} from ${r.node.id} is refused`);
-    t.match(res.json(), { status: 'refused', reason: r.reason });
+    t.match(res.json(), { error: { code: 'switchover_refused', message: r.reason } });
   }
   await cluster.stop(follower.id);
   // The question goes to whichever node is primary once it has not heard the
@@ -239,18 +239,18 @@ t.test('switchover is refused with a clear reason when no target is eligible', a
   // a majority); an answer given while no node was primary is asked again.
   const quiet = (n: typeof primary) =>
     n.runtime.members().members.every((m) => m.id !== follower.id || m.lastContactAgoMs === null || m.lastContactAgoMs > TIMINGS.electionTimeoutMs);
-  let none: { status?: string; reason?: string } = {};
+  let none: { error?: { code?: string; message?: string } } = {};
   await waitFor(
     async () => {
       const leader = [...cluster.nodes.values()].find((n) => n.id !== follower.id && n.runtime.isPrimary());
       if (!leader || !quiet(leader)) return false;
       none = (await leader.app.inject({ method: 'POST', url: '/switchover', headers: auth, payload: {} })).json();
-      return !/not the primary/.test(none.reason ?? '');
+      return !/not the primary/.test(none.error?.message ?? '');
     },
     10_000,
     'a primary that no longer hears the follower to answer',
   );
-  t.match(none, { status: 'refused', reason: /no electable member/ }, 'with the only data follower gone there is no target');
+  t.match(none, { error: { code: 'switchover_refused', message: /no electable member/ } }, 'with the only data follower gone there is no target');
 });
 
 t.test('a node whose data folder was used but lost its state file refuses to start', async (t) => {
