@@ -49,7 +49,7 @@ import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { type ClusterCredentials, ProcessCluster, waitFor } from '../kit/cluster.js';
-import { HandoffBody, HeartbeatBody, LogPosition, MAX_TERM, SwitchoverBody, VoteBody, sharedSchemas } from '../../src/schemas.js';
+import { HandoffBody, HeartbeatBody, MAX_TERM, PositionReport, SwitchoverBody, VoteBody, sharedSchemas } from '../../src/schemas.js';
 import { DEFAULT_TIMINGS } from '../../src/core/index.js';
 import type { StatusView } from '../../src/runtime/service.js';
 
@@ -220,7 +220,7 @@ const PROTECTED: ReadonlyArray<{ method: string; path: string; schema: TSchema; 
   { method: 'POST', path: '/vote', schema: VoteBody, role: 'peer', claims: 'candidateId' },
   { method: 'POST', path: '/heartbeat', schema: HeartbeatBody, role: 'peer', claims: 'primaryId' },
   { method: 'POST', path: '/handoff', schema: HandoffBody, role: 'peer', claims: 'primaryId' },
-  { method: 'PUT', path: '/log', schema: LogPosition, role: 'agent' },
+  { method: 'PUT', path: '/log', schema: PositionReport, role: 'agent' },
   { method: 'POST', path: '/switchover', schema: SwitchoverBody, role: 'operator' },
 ];
 const READ_ONLY = ['/status', '/members', '/history', '/healthz', '/readyz', '/primary', '/replica', '/metrics', '/openapi.json'];
