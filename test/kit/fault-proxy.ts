@@ -11,9 +11,12 @@
 //
 // The network tells senders apart in one of two ways (Senders):
 //   - `port`: every link has its own listening port, and each node is started
-//     with a member list whose peer URLs are its own links (ports.membersFor).
-//     quorumd allows that; a node's link to itself is never cut and is the URL
-//     it advertises for itself.
+//     with a member list whose peer URLs are its own links (ports.membersFor),
+//     or, where every node must hold the same list (quorumd's replicated
+//     configuration), with the shared list (ports.sharedMembers: each
+//     member's link to itself, which is never cut) and routes that take each
+//     of its connections to its own link (ports.routesFor, applied in the
+//     node's process by test/kit/link-routes.mjs).
 //   - `header`: every node has one listening port that all its peers use, and
 //     the sender is named by the `X-Server-From` header of the first request
 //     on a connection. etcd advertises one peer URL to every member and puts
@@ -58,6 +61,8 @@ export interface LinkStats {
   reset: number;
   /** Open connections destroyed by a cut. */
   severed: number;
+  /** Open connections closed by recycle() on a link that is not cut. */
+  recycled: number;
 }
 
 export interface NetworkMember {
@@ -85,9 +90,29 @@ export class ListenerPorts {
     return `http://${HOST}:${this.port(from, to)}`;
   }
 
+  /**
+   * sharedMembers is a QUORUMD_MEMBERS value every node can be given: each
+   * member at one url, its link to itself (or, with header routing, its one
+   * listener). Under `port` senders each node then needs routesFor.
+   */
+  sharedMembers(members: readonly NetworkMember[]): string {
+    return this.membersFor('', members, (m) => this.url(m, m));
+  }
+
+  /**
+   * routesFor is the FAULT_NET_ROUTES value for node `from` under `port`
+   * senders (test/kit/link-routes.mjs): each member's shared port mapped to
+   * the port of `from`'s own link to it. Header routing needs none.
+   */
+  routesFor(from: string, ids: readonly string[]): string {
+    const routes: Record<string, number> = {};
+    if (this.senders === 'port') for (const to of ids) if (to !== from) routes[String(this.port(to, to))] = this.port(from, to);
+    return JSON.stringify(routes);
+  }
+
   /** membersFor is the QUORUMD_MEMBERS value for node `from`: every peer behind its own link. */
-  membersFor(from: string, members: readonly NetworkMember[]): string {
-    return JSON.stringify(members.map((m) => ({ id: m.id, url: this.url(from, m.id), kind: m.kind, ...(m.state ? { state: m.state } : {}) })));
+  membersFor(from: string, members: readonly NetworkMember[], urlOf: (id: string) => string = (id) => this.url(from, id)): string {
+    return JSON.stringify(members.map((m) => ({ id: m.id, url: urlOf(m.id), kind: m.kind, ...(m.state ? { state: m.state } : {}) })));
   }
 
   toJSON(): Record<string, number> {
@@ -168,7 +193,7 @@ class Listener {
 
 /** FaultNetwork is every link between a set of nodes, with the listeners and connections that carry them. */
 export class FaultNetwork {
-  readonly stats: LinkStats = { forwarded: 0, blackholed: 0, reset: 0, severed: 0 };
+  readonly stats: LinkStats = { forwarded: 0, blackholed: 0, reset: 0, severed: 0, recycled: 0 };
   private readonly links = new Map<string, Link>();
   /** Per-link listeners by "from->to", or header-routed ones by target id. */
   private readonly listeners = new Map<string, Listener>();
@@ -271,6 +296,25 @@ export class FaultNetwork {
     if (up) this.down.delete(id);
     else this.down.add(id);
     await this.settleAll();
+  }
+
+  /**
+   * recycle closes the open connections of `from -> to` without cutting the
+   * link, as a keep-alive timeout, a proxy's restart or a load balancer's
+   * idle limit does: the sender opens a new one for its next request, and the
+   * target sees the old one close (quorumd's primary watch then probes the
+   * sender's port). Held and stalled connections are left as they are.
+   */
+  recycle(from: string, to: string): number {
+    const link = this.link(from, to);
+    let closed = 0;
+    for (const c of [...this.conns]) {
+      if (!c.admitted || c.held || link.mode !== null || this.linkOf(c) !== link) continue;
+      this.drop(c);
+      closed++;
+    }
+    this.stats.recycled += closed;
+    return closed;
   }
 
   /** The links cut right now, as "from->to". */
