@@ -120,6 +120,9 @@ const CHANGE_GRACE_MS = 1_500;
  */
 const LIVENESS_BOUND_MS = TIMINGS.electionTimeoutMs + 9 * (TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs) + LEASE_WAIT_MS + TIMINGS.heartbeatMs + 1000;
 
+/** The runtime's log line (level info) when its primary watch saw the primary's port refuse a connection. */
+const EVIDENCE_LINE = /port refuses connections/;
+
 const HOLD_MS = { min: 400, max: 1000 };
 /** After the cluster agrees on a primary, how long writes run before the next fault. */
 const CALM_MS = 250;
@@ -161,6 +164,8 @@ class Chaos {
   /** Rounds in which links to a live primary refused (stale urls, proxies without a backend), and heartbeat connections recycled in them. */
   lies = 0;
   recycled = 0;
+  /** How often a node's primary watch reported its primary's port refusing (its log line at level info). */
+  evidence = 0;
 
   constructor(
     readonly cluster: ProcessCluster,
@@ -216,10 +221,16 @@ class Chaos {
     return recycled;
   }
 
-  /** watch reports a node process that exits without the test killing it. */
+  /** watch reports a node process that exits without the test killing it, and counts its primary watch's reports. */
   watch(id: string): void {
     const child = this.cluster.node(id).child;
     if (!child) return;
+    let tail = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (tail + chunk.toString('utf8')).split('\n');
+      tail = lines.pop() ?? '';
+      for (const line of lines) if (EVIDENCE_LINE.test(line)) this.evidence++;
+    });
     child.once('exit', (code, signal) => {
       if (this.stopping || this.expectedExits.has(child)) return;
       const out = this.cluster.node(id).output.slice(-10).join('\n');
@@ -568,6 +579,8 @@ t.test(
       specs: SPECS,
       dir,
       spares: SPARES,
+      // Info: the primary watch's reports are counted from the nodes' output (Chaos.watch).
+      logLevel: 'info',
       // Every node holds the same url for each member (its link to itself) and
       // reaches it through its own link; a spare joins with no member list and
       // advertises that url as its own.
@@ -707,7 +720,7 @@ t.test(
     const links = net.totals();
     const summary = [
       `chaos summary (seed ${SEED}): ${log.length} rounds in ${wallS.toFixed(1)} s at the default settings (fast failover ${FAST_FAILOVER ?? 'as the product defaults it'}); cut links ${[...new Set(CUT_MODES)].join('/')} new connections`,
-      `cut modes drawn: ${[...c.modes.entries()].map(([m, n]) => `${m} x${n}`).join(', ') || 'none'}; refusals to a live primary (stale urls, proxies without a backend): ${c.lies} rounds, ${c.recycled} heartbeat connections recycled`,
+      `cut modes drawn: ${[...c.modes.entries()].map(([m, n]) => `${m} x${n}`).join(', ') || 'none'}; refusals to a live primary (stale urls, proxies without a backend): ${c.lies} rounds, ${c.recycled} heartbeat connections recycled; the nodes' primary watches saw a refusing port ${c.evidence} times`,
       `fault kinds: ${[...kinds.entries()]
         .sort()
         .map(([k, n]) => `${k} x${n}`)

@@ -266,18 +266,21 @@ export class FaultNetwork {
 
   /** cutLinks cuts `from -> to` for every from in `froms` and to in `tos` (never a self-link). */
   async cutLinks(froms: readonly string[], tos: readonly string[], mode: CutMode = 'blackhole'): Promise<void> {
-    const work: Array<Promise<void>> = [];
-    for (const f of froms) for (const t of tos) if (f !== t) work.push(this.cut(this.link(f, t), mode));
-    await Promise.all(work);
+    const links: Link[] = [];
+    for (const f of froms) for (const t of tos) if (f !== t) links.push(this.link(f, t));
+    await this.cut(links, mode);
   }
 
-  /** partition cuts every link, both ways, between nodes of different groups. */
+  /** partition cuts every link, both ways, between nodes of different groups, all at once. */
   async partition(groups: ReadonlyArray<readonly string[]>, mode: CutMode = 'blackhole'): Promise<void> {
+    const links: Link[] = [];
     for (let i = 0; i < groups.length; i++) {
       for (let j = 0; j < groups.length; j++) {
-        if (i !== j) await this.cutLinks(groups[i]!, groups[j]!, mode);
+        if (i === j) continue;
+        for (const f of groups[i]!) for (const t of groups[j]!) if (f !== t) links.push(this.link(f, t));
       }
     }
+    await this.cut(links, mode);
   }
 
   /** healAll restores every link: blackholed connections are dropped, stalled ones delivered. */
@@ -347,11 +350,22 @@ export class FaultNetwork {
     await Promise.all([...this.listeners.values()].map((l) => l.settle()));
   }
 
-  /** cut severs the link's open connections, or stalls them, and applies `mode` to new ones. */
-  private async cut(link: Link, mode: CutMode): Promise<void> {
-    link.mode = mode;
+  /**
+   * cut applies `mode` to the links, then severs (or stalls) their open
+   * connections. The listeners change first: a link that refuses stops
+   * listening before its connections are severed, both ways at once, so a
+   * peer that probes the moment its connection closes is refused, as behind
+   * a REJECT rule that came with the cut, and is not let through by a
+   * direction not cut yet.
+   */
+  private async cut(links: readonly Link[], mode: CutMode): Promise<void> {
+    const cutting = new Set(links);
+    for (const l of cutting) l.mode = mode;
+    const listeners = new Set([...cutting].map((l) => this.listeners.get(key(l.from, l.to)) ?? this.listeners.get(l.to)));
+    await Promise.all([...listeners].map((l) => l?.settle()));
     for (const c of [...this.conns]) {
-      if (!c.admitted || c.held || this.linkOf(c) !== link) continue;
+      const link = c.admitted && !c.held ? this.linkOf(c) : null;
+      if (link === null || !cutting.has(link)) continue;
       if (mode === 'stall') {
         c.client.pause();
         c.upstream?.pause();
@@ -362,7 +376,6 @@ export class FaultNetwork {
         this.conns.delete(c);
       }
     }
-    await (this.listeners.get(key(link.from, link.to)) ?? this.listeners.get(link.to))?.settle();
   }
 
   /** linkOf is the link a connection crosses; null while its sender is unknown or not a node. */
