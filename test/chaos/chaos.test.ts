@@ -746,6 +746,9 @@ t.test(
     if (ROUNDS >= FAULTS.length) {
       // Every fault kind runs once in each pass over the shuffled list.
       t.ok(c.lies > 0 && c.recycled > 0, `links to a live primary refused while its heartbeat connections were recycled (${c.lies} rounds)`);
+      // With fast failover (the product's default) the primary watch runs, and the refusals must reach it: a fault network
+      // whose refusals reach no watch (a header-routed listener cannot refuse) would test nothing of them.
+      if (FAST_FAILOVER !== 'off') t.ok(c.evidence > 0, `the nodes' primary watches saw refusing ports (${c.evidence} times)`);
     }
     if (ROUNDS >= 12) {
       // A full cycle (add, promotion, votingRounds as a voter, removal) takes about eight rounds.
