@@ -7,7 +7,8 @@
 // SIGSTOP/SIGCONT, a restart from the data folder, a partition into halves,
 // the primary in a minority, the primary isolated, one-way cuts, a bridge,
 // flapping links, a partition plus a kill, a lagging follower that is back
-// just as the primary dies), holds it, heals everything, and waits for a
+// just as the primary dies, a stale url for the primary, a proxy without a
+// backend in front of it), holds it, heals everything, and waits for a
 // primary that every node agrees on. About a third of the rounds run without
 // client writes, so that followers are fully caught up when the fault hits.
 // While the faults run, the operator adds a data member (a spare started in
@@ -16,16 +17,28 @@
 // the store's replicas and the agreement after each heal follow the
 // configuration in force.
 //
+// The nodes run at the product's default settings (timings, fast failover):
+// the suite checks what an operator gets without tuning anything.
+//
+// Lying evidence: a refused connection is what quorumd's primary watch takes
+// as a sign that the primary's process is gone, and cut links refuse too
+// (`refuse`, a firewall REJECT rule, is one of the default cut modes), as do
+// a stale url for the primary and a proxy that lost its backend (fault kinds
+// of their own), while the primary lives and holds its lease.
+//
 // Every member has one url in the replicated configuration, the same for all
-// the others: its fault-network listener, which tells senders apart by the
-// X-Server-From header each node process adds (test/kit/sender-header.mjs).
+// the others, yet a cut link must refuse one sender's connections and not the
+// others': every link has a listener of its own (the fault network's `port`
+// senders), and each node process takes its connections to a member's url to
+// its own link to it (test/kit/link-routes.mjs).
 //
 // QUORUMD_CHAOS_ROUNDS sets the number of rounds (50 by default, which fits
 // the CI budget); QUORUMD_CHAOS_SEED replays the choice of faults, nodes and
 // hold times (the timing of real processes still varies from run to run);
 // QUORUMD_CHAOS_VERBOSE prints every round; QUORUMD_CHAOS_CUT_MODES says how
-// cut links treat new connections (see CUT_MODES). ProcessCluster never
-// passes the caller's QUORUMD_* variables on to the nodes.
+// cut links treat new connections (see CUT_MODES); QUORUMD_CHAOS_FAST_FAILOVER
+// (on or off) overrides the product's default for fast failover.
+// ProcessCluster never passes the caller's QUORUMD_* variables on to the nodes.
 
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +47,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ChildProcess } from 'node:child_process';
 import t from 'tap';
-import { ProcessCluster, SENDER_HEADER, type NodeSpec } from '../kit/cluster.js';
+import { DEFAULT_TIMINGS, leaseWaitMs } from '../../src/core/index.js';
+import { LINK_ROUTES, ProcessCluster, type NodeSpec } from '../kit/cluster.js';
 import { FaultNetwork, type CutMode } from '../kit/fault-proxy.js';
 import { CHECKER_NAMES, ChaosCheckers } from './fixtures/checkers.js';
 import { MembershipChanges } from './fixtures/membership.js';
@@ -64,15 +78,18 @@ const ROUNDS = intEnv('QUORUMD_CHAOS_ROUNDS', 50);
 const SEED = intEnv('QUORUMD_CHAOS_SEED', randomInt(2 ** 31));
 const VERBOSE = (process.env.QUORUMD_CHAOS_VERBOSE ?? '') !== '';
 /**
- * How cut links treat new connections (see CutMode): blackhole and reset by
- * default, with fast failover on, so kills exercise the refused-port path.
- * `refuse` (a firewall REJECT) looks like a dead process to fast failover,
- * which is why it is an opt-in setting; QUORUMD_CHAOS_CUT_MODES=refuse with
- * QUORUMD_CHAOS_FAST_FAILOVER=off checks the default setting under REJECTs.
+ * How cut links treat new connections (see CutMode), drawn for each cut:
+ * blackhole most often, reset, and refuse (a firewall REJECT), which looks
+ * to the primary watch just like a dead process: evidence that lies.
  */
-const CUT_MODES = cutModes(process.env.QUORUMD_CHAOS_CUT_MODES ?? 'blackhole,blackhole,reset');
-const FAST_FAILOVER = process.env.QUORUMD_CHAOS_FAST_FAILOVER ?? 'on';
-const TIMINGS = { heartbeatMs: 50, leaseMs: 150, electionTimeoutMs: 300, electionJitterMs: 200 };
+const CUT_MODES = cutModes(process.env.QUORUMD_CHAOS_CUT_MODES ?? 'blackhole,blackhole,reset,refuse');
+/** Unset: the product's default. */
+const FAST_FAILOVER = process.env.QUORUMD_CHAOS_FAST_FAILOVER;
+if (FAST_FAILOVER !== undefined && FAST_FAILOVER !== 'on' && FAST_FAILOVER !== 'off') throw new Error('QUORUMD_CHAOS_FAST_FAILOVER must be on or off');
+/** The product's default timings, which the nodes run (none are set). */
+const TIMINGS = DEFAULT_TIMINGS;
+/** The longest a new primary waits out an older lease before it serves (a voter acknowledged the old primary just now). */
+const LEASE_WAIT_MS = leaseWaitMs(TIMINGS, 0);
 const SPECS: NodeSpec[] = [
   { id: 'd1', kind: 'data' },
   { id: 'd2', kind: 'data' },
@@ -91,15 +108,20 @@ const CHANGE_GRACE_MS = 1_500;
 
 /**
  * LIVENESS_BOUND_MS: once every process runs and every link is up, all nodes
- * agree on a primary holding its lease within this long. A voter stays loyal
- * to the last primary it heard (or to none, after a restart) for E; then at
- * most four failed attempts (split votes, probes refused while a voter still
- * counts a primary alive) of up to 2(E + J) each, one that wins, and one
- * heartbeat for every node to hear it: E + 8(E + J) + (E + J) + H = 4850 ms
- * with E = 300, J = 200, H = 50. One more second allows for five node
- * processes, the proxies and the client sharing two busy cores.
+ * agree on a primary holding its lease within this long. A follower that
+ * hears no primary (or none since it restarted) stands after E; then at most
+ * four failed attempts (split votes, probes refused while a voter still hears
+ * a primary) of up to 2(E + J) each, one that wins, the wait W for the
+ * longest older lease to end (leaseWaitMs), and one heartbeat for every node
+ * to hear it: E + 8(E + J) + (E + J) + W + H, 7381 ms with the defaults of
+ * E = 500, J = 250, a lease of 90 (W = 101) and H = 30. One more second
+ * allows for five node processes, the proxies and the client sharing two
+ * busy cores.
  */
-const LIVENESS_BOUND_MS = TIMINGS.electionTimeoutMs + 9 * (TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs) + TIMINGS.heartbeatMs + 1000;
+const LIVENESS_BOUND_MS = TIMINGS.electionTimeoutMs + 9 * (TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs) + LEASE_WAIT_MS + TIMINGS.heartbeatMs + 1000;
+
+/** The runtime's log line (level info) when its primary watch saw the primary's port refuse a connection. */
+const EVIDENCE_LINE = /port refuses connections/;
 
 const HOLD_MS = { min: 400, max: 1000 };
 /** After the cluster agrees on a primary, how long writes run before the next fault. */
@@ -137,6 +159,13 @@ class Chaos {
   stopping = false;
   /** The members of the configuration in force (fixtures/membership.ts): what faults target. */
   members: () => readonly string[] = () => IDS;
+  /** How often each cut mode was drawn. */
+  readonly modes = new Map<CutMode, number>();
+  /** Rounds in which links to a live primary refused (stale urls, proxies without a backend), and heartbeat connections recycled in them. */
+  lies = 0;
+  recycled = 0;
+  /** How often a node's primary watch reported its primary's port refusing (its log line at level info). */
+  evidence = 0;
 
   constructor(
     readonly cluster: ProcessCluster,
@@ -168,13 +197,40 @@ class Chaos {
   }
 
   mode(): CutMode {
-    return this.pick(CUT_MODES);
+    const m = this.pick(CUT_MODES);
+    this.modes.set(m, (this.modes.get(m) ?? 0) + 1);
+    return m;
   }
 
-  /** watch reports a node process that exits without the test killing it. */
+  /**
+   * refuseToPrimary makes the connections of `followers` to the primary `p`
+   * refused while `p`'s own connections to them flow, and for `holdMs`
+   * recycles p's heartbeat connections to them every 60 to 200 ms: each time
+   * a follower's primary watch sees its connection close and p's port refuse.
+   */
+  async refuseToPrimary(p: string, followers: readonly string[], holdMs: number): Promise<number> {
+    this.lies++;
+    await this.net.cutLinks(followers, [p], 'refuse');
+    const until = performance.now() + holdMs;
+    let recycled = 0;
+    while (performance.now() < until) {
+      await sleep(Math.min(this.between(60, 200), Math.max(0, until - performance.now())));
+      for (const f of followers) recycled += this.net.recycle(p, f);
+    }
+    this.recycled += recycled;
+    return recycled;
+  }
+
+  /** watch reports a node process that exits without the test killing it, and counts its primary watch's reports. */
   watch(id: string): void {
     const child = this.cluster.node(id).child;
     if (!child) return;
+    let tail = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (tail + chunk.toString('utf8')).split('\n');
+      tail = lines.pop() ?? '';
+      for (const line of lines) if (EVIDENCE_LINE.test(line)) this.evidence++;
+    });
     child.once('exit', (code, signal) => {
       if (this.stopping || this.expectedExits.has(child)) return;
       const out = this.cluster.node(id).output.slice(-10).join('\n');
@@ -454,6 +510,29 @@ const FAULTS: readonly Fault[] = [
     },
   },
   {
+    kind: 'stale-url',
+    run: async (c, hold) => {
+      // One follower, now and then two, holds a url for the primary at which
+      // nothing listens: its own connections to the primary are refused,
+      // while the primary's heartbeats reach it.
+      const p = await c.primaryOrAny();
+      const stale = c.shuffle(c.others(p)).slice(0, c.random() < 0.3 ? 2 : 1);
+      const recycled = await c.refuseToPrimary(p, stale, hold);
+      return `stale url for ${p} (primary) on ${stale.join(',')}: refused, ${recycled} heartbeat connections recycled`;
+    },
+  },
+  {
+    kind: 'proxy-without-backend',
+    run: async (c, hold) => {
+      // Every member reaches the primary through a proxy that lost its
+      // backend: every connection to it is refused, while its heartbeats,
+      // sent on connections of its own, reach everyone.
+      const p = await c.primaryOrAny();
+      const recycled = await c.refuseToPrimary(p, c.others(p), hold);
+      return `proxy without a backend in front of ${p} (primary): every connection to it refused, ${recycled} heartbeat connections recycled`;
+    },
+  },
+  {
     kind: 'stop-primary-kill-follower',
     run: async (c, hold) => {
       const p = await c.primaryOrAny();
@@ -480,8 +559,9 @@ t.test(
     let store: ChaosStore | null = null;
     let observer: Observer | null = null;
     let chaos: Chaos | null = null;
-    // Header senders: the configuration gives every member one url for all (see test/kit/sender-header.mjs).
-    const net = await FaultNetwork.open([...IDS, ...SPARE_IDS], (id) => cluster?.nodes.get(id)?.port ?? null, 'header');
+    // A listener per link; every node holds one url per member and routes its connections to its own links (test/kit/link-routes.mjs).
+    const ALL_IDS = [...IDS, ...SPARE_IDS];
+    const net = await FaultNetwork.open(ALL_IDS, (id) => cluster?.nodes.get(id)?.port ?? null, 'port');
     const dir = mkdtempSync(join(tmpdir(), 'quorumd-chaos-'));
     t.teardown(async () => {
       await store?.stop();
@@ -498,14 +578,17 @@ t.test(
     cluster = await ProcessCluster.start({
       specs: SPECS,
       dir,
-      timings: TIMINGS,
       spares: SPARES,
-      // Every node reaches every member at the member's listener (header senders), itself included;
-      // a spare joins with no member list and advertises its listener as its url.
+      // Info: the primary watch's reports are counted from the nodes' output (Chaos.watch).
+      logLevel: 'info',
+      // Every node holds the same url for each member (its link to itself) and
+      // reaches it through its own link; a spare joins with no member list and
+      // advertises that url as its own.
       envFor: (id) => ({
-        ...(SPARE_IDS.includes(id) ? { QUORUMD_URL: net.ports.url(id, id) } : { QUORUMD_MEMBERS: net.ports.membersFor(id, SPECS) }),
-        QUORUMD_FAST_FAILOVER: FAST_FAILOVER,
-        NODE_OPTIONS: SENDER_HEADER,
+        ...(SPARE_IDS.includes(id) ? { QUORUMD_URL: net.ports.url(id, id) } : { QUORUMD_MEMBERS: net.ports.sharedMembers(SPECS) }),
+        ...(FAST_FAILOVER === undefined ? {} : { QUORUMD_FAST_FAILOVER: FAST_FAILOVER }),
+        FAULT_NET_ROUTES: net.ports.routesFor(id, ALL_IDS),
+        NODE_OPTIONS: LINK_ROUTES,
       }),
     });
     chaos = new Chaos(cluster, net, checkers, seeded(SEED, 0));
@@ -636,7 +719,8 @@ t.test(
     const pct = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(0) : '-');
     const links = net.totals();
     const summary = [
-      `chaos summary (seed ${SEED}): ${log.length} rounds in ${wallS.toFixed(1)} s; cut links ${[...new Set(CUT_MODES)].join('/')} new connections`,
+      `chaos summary (seed ${SEED}): ${log.length} rounds in ${wallS.toFixed(1)} s at the default settings (fast failover ${FAST_FAILOVER ?? 'as the product defaults it'}); cut links ${[...new Set(CUT_MODES)].join('/')} new connections`,
+      `cut modes drawn: ${[...c.modes.entries()].map(([m, n]) => `${m} x${n}`).join(', ') || 'none'}; refusals to a live primary (stale urls, proxies without a backend): ${c.lies} rounds, ${c.recycled} heartbeat connections recycled; the nodes' primary watches saw a refusing port ${c.evidence} times`,
       `fault kinds: ${[...kinds.entries()]
         .sort()
         .map(([k, n]) => `${k} x${n}`)
@@ -648,7 +732,7 @@ t.test(
       }`,
       `primary after heal: median ${pct(0.5)} ms, p90 ${pct(0.9)} ms, max ${pct(1)} ms (bound ${LIVENESS_BOUND_MS} ms)`,
       `polls: ${checkers.sweepCount} sweeps of /primary + /status, ${store.ticks} store ticks; 5xx answers: ${checkers.fiveHundreds}`,
-      `proxied connections: ${links.forwarded} forwarded, ${links.blackholed} blackholed, ${links.reset} reset, ${links.severed} severed by cuts`,
+      `proxied connections: ${links.forwarded} forwarded, ${links.blackholed} blackholed, ${links.reset} reset, ${links.severed} severed by cuts, ${links.recycled} recycled`,
       `violations: ${checkers.violations.length}`,
     ];
     for (const line of summary) t.comment(line);
@@ -659,6 +743,13 @@ t.test(
     t.ok(checkers.electedTerms > 1, `the faults forced elections (${checkers.electedTerms} terms had a primary)`);
     t.ok(checkers.ackedWrites > 0, `the store had writes acknowledged, so the acknowledged-write checker had something to check (${checkers.ackedWrites})`);
     t.ok(membership.added > 0, `a member was added while faults ran (${membership.added} adds committed)`);
+    if (ROUNDS >= FAULTS.length) {
+      // Every fault kind runs once in each pass over the shuffled list.
+      t.ok(c.lies > 0 && c.recycled > 0, `links to a live primary refused while its heartbeat connections were recycled (${c.lies} rounds)`);
+      // With fast failover (the product's default) the primary watch runs, and the refusals must reach it: a fault network
+      // whose refusals reach no watch (a header-routed listener cannot refuse) would test nothing of them.
+      if (FAST_FAILOVER !== 'off') t.ok(c.evidence > 0, `the nodes' primary watches saw refusing ports (${c.evidence} times)`);
+    }
     if (ROUNDS >= 12) {
       // A full cycle (add, promotion, votingRounds as a voter, removal) takes about eight rounds.
       t.ok(membership.promoted > 0, `an added member was promoted to voting (${membership.promoted})`);

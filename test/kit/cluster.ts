@@ -48,7 +48,8 @@ export interface ClusterOptions {
   readonly spares?: readonly NodeSpec[];
   /** The folder that holds every node's data folder. */
   readonly dir: string;
-  readonly timings: ClusterTimings;
+  /** The timings every node is started with; without them, the product's defaults. */
+  readonly timings?: ClusterTimings;
   /** A shared token every node and the agent use (the shared-token mode). */
   readonly token?: string;
   /** Generate per-member credentials (not with `token`): see ClusterCredentials. */
@@ -123,6 +124,13 @@ const root = projectRoot();
  * fault network tells senders apart when every member has one url.
  */
 export const SENDER_HEADER = `--import=${pathToFileURL(join(root, 'test', 'kit', 'sender-header.mjs')).href}`;
+/**
+ * LINK_ROUTES is the NODE_OPTIONS that take each connection a node process
+ * opens to a member's url to the process's own link to that member, as its
+ * FAULT_NET_ROUTES says (test/kit/link-routes.mjs): how a fault network with
+ * a listener per link serves members that all hold one url per member.
+ */
+export const LINK_ROUTES = `--import=${pathToFileURL(join(root, 'test', 'kit', 'link-routes.mjs')).href}`;
 /** The quorumd command, as `npx quorumd` would run it. */
 export const QUORUMD_BIN = join(root, 'bin', 'quorumd.js');
 /** The node flags the command's shebang sets (a small young generation). */
@@ -355,10 +363,14 @@ export class ProcessCluster {
       // A joining node has no member list: it learns the cluster from the primary.
       ...(n.joinClusterId === null ? { QUORUMD_MEMBERS: members } : { QUORUMD_JOIN: n.joinClusterId, QUORUMD_URL: n.url }),
       QUORUMD_DATA_DIR: n.dataDir,
-      QUORUMD_HEARTBEAT_MS: String(t.heartbeatMs),
-      QUORUMD_LEASE_MS: String(t.leaseMs),
-      QUORUMD_ELECTION_TIMEOUT_MS: String(t.electionTimeoutMs),
-      QUORUMD_ELECTION_JITTER_MS: String(t.electionJitterMs),
+      ...(t
+        ? {
+            QUORUMD_HEARTBEAT_MS: String(t.heartbeatMs),
+            QUORUMD_LEASE_MS: String(t.leaseMs),
+            QUORUMD_ELECTION_TIMEOUT_MS: String(t.electionTimeoutMs),
+            QUORUMD_ELECTION_JITTER_MS: String(t.electionJitterMs),
+          }
+        : {}),
       QUORUMD_LOG_LEVEL: this.opts.logLevel ?? 'warn',
       ...this.credentialEnv(id),
       ...this.opts.env,

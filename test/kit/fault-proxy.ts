@@ -11,9 +11,12 @@
 //
 // The network tells senders apart in one of two ways (Senders):
 //   - `port`: every link has its own listening port, and each node is started
-//     with a member list whose peer URLs are its own links (ports.membersFor).
-//     quorumd allows that; a node's link to itself is never cut and is the URL
-//     it advertises for itself.
+//     with a member list whose peer URLs are its own links (ports.membersFor),
+//     or, where every node must hold the same list (quorumd's replicated
+//     configuration), with the shared list (ports.sharedMembers: each
+//     member's link to itself, which is never cut) and routes that take each
+//     of its connections to its own link (ports.routesFor, applied in the
+//     node's process by test/kit/link-routes.mjs).
 //   - `header`: every node has one listening port that all its peers use, and
 //     the sender is named by the `X-Server-From` header of the first request
 //     on a connection. etcd advertises one peer URL to every member and puts
@@ -58,6 +61,8 @@ export interface LinkStats {
   reset: number;
   /** Open connections destroyed by a cut. */
   severed: number;
+  /** Open connections closed by recycle() on a link that is not cut. */
+  recycled: number;
 }
 
 export interface NetworkMember {
@@ -85,9 +90,29 @@ export class ListenerPorts {
     return `http://${HOST}:${this.port(from, to)}`;
   }
 
+  /**
+   * sharedMembers is a QUORUMD_MEMBERS value every node can be given: each
+   * member at one url, its link to itself (or, with header routing, its one
+   * listener). Under `port` senders each node then needs routesFor.
+   */
+  sharedMembers(members: readonly NetworkMember[]): string {
+    return this.membersFor('', members, (m) => this.url(m, m));
+  }
+
+  /**
+   * routesFor is the FAULT_NET_ROUTES value for node `from` under `port`
+   * senders (test/kit/link-routes.mjs): each member's shared port mapped to
+   * the port of `from`'s own link to it. Header routing needs none.
+   */
+  routesFor(from: string, ids: readonly string[]): string {
+    const routes: Record<string, number> = {};
+    if (this.senders === 'port') for (const to of ids) if (to !== from) routes[String(this.port(to, to))] = this.port(from, to);
+    return JSON.stringify(routes);
+  }
+
   /** membersFor is the QUORUMD_MEMBERS value for node `from`: every peer behind its own link. */
-  membersFor(from: string, members: readonly NetworkMember[]): string {
-    return JSON.stringify(members.map((m) => ({ id: m.id, url: this.url(from, m.id), kind: m.kind, ...(m.state ? { state: m.state } : {}) })));
+  membersFor(from: string, members: readonly NetworkMember[], urlOf: (id: string) => string = (id) => this.url(from, id)): string {
+    return JSON.stringify(members.map((m) => ({ id: m.id, url: urlOf(m.id), kind: m.kind, ...(m.state ? { state: m.state } : {}) })));
   }
 
   toJSON(): Record<string, number> {
@@ -168,7 +193,7 @@ class Listener {
 
 /** FaultNetwork is every link between a set of nodes, with the listeners and connections that carry them. */
 export class FaultNetwork {
-  readonly stats: LinkStats = { forwarded: 0, blackholed: 0, reset: 0, severed: 0 };
+  readonly stats: LinkStats = { forwarded: 0, blackholed: 0, reset: 0, severed: 0, recycled: 0 };
   private readonly links = new Map<string, Link>();
   /** Per-link listeners by "from->to", or header-routed ones by target id. */
   private readonly listeners = new Map<string, Listener>();
@@ -241,18 +266,21 @@ export class FaultNetwork {
 
   /** cutLinks cuts `from -> to` for every from in `froms` and to in `tos` (never a self-link). */
   async cutLinks(froms: readonly string[], tos: readonly string[], mode: CutMode = 'blackhole'): Promise<void> {
-    const work: Array<Promise<void>> = [];
-    for (const f of froms) for (const t of tos) if (f !== t) work.push(this.cut(this.link(f, t), mode));
-    await Promise.all(work);
+    const links: Link[] = [];
+    for (const f of froms) for (const t of tos) if (f !== t) links.push(this.link(f, t));
+    await this.cut(links, mode);
   }
 
-  /** partition cuts every link, both ways, between nodes of different groups. */
+  /** partition cuts every link, both ways, between nodes of different groups, all at once. */
   async partition(groups: ReadonlyArray<readonly string[]>, mode: CutMode = 'blackhole'): Promise<void> {
+    const links: Link[] = [];
     for (let i = 0; i < groups.length; i++) {
       for (let j = 0; j < groups.length; j++) {
-        if (i !== j) await this.cutLinks(groups[i]!, groups[j]!, mode);
+        if (i === j) continue;
+        for (const f of groups[i]!) for (const t of groups[j]!) if (f !== t) links.push(this.link(f, t));
       }
     }
+    await this.cut(links, mode);
   }
 
   /** healAll restores every link: blackholed connections are dropped, stalled ones delivered. */
@@ -271,6 +299,25 @@ export class FaultNetwork {
     if (up) this.down.delete(id);
     else this.down.add(id);
     await this.settleAll();
+  }
+
+  /**
+   * recycle closes the open connections of `from -> to` without cutting the
+   * link, as a keep-alive timeout, a proxy's restart or a load balancer's
+   * idle limit does: the sender opens a new one for its next request, and the
+   * target sees the old one close (quorumd's primary watch then probes the
+   * sender's port). Held and stalled connections are left as they are.
+   */
+  recycle(from: string, to: string): number {
+    const link = this.link(from, to);
+    let closed = 0;
+    for (const c of [...this.conns]) {
+      if (!c.admitted || c.held || link.mode !== null || this.linkOf(c) !== link) continue;
+      this.drop(c);
+      closed++;
+    }
+    this.stats.recycled += closed;
+    return closed;
   }
 
   /** The links cut right now, as "from->to". */
@@ -303,11 +350,22 @@ export class FaultNetwork {
     await Promise.all([...this.listeners.values()].map((l) => l.settle()));
   }
 
-  /** cut severs the link's open connections, or stalls them, and applies `mode` to new ones. */
-  private async cut(link: Link, mode: CutMode): Promise<void> {
-    link.mode = mode;
+  /**
+   * cut applies `mode` to the links, then severs (or stalls) their open
+   * connections. The listeners change first: a link that refuses stops
+   * listening before its connections are severed, both ways at once, so a
+   * peer that probes the moment its connection closes is refused, as behind
+   * a REJECT rule that came with the cut, and is not let through by a
+   * direction not cut yet.
+   */
+  private async cut(links: readonly Link[], mode: CutMode): Promise<void> {
+    const cutting = new Set(links);
+    for (const l of cutting) l.mode = mode;
+    const listeners = new Set([...cutting].map((l) => this.listeners.get(key(l.from, l.to)) ?? this.listeners.get(l.to)));
+    await Promise.all([...listeners].map((l) => l?.settle()));
     for (const c of [...this.conns]) {
-      if (!c.admitted || c.held || this.linkOf(c) !== link) continue;
+      const link = c.admitted && !c.held ? this.linkOf(c) : null;
+      if (link === null || !cutting.has(link)) continue;
       if (mode === 'stall') {
         c.client.pause();
         c.upstream?.pause();
@@ -318,7 +376,6 @@ export class FaultNetwork {
         this.conns.delete(c);
       }
     }
-    await (this.listeners.get(key(link.from, link.to)) ?? this.listeners.get(link.to))?.settle();
   }
 
   /** linkOf is the link a connection crosses; null while its sender is unknown or not a node. */

@@ -2,6 +2,17 @@
 // partitions), and the weather on the links that are up (drops, delays that
 // reorder, duplicates). A partition is a set of blocked directed links, so a
 // one-way partition is simply a link blocked in one direction only.
+//
+// Some links refuse new connections instead of dropping them, which is what a
+// closed port answers and so what the runtime takes as evidence that a process
+// is gone; here the refusal lies, the process behind it lives:
+//  - a REJECT cut (rejectBlocked): a partition whose blocked links refuse, as a
+//    firewall REJECT rule does, instead of dropping;
+//  - a misrouted link (misroute): the sender's connections to the target are
+//    refused although the link is up, as when the sender holds a stale url for
+//    the target or reaches it through a proxy that lost its backend. Replies
+//    on connections the target opened still cross: only new connections from
+//    the sender fail. Misroutes outlive partitions; each fault ends its own.
 
 import type { SimRandom } from './random.js';
 
@@ -38,11 +49,17 @@ export class Network {
   weather: Weather = CALM;
   /** blocked[from * size + to] is 1 when messages from `from` to `to` are lost. */
   private blocked: Uint8Array;
+  /** rejecting[from * size + to] is 1 when a blocked link refuses `from`'s connections (a REJECT cut). */
+  private rejecting: Uint8Array;
+  /** misrouted[from * size + to] counts the faults under which `from`'s connections to `to` are refused on a live link. */
+  private misrouted: Uint16Array;
 
   constructor(names: readonly string[]) {
     this.names = [...names];
     this.size = names.length;
     this.blocked = new Uint8Array(this.size * this.size);
+    this.rejecting = new Uint8Array(this.size * this.size);
+    this.misrouted = new Uint16Array(this.size * this.size);
   }
 
   /**
@@ -52,9 +69,13 @@ export class Network {
    */
   add(name: string): number {
     const n = this.size;
-    const grown = new Uint8Array((n + 1) * (n + 1));
-    for (let a = 0; a < n; a++) grown.set(this.blocked.subarray(a * n, a * n + n), a * (n + 1));
-    this.blocked = grown;
+    const grow = <A extends Uint8Array | Uint16Array>(old: A, fresh: A): A => {
+      for (let a = 0; a < n; a++) fresh.set(old.subarray(a * n, a * n + n), a * (n + 1));
+      return fresh;
+    };
+    this.blocked = grow(this.blocked, new Uint8Array((n + 1) * (n + 1)));
+    this.rejecting = grow(this.rejecting, new Uint8Array((n + 1) * (n + 1)));
+    this.misrouted = grow(this.misrouted, new Uint16Array((n + 1) * (n + 1)));
     this.names.push(name);
     this.size = n + 1;
     return n;
@@ -69,8 +90,39 @@ export class Network {
     return this.isUp(a, b) && this.isUp(b, a);
   }
 
+  /**
+   * refuses: a new connection from `from` to `to` is refused at once: the
+   * link is cut by a REJECT rule, or misrouted. (A crashed target refuses
+   * too; the simulator knows that from the node itself.)
+   */
+  refuses(from: number, to: number): boolean {
+    if (from === to) return false;
+    const i = from * this.size + to;
+    return this.rejecting[i] === 1 || (this.misrouted[i] as number) > 0;
+  }
+
+  /** heal ends the partition in force (a REJECT cut too); misroutes end with their own faults. */
   heal(): void {
     this.blocked.fill(0);
+    this.rejecting.fill(0);
+  }
+
+  /** rejectBlocked makes every link the partition in force blocks refuse connections instead of dropping them. */
+  rejectBlocked(): void {
+    this.rejecting.set(this.blocked);
+  }
+
+  /** misroute starts (on) or ends (off) one fault's refusal of `from`'s connections to `to`. */
+  misroute(from: number, to: number, on: boolean): void {
+    if (from === to) return;
+    const i = from * this.size + to;
+    const n = this.misrouted[i] as number;
+    this.misrouted[i] = on ? n + 1 : Math.max(0, n - 1);
+  }
+
+  /** endMisroutes ends every misroute at once (the final heal). */
+  endMisroutes(): void {
+    this.misrouted.fill(0);
   }
 
   block(from: number, to: number): void {
@@ -79,6 +131,7 @@ export class Network {
 
   /** split connects each group within itself and cuts every link between groups, both ways. */
   split(groups: readonly (readonly number[])[]): void {
+    this.rejecting.fill(0);
     const groupOf = new Int32Array(this.size).fill(-1);
     for (const [gi, g] of groups.entries()) for (const n of g) groupOf[n] = gi;
     for (let a = 0; a < this.size; a++) {
@@ -172,8 +225,15 @@ export class Network {
   /** describe lists the blocked links, for traces. */
   describe(): string {
     const cut: string[] = [];
-    for (let a = 0; a < this.size; a++) for (let b = 0; b < this.size; b++) if (!this.isUp(a, b)) cut.push(`${this.names[a]}>${this.names[b]}`);
-    return cut.length === 0 ? 'all links up' : `blocked ${cut.join(' ')}`;
+    const refused: string[] = [];
+    for (let a = 0; a < this.size; a++) {
+      for (let b = 0; b < this.size; b++) {
+        if (!this.isUp(a, b)) cut.push(`${this.names[a]}>${this.names[b]}`);
+        if (this.refuses(a, b)) refused.push(`${this.names[a]}>${this.names[b]}`);
+      }
+    }
+    const words = [...(cut.length > 0 ? [`blocked ${cut.join(' ')}`] : []), ...(refused.length > 0 ? [`refusing ${refused.join(' ')}`] : [])];
+    return words.length === 0 ? 'all links up' : words.join('; ');
   }
 
   private fmt(nodes: readonly number[]): string {

@@ -9,7 +9,10 @@
 //   all|majority|either (what the heal leaves stable), --all (keep going
 //   after a failure), --members (operators change the membership during the
 //   faults), --mismatch P (the chance a run starts some nodes with another
-//   configuration, hence another cluster id)
+//   configuration, hence another cluster id), --lies none|KINDS (which kinds
+//   of lying evidence run, by default all: reject_cut, stale_url and
+//   proxy_no_backend, comma-separated; none runs as before those faults
+//   existed)
 //
 // The liveness bound is livenessBoundMs() in checkers.ts: the loyalty period
 // (electionTimeoutMs), four failed election attempts of 2 × (electionTimeoutMs
@@ -18,7 +21,7 @@
 // summary prints how much of it the slowest seed needed, so the margin stays
 // visible: about a third of it over 100,000 seeds.
 
-import { MEMBER_CHANGE_WEIGHT, formatFailure, runSeed, type RunResult } from './simulator.js';
+import { MEMBER_CHANGE_WEIGHT, NO_LIES, formatFailure, runSeed, type LieKind, type RunResult } from './simulator.js';
 import { SHAPES, shapesWithVoters } from './shapes.js';
 import { livenessBoundMs } from './checkers.js';
 
@@ -32,10 +35,14 @@ interface Args {
   all: boolean;
   members: boolean;
   mismatch: number;
+  /** The kinds of lying evidence that run (the others get weight 0). */
+  lies: readonly LieKind[];
 }
 
+const LIE_KINDS = Object.keys(NO_LIES) as LieKind[];
+
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 1000, from: 1, seed: null, shape: null, trace: 40, heal: 'either', all: false, members: false, mismatch: 0 };
+  const args: Args = { seeds: 1000, from: 1, seed: null, shape: null, trace: 40, heal: 'either', all: false, members: false, mismatch: 0, lies: LIE_KINDS };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): number => {
@@ -54,7 +61,13 @@ function parseArgs(argv: readonly string[]): Args {
       args.heal = h;
     } else if (a === '--all') args.all = true;
     else if (a === '--members') args.members = true;
-    else if (a === '--mismatch') {
+    else if (a === '--lies') {
+      const v = argv[++i] ?? '';
+      const kinds = v === 'none' ? [] : v.split(',');
+      const bad = kinds.filter((k) => !LIE_KINDS.includes(k as LieKind));
+      if (v === '' || bad.length > 0) throw new Error(`--lies needs none or some of ${LIE_KINDS.join(',')}`);
+      args.lies = kinds as LieKind[];
+    } else if (a === '--mismatch') {
       const p = Number(argv[++i]);
       if (!(p >= 0 && p <= 1)) throw new Error('--mismatch needs a chance between 0 and 1');
       args.mismatch = p;
@@ -69,7 +82,9 @@ export function main(argv: readonly string[], log: (line: string) => void = cons
   const shapes = args.shape === null ? SHAPES : shapesWithVoters(args.shape);
   if (shapes.length === 0) throw new Error(`no shape has ${args.shape} voters`);
 
-  const opts = { shapes, heal: args.heal, mismatch: args.mismatch, ...(args.members ? { faults: { member_change: MEMBER_CHANGE_WEIGHT } } : {}) };
+  const off = Object.fromEntries(LIE_KINDS.filter((k) => !args.lies.includes(k)).map((k) => [k, 0]));
+  const faults = { ...(args.members ? { member_change: MEMBER_CHANGE_WEIGHT } : {}), ...off };
+  const opts = { shapes, heal: args.heal, mismatch: args.mismatch, faults };
   if (args.seed !== null) {
     const r = runSeed({ seed: args.seed, ...opts });
     log(formatFailure(r, args.trace, null));
@@ -104,7 +119,7 @@ export function main(argv: readonly string[], log: (line: string) => void = cons
       failures.push(r);
       const flags =
         `${args.shape === null ? '' : ` --shape ${args.shape}`}${args.heal === 'either' ? '' : ` --heal ${args.heal}`}` +
-        `${args.members ? ' --members' : ''}${args.mismatch > 0 ? ` --mismatch ${args.mismatch}` : ''}`;
+        `${args.members ? ' --members' : ''}${args.mismatch > 0 ? ` --mismatch ${args.mismatch}` : ''}${args.lies.length === LIE_KINDS.length ? '' : ` --lies ${args.lies.length === 0 ? 'none' : args.lies.join(',')}`}`;
       log(`\nFAIL ${formatFailure(r, args.trace, `npm run sim -- --seed ${s}${flags}`)}\n`);
       if (!args.all) break;
     }
@@ -130,7 +145,8 @@ function summaryLine(r: RunResult): string {
   return (
     `seed ${r.seed} ${r.shape.name}: ${s.events} events, ${s.virtualMs.toFixed(0)} ms virtual, digest ${r.digest.toString(16)}, ` +
     `${s.elections} elections (max term ${s.maxTerm}), ${s.writes} writes / ${s.acked} acked, ${s.crashes} crashes ` +
-    `(${s.midPersistCrashes} mid-persist), ${s.pauses} pauses, ${s.partitions} partitions, ${s.lost} lost, ` +
+    `(${s.midPersistCrashes} mid-persist), ${s.pauses} pauses, ${s.partitions} partitions (${s.rejectCuts} REJECT), ` +
+    `${s.staleUrls} stale urls, ${s.proxiesWithoutBackend} proxies without a backend, ${s.lyingEvidence} lying evidence, ${s.lost} lost, ` +
     `primary ${s.primaryAfterHealMs === null ? 'never' : `${s.primaryAfterHealMs.toFixed(0)} ms`} after the heal`
   );
 }
@@ -154,6 +170,7 @@ if (process.env.TAP === '1') {
     );
     t.match(one.join('\n'), /seed 7 .*digest [0-9a-f]+/);
     t.throws(() => main(['--bogus']), /unknown argument/);
+    t.throws(() => main(['--lies', 'loud']), /--lies needs none or some of/);
   });
 } else {
   process.exitCode = main(process.argv.slice(2));

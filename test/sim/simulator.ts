@@ -27,6 +27,16 @@
 //  - When a primary's process dies, the followers that can reach its host see
 //    the closed port within one or two heartbeat intervals: 'primary_unreachable'.
 //    A paused process keeps its port open, so a pause never produces that.
+//  - Lying evidence (fault kinds reject_cut, stale_url, proxy_no_backend): a
+//    refusal while the primary lives. A REJECT cut is a partition whose cut
+//    links refuse connections: a follower cut from its primary that way sees
+//    its heartbeat connection reset and the primary's port refuse, once. A
+//    stale url (one follower, now and then two) and a proxy without a backend
+//    (every member's connections to the primary) refuse the followers' own
+//    connections to a live primary whose heartbeats still reach them; their
+//    heartbeat connections are recycled again and again, and each time the
+//    runtime sees the port refuse: 'primary_unreachable', repeatedly. A
+//    refused request is undeliverable at once, as a crashed node's is.
 //  - A paused node receives nothing and does nothing; what reaches it waits
 //    (as in a socket buffer) and is handled when it resumes, with its old state.
 //  - The data store: the primary appends only while node.holdsLease(localNow),
@@ -102,7 +112,11 @@ export type FaultKind =
   | 'weather'
   | 'switchover'
   | 'clock_drift'
-  | 'member_change';
+  | 'member_change'
+  | LieKind;
+
+/** The faults that refuse connections to a primary that lives: evidence that lies. */
+export type LieKind = 'reject_cut' | 'stale_url' | 'proxy_no_backend';
 
 export const DEFAULT_FAULTS: Readonly<Record<FaultKind, number>> = Object.freeze({
   partition: 4,
@@ -116,7 +130,17 @@ export const DEFAULT_FAULTS: Readonly<Record<FaultKind, number>> = Object.freeze
   clock_drift: 0.5,
   // Off unless a run asks for it: the fixed-membership sweeps keep their seeds.
   member_change: 0,
+  reject_cut: 1.5,
+  stale_url: 0.8,
+  proxy_no_backend: 0.6,
 });
+
+/**
+ * NO_LIES turns lying evidence off: what runs found before those faults
+ * existed replay with it (the new kinds come last among the weights, so with
+ * weight 0 they change no draw).
+ */
+export const NO_LIES: Readonly<Record<LieKind, number>> = Object.freeze({ reject_cut: 0, stale_url: 0, proxy_no_backend: 0 });
 
 /** The member_change weight of the membership sweeps and `--members`: about two faults in five. */
 export const MEMBER_CHANGE_WEIGHT = 8;
@@ -174,6 +198,12 @@ export interface RunStats extends MembershipCounts {
   mismatched: number;
   /** 1 if the heal left only a majority of voters stable, else 0. */
   majorityHealed: number;
+  /** Faults that made links refuse while the primary lived, by kind. */
+  rejectCuts: number;
+  staleUrls: number;
+  proxiesWithoutBackend: number;
+  /** primary_unreachable events stepped on a follower whose primary's process was alive. */
+  lyingEvidence: number;
 }
 
 /** What became of the membership changes of a run, or of a sweep's runs together. */
@@ -235,6 +265,9 @@ type SimEvent =
   | { kind: 'timer'; at: number; seq: number; node: number; inc: number; gen: number; localAt: number }
   | { kind: 'position'; at: number; seq: number; node: number; inc: number }
   | { kind: 'unreachable'; at: number; seq: number; node: number; inc: number; primary: number }
+  | { kind: 'evidence'; at: number; seq: number; node: number; primary: number; lie: LieKind; fault: number }
+  | { kind: 'lie_tick'; at: number; seq: number; fault: number }
+  | { kind: 'lie_end'; at: number; seq: number; fault: number }
   | { kind: 'replicate'; at: number; seq: number; node: number }
   | { kind: 'write'; at: number; seq: number }
   | { kind: 'fault'; at: number; seq: number }
@@ -262,7 +295,17 @@ const KIND_CODES: Record<SimEvent['kind'], number> = {
   weather_end: 14,
   heal: 15,
   liveness: 16,
+  evidence: 17,
+  lie_tick: 18,
+  lie_end: 19,
 };
+
+/** A stale url or a proxy without a backend: `followers`' connections to `primary` are refused until it ends. */
+interface Lie {
+  readonly kind: 'stale_url' | 'proxy_no_backend';
+  readonly primary: number;
+  readonly followers: readonly number[];
+}
 
 interface SimNode {
   readonly index: number;
@@ -320,6 +363,11 @@ export class Simulation {
   private readonly rng: SimRandom;
   private readonly netRng: SimRandom;
   private readonly dataRng: SimRandom;
+  /** When lying evidence reaches each follower: a stream of its own, so that it shifts no other draw. */
+  private readonly lieRng: SimRandom;
+  /** Stale urls and proxies without a backend in force, by fault number. */
+  private readonly lies = new Map<number, Lie>();
+  private lieSeq = 0;
   private readonly nodes: SimNode[];
   private readonly byId = new Map<string, SimNode>();
   private readonly queue = new EventQueue<SimEvent>();
@@ -362,6 +410,10 @@ export class Simulation {
     ...noMembershipCounts(),
     mismatched: 0,
     majorityHealed: 0,
+    rejectCuts: 0,
+    staleUrls: 0,
+    proxiesWithoutBackend: 0,
+    lyingEvidence: 0,
   };
 
   constructor(opts: SimOptions) {
@@ -369,6 +421,7 @@ export class Simulation {
     this.rng = new SimRandom(mixSeed(opts.seed, 1));
     this.netRng = new SimRandom(mixSeed(opts.seed, 2));
     this.dataRng = new SimRandom(mixSeed(opts.seed, 3));
+    this.lieRng = new SimRandom(mixSeed(opts.seed, 4));
     this.shape = this.rng.pick(opts.shapes ?? SHAPES);
     this.timings = this.rng.pick(opts.timingProfiles ?? TIMING_PROFILES);
     this.NodeCtor = (opts.nodeModule ?? { Node }).Node;
@@ -538,6 +591,12 @@ export class Simulation {
         return this.onPosition(ev);
       case 'unreachable':
         return this.onUnreachable(ev);
+      case 'evidence':
+        return this.onEvidence(ev);
+      case 'lie_tick':
+        return this.onLieTick(ev);
+      case 'lie_end':
+        return this.endLie(ev.fault);
       case 'replicate':
         return this.onReplicate(ev);
       case 'write':
@@ -674,6 +733,40 @@ export class Simulation {
     this.step(sn, { type: 'primary_unreachable', now: this.localOf(sn), primaryId: primary.id }, null);
   }
 
+  /**
+   * onEvidence: a follower's runtime saw its heartbeat connection close and
+   * the primary's port refuse, while the refusal lies. As the runtime does,
+   * it tells the node only if the node still follows that primary; the fault
+   * must still be in force and the link still refusing.
+   */
+  private onEvidence(ev: Extract<SimEvent, { kind: 'evidence' }>): void {
+    const sn = this.nodes[ev.node] as SimNode;
+    const primary = this.nodes[ev.primary] as SimNode;
+    const inForce = ev.lie === 'reject_cut' ? this.partitionGen === ev.fault : this.lies.has(ev.fault);
+    if (this.healed || !inForce || sn.node === null || !this.network.refuses(sn.index, primary.index)) return;
+    if (sn.paused) {
+      sn.inbox.push(ev);
+      return;
+    }
+    if (sn.node.knownPrimary !== primary.id) return;
+    const alive = primary.node !== null;
+    if (alive) this.stats.lyingEvidence++;
+    this.note(sn.index, `sees ${primary.id}'s port refuse (${ev.lie.replaceAll('_', ' ')})${alive ? ' while it lives' : ''}`);
+    this.step(sn, { type: 'primary_unreachable', now: this.localOf(sn), primaryId: primary.id }, null);
+  }
+
+  /** onLieTick: the affected followers' heartbeat connections are recycled; each probes the primary's port again. */
+  private onLieTick(ev: Extract<SimEvent, { kind: 'lie_tick' }>): void {
+    const lie = this.lies.get(ev.fault);
+    if (this.healed || !lie) return;
+    const hb = this.timings.heartbeatMs;
+    for (const f of lie.followers) {
+      const at = this.now + this.lieRng.range(0.2, hb);
+      this.schedule({ kind: 'evidence', at, seq: 0, node: f, primary: lie.primary, lie: lie.kind, fault: ev.fault });
+    }
+    this.schedule({ kind: 'lie_tick', at: this.now + this.lieRng.range(hb, 4 * hb), seq: 0, fault: ev.fault });
+  }
+
   // ---- Stepping a node and performing its effects -------------------------
 
   /**
@@ -799,6 +892,12 @@ export class Simulation {
     sn.outstanding.set(req.id, req);
     const localAt = this.localOf(sn) + timeoutMs;
     this.schedule({ kind: 'deadline', at: this.trueTimeOf(sn, localAt), seq: 0, req, localAt });
+    if (this.network.refuses(sn.index, target.index)) {
+      // A REJECT rule, a stale url or a proxy without a backend: refused at once.
+      this.note(sn.index, () => `refused on the way to ${target.id}: ${describeMessage(m)}`);
+      this.schedule({ kind: 'refused', at: this.now + this.network.delayMs(this.netRng), seq: 0, req });
+      return;
+    }
     if (!this.network.isUp(sn.index, target.index)) {
       this.lost(sn.index, m, target.index, 'partition');
       return;
@@ -1090,6 +1189,13 @@ export class Simulation {
       case 'member_change':
         this.memberChange(primary);
         break;
+      case 'reject_cut':
+        this.rejectCut(primary);
+        break;
+      case 'stale_url':
+      case 'proxy_no_backend':
+        this.startLie(kind, primary);
+        break;
       case 'clock_drift': {
         const sn = this.rng.pick(this.nodes);
         const rate = this.drawRate(this.timings.clockDriftBound);
@@ -1101,6 +1207,68 @@ export class Simulation {
       }
     }
     this.schedule({ kind: 'fault', at: this.now + this.rng.range(this.faultGapMs[0], this.faultGapMs[1]), seq: 0 });
+  }
+
+  /**
+   * rejectCut partitions the network as a partition fault does, but every cut
+   * link refuses connections (a firewall REJECT rule). Each follower whose
+   * link to the primary it follows now refuses sees its heartbeat connection
+   * reset and the primary's port refuse, once, although the primary lives.
+   */
+  private rejectCut(primary: SimNode | null): void {
+    const pk = this.rng.pick(this.partitionKinds);
+    const focus = primary && this.rng.chance(0.6) ? primary.index : -1;
+    const words = this.network.partition(pk, this.rng, focus);
+    this.network.rejectBlocked();
+    const gen = ++this.partitionGen;
+    this.stats.partitions++;
+    this.stats.rejectCuts++;
+    this.note(-1, `REJECT cut: ${words}`);
+    this.schedule({ kind: 'partition_end', at: this.now + this.rng.range(50, 1200), seq: 0, gen });
+    const hb = this.timings.heartbeatMs;
+    for (const f of this.nodes) {
+      const p = f.node?.knownPrimary;
+      const ps = p && p !== f.id ? this.byId.get(p) : undefined;
+      if (!ps || ps.node === null || !this.network.refuses(f.index, ps.index)) continue;
+      const at = this.now + this.lieRng.range(0.2, hb + 1);
+      this.schedule({ kind: 'evidence', at, seq: 0, node: f.index, primary: ps.index, lie: 'reject_cut', fault: gen });
+    }
+  }
+
+  /**
+   * startLie: a stale url (one follower, now and then two, holds an old url
+   * for the primary) or a proxy without a backend (every member reaches the
+   * primary through it). Their connections to the primary are refused while
+   * its heartbeats still reach them, until the fault ends.
+   */
+  private startLie(kind: 'stale_url' | 'proxy_no_backend', primary: SimNode | null): void {
+    if (!primary) return;
+    const others = this.nodes.filter((sn) => sn !== primary).map((sn) => sn.index);
+    const followers = kind === 'proxy_no_backend' ? others : this.rng.shuffle(others).slice(0, this.rng.chance(0.3) ? 2 : 1);
+    if (followers.length === 0) return;
+    const fault = ++this.lieSeq;
+    this.lies.set(fault, { kind, primary: primary.index, followers });
+    for (const f of followers) this.network.misroute(f, primary.index, true);
+    if (kind === 'stale_url') this.stats.staleUrls++;
+    else this.stats.proxiesWithoutBackend++;
+    const names = followers.map((f) => (this.nodes[f] as SimNode).id).join(',');
+    this.note(
+      -1,
+      kind === 'stale_url' ? `stale url for ${primary.id} held by {${names}}` : `a proxy without a backend in front of ${primary.id} for {${names}}`,
+    );
+    this.schedule({ kind: 'lie_tick', at: this.now + this.lieRng.range(0, this.timings.heartbeatMs), seq: 0, fault });
+    this.schedule({ kind: 'lie_end', at: this.now + this.rng.range(kind === 'stale_url' ? 100 : 50, 1000), seq: 0, fault });
+  }
+
+  /** endLie ends a stale url or a proxy without a backend: the followers' connections to the primary go through again. */
+  private endLie(fault: number): void {
+    const lie = this.lies.get(fault);
+    if (!lie) return;
+    this.lies.delete(fault);
+    for (const f of lie.followers) this.network.misroute(f, lie.primary, false);
+    const names = lie.followers.map((f) => (this.nodes[f] as SimNode).id).join(',');
+    const primaryId = (this.nodes[lie.primary] as SimNode).id;
+    this.note(-1, `${lie.kind === 'stale_url' ? 'stale url' : 'proxy without a backend'} for ${primaryId} fixed for {${names}}`);
   }
 
   /**
@@ -1154,6 +1322,8 @@ export class Simulation {
       this.network.split([stable.map((sn) => sn.index), ...this.nodes.filter((sn) => !inStable.has(sn)).map((sn) => [sn.index])]);
     }
     this.network.weather = CALM;
+    this.network.endMisroutes();
+    this.lies.clear();
     for (const sn of this.nodes) sn.crashAtNextPersist = false;
     this.note(-1, () => `heal: ${full ? 'every node' : `only {${stable.map((sn) => sn.id).join(',')}}`} connected and stable; ${this.network.describe()}`);
     for (const sn of this.nodes) if (sn.paused) this.resume(sn);

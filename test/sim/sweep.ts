@@ -22,6 +22,11 @@ export interface SweepSummary extends MembershipCounts {
   majorityHealed: number;
   /** Runs that started some nodes with a mismatched configuration. */
   mismatchedRuns: number;
+  /** Faults that refused connections to a live primary, and the lying evidence steps they caused. */
+  rejectCuts: number;
+  staleUrls: number;
+  proxiesWithoutBackend: number;
+  lyingEvidence: number;
   /** Runs whose heal left only a majority stable (the rest cut off or down). */
   livenessChecked: number;
   /** The largest share of the liveness bound a run needed before a stable primary held its lease. */
@@ -46,6 +51,10 @@ export function sweep(from: number, count: number, opts: Omit<SimOptions, 'seed'
     ...noMembershipCounts(),
     majorityHealed: 0,
     mismatchedRuns: 0,
+    rejectCuts: 0,
+    staleUrls: 0,
+    proxiesWithoutBackend: 0,
+    lyingEvidence: 0,
     livenessChecked: 0,
     worstLivenessShare: 0,
     seconds: 0,
@@ -67,6 +76,10 @@ export function sweep(from: number, count: number, opts: Omit<SimOptions, 'seed'
     addMembershipCounts(s, r.stats);
     s.majorityHealed += r.stats.majorityHealed;
     if (r.stats.mismatched > 0) s.mismatchedRuns++;
+    s.rejectCuts += r.stats.rejectCuts;
+    s.staleUrls += r.stats.staleUrls;
+    s.proxiesWithoutBackend += r.stats.proxiesWithoutBackend;
+    s.lyingEvidence += r.stats.lyingEvidence;
     if (r.stats.primaryAfterHealMs !== null) {
       s.livenessChecked++;
       s.worstLivenessShare = Math.max(s.worstLivenessShare, r.stats.primaryAfterHealMs / livenessBoundMs(r.timings));
