@@ -16,11 +16,12 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
 import { DEFAULT_TIMINGS } from '../src/core/index.js';
 import { QUORUMD_BIN } from '../test/kit/cluster.js';
 import { cleanupNow, installCleanup, trackFolder } from './lib/cleanup.js';
 import { EtcdSystem, etcdVersion } from './lib/etcd-system.js';
-import { ProcessWindow } from './lib/proc.js';
+import { CLOCK_TICKS, ProcessWindow } from './lib/proc.js';
 import { QuorumdSystem } from './lib/quorumd-system.js';
 import { fmtMiB, fmtRatio, ratio, row, sleep } from './lib/stats.js';
 import type { BenchTimings, SystemName, SystemUnderTest } from './lib/system.js';
@@ -101,7 +102,8 @@ const PROFILER = pathToFileURL(join(dirname(dirname(QUORUMD_BIN)), 'bench', 'lib
 
 interface NodeFigures {
   readonly id: string;
-  readonly role: 'primary' | 'follower';
+  /** The seconds of the window this node was the primary (etcd: the leader). */
+  readonly primarySeconds: number;
   readonly cpuPercent: number | null;
   readonly rssMeanKiB: number | null;
   readonly rssLastKiB: number | null;
@@ -110,19 +112,30 @@ interface NodeFigures {
 interface SystemFigures {
   readonly system: SystemName;
   readonly nodes: NodeFigures[];
-  /** The leader at the start of the window, and whether it was still the one at its end (same term). */
-  readonly leader: string;
-  readonly leaderHeld: boolean;
+  /** CPU shares by role: each second of each node counts for the role it held then. */
+  readonly primaryCpu: number | null;
+  readonly followerCpu: number | null;
+  /** Resident memory, mean over the window, of the node that led longest and of the others. */
+  readonly primaryRss: number | null;
+  readonly followerRss: number | null;
+  /** The leader changes the window saw (each second's look). */
+  readonly leaderChanges: number;
 }
 
-/** An agent per node calling it every `everyMs` at a fixed rate, until stopped. */
-function startAgents(ids: readonly string[], everyMs: number, call: (id: string) => Promise<unknown>): () => Promise<void> {
+type Role = 'primary' | 'follower';
+
+/**
+ * An agent per node calling it every `everyMs` at a fixed rate, until
+ * stopped; a call's answer says whether that node is the primary.
+ */
+function startAgents(ids: readonly string[], everyMs: number, call: (id: string) => Promise<Role | null>, roles: Map<string, Role>): () => Promise<void> {
   if (everyMs === 0) return async () => {};
   let stopped = false;
   const loops = ids.map(async (id) => {
     let next = performance.now();
     while (!stopped) {
-      await call(id);
+      const role = await call(id);
+      if (role !== null) roles.set(id, role);
       next += everyMs;
       const wait = next - performance.now();
       if (wait > 0) await sleep(wait);
@@ -145,35 +158,79 @@ async function waitLeader(sut: SystemUnderTest): Promise<{ id: string; term: num
   }
 }
 
-/** measure watches every node of the systems over the same window. */
-async function measure(systems: SystemUnderTest[], opts: Options): Promise<SystemFigures[]> {
-  const leaders = await Promise.all(systems.map((s) => waitLeader(s)));
+interface Measured {
+  readonly sut: SystemUnderTest;
+  /** Each node's role as its agent last heard it; without an agent, read once a second. */
+  readonly roles: Map<string, Role>;
+}
+
+/**
+ * measure watches every node of the systems over the same window. Each
+ * second, each node's CPU ticks since the second before count for the role
+ * it holds (a busy machine can move the leader mid-window).
+ */
+async function measure(measured: Measured[], opts: Options): Promise<SystemFigures[]> {
+  await Promise.all(measured.map((m) => waitLeader(m.sut)));
   await sleep(opts.warmupS * 1000);
-  const windows = systems.map((s) =>
-    s.ids.map((id) => {
-      const pid = s.pid(id);
-      if (pid === undefined) throw new Error(`${s.system} ${id} is not running`);
+  const lookRoles = async () => {
+    if (opts.reportMs !== 0) return;
+    await Promise.all(
+      measured.map(async (m) => {
+        const a = await m.sut.agreed(m.sut.ids);
+        if (a) for (const id of m.sut.ids) m.roles.set(id, id === a.id ? 'primary' : 'follower');
+      }),
+    );
+  };
+  await lookRoles();
+  const windows = measured.map((m) =>
+    m.sut.ids.map((id) => {
+      const pid = m.sut.pid(id);
+      if (pid === undefined) throw new Error(`${m.sut.system} ${id} is not running`);
       return new ProcessWindow(pid);
     }),
   );
+  const byRole = measured.map(() => ({ primary: { ticks: 0, seconds: 0 }, follower: { ticks: 0, seconds: 0 } }));
+  const primarySeconds = measured.map((m) => new Map(m.sut.ids.map((id) => [id, 0])));
+  const leaderChanges = measured.map(() => 0);
+  const lastLeader: Array<string | null> = measured.map(() => null);
+  const q = measured[0]!.sut;
   const profile = () => {
-    if (opts.cpuProf) for (const id of systems[0]!.ids) systems[0]!.signal(id, 'SIGWINCH');
+    if (opts.cpuProf) for (const id of q.ids) q.signal(id, 'SIGWINCH');
   };
   profile();
-  for (let i = 0; i < opts.seconds; i++) {
+  for (let s = 0; s < opts.seconds; s++) {
     await sleep(1000);
-    for (const w of windows.flat()) w.sample();
+    await lookRoles();
+    measured.forEach((m, i) => {
+      m.sut.ids.forEach((id, j) => {
+        const slice = windows[i]![j]!.slice();
+        const role = m.roles.get(id) ?? 'follower';
+        if (slice !== null) {
+          byRole[i]![role].ticks += slice.ticks;
+          byRole[i]![role].seconds += slice.seconds;
+        }
+        if (role === 'primary') {
+          primarySeconds[i]!.set(id, primarySeconds[i]!.get(id)! + 1);
+          if (lastLeader[i] !== null && lastLeader[i] !== id) leaderChanges[i]!++;
+          lastLeader[i] = id;
+        }
+      });
+    });
   }
   const ends = windows.map((ws) => ws.map((w) => w.end()));
   profile();
-  const after = await Promise.all(systems.map((s) => s.agreed(s.ids)));
-  return systems.map((s, i) => {
-    const leader = leaders[i]!;
+  return measured.map((m, i) => {
+    const nodes = m.sut.ids.map((id, j) => ({ id, primarySeconds: primarySeconds[i]!.get(id)!, ...ends[i]![j]! }));
+    const longest = nodes.reduce((a, b) => (b.primarySeconds > a.primarySeconds ? b : a));
+    const share = (r: { ticks: number; seconds: number }) => (r.seconds > 0 ? (r.ticks / CLOCK_TICKS / r.seconds) * 100 : null);
     return {
-      system: s.system,
-      leader: leader.id,
-      leaderHeld: after[i]?.id === leader.id && after[i]?.term === leader.term,
-      nodes: s.ids.map((id, j) => ({ id, role: id === leader.id ? ('primary' as const) : ('follower' as const), ...ends[i]![j]! })),
+      system: m.sut.system,
+      nodes,
+      primaryCpu: share(byRole[i]!.primary),
+      followerCpu: share(byRole[i]!.follower),
+      primaryRss: longest.rssMeanKiB,
+      followerRss: mean(nodes.filter((n) => n !== longest).map((n) => n.rssMeanKiB)),
+      leaderChanges: leaderChanges[i]!,
     };
   });
 }
@@ -184,15 +241,21 @@ const mean = (xs: Array<number | null>): number | null => {
 };
 const pct = (v: number | null): string => (v === null ? '-' : `${v.toFixed(1)} %`);
 
-function summary(f: SystemFigures) {
-  const primary = f.nodes.find((n) => n.role === 'primary')!;
-  const followers = f.nodes.filter((n) => n.role === 'follower');
-  return {
-    primaryCpu: primary.cpuPercent,
-    followerCpu: mean(followers.map((n) => n.cpuPercent)),
-    primaryRss: primary.rssMeanKiB,
-    followerRss: mean(followers.map((n) => n.rssMeanKiB)),
-  };
+/** The agent's call on a quorumd node: PUT /log, as test/kit's reportPosition, reading the role from the status it answers with. */
+async function reportPosition(url: string, dispatcher: Agent): Promise<Role | null> {
+  try {
+    const res = await request(`${url}/log`, {
+      method: 'PUT',
+      dispatcher,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ term: 0, lsn: 0 }),
+      signal: AbortSignal.timeout(1_000),
+    });
+    const body = (await res.body.json()) as { role?: string };
+    return res.statusCode === 200 ? (body.role === 'primary' ? 'primary' : 'follower') : null;
+  } catch {
+    return null;
+  }
 }
 
 async function main(): Promise<void> {
@@ -213,22 +276,31 @@ async function main(): Promise<void> {
   const root = trackFolder(mkdtempSync(join(tmpdir(), 'quorumd-bench-idle-')));
   if (opts.cpuProf) mkdirSync(opts.cpuProf, { recursive: true });
   const env = opts.cpuProf ? { NODE_OPTIONS: `--import=${PROFILER}`, BENCH_PROFILE_DIR: opts.cpuProf } : undefined;
-  const systems: SystemUnderTest[] = [];
+  const measured: Measured[] = [];
   const stops: Array<() => Promise<void>> = [];
+  const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 1 });
   try {
     const q = await QuorumdSystem.start(MEMBERS, join(root, 'quorumd'), t, false, env ? { env } : {});
-    systems.push(q);
-    stops.push(startAgents(q.ids, opts.reportMs, (id) => q.cluster.reportPosition(id, { term: 0, lsn: 0 })));
+    const qRoles = new Map<string, Role>();
+    measured.push({ sut: q, roles: qRoles });
+    stops.push(startAgents(q.ids, opts.reportMs, (id) => reportPosition(q.cluster.node(id).url, dispatcher), qRoles));
     if (etcd) {
       const e = await EtcdSystem.start(MEMBERS, join(root, 'etcd'), t, false);
-      systems.push(e);
-      stops.push(startAgents(e.ids, opts.reportMs, (id) => e.status(id, 500)));
+      const eRoles = new Map<string, Role>();
+      measured.push({ sut: e, roles: eRoles });
+      const asked = async (id: string): Promise<Role | null> => {
+        const s = await e.status(id, 1_000);
+        return s?.leader && s.header?.member_id ? (s.leader === s.header.member_id ? 'primary' : 'follower') : null;
+      };
+      stops.push(startAgents(e.ids, opts.reportMs, asked, eRoles));
     }
-    const figures = await measure(systems, opts);
+    const figures = await measure(measured, opts);
     for (const stop of stops) await stop();
     print(figures, opts, header);
   } finally {
-    for (const s of systems) await s.stop().catch(() => {});
+    for (const stop of stops) await stop().catch(() => {});
+    for (const m of measured) await m.sut.stop().catch(() => {});
+    await dispatcher.close();
   }
   if (opts.cpuProf && !opts.json) process.stdout.write(`\nCPU profiles of the quorumd nodes: ${opts.cpuProf}\n`);
 }
@@ -236,37 +308,37 @@ async function main(): Promise<void> {
 function print(figures: SystemFigures[], opts: Options, header: string[]): void {
   const q = figures.find((f) => f.system === 'quorumd')!;
   const e = figures.find((f) => f.system === 'etcd') ?? null;
-  const qs = summary(q);
-  const es = e ? summary(e) : null;
-  const ratios = es
+  const r = (a: number | null, b: number | null | undefined) => (a === null || b === null || b === undefined ? null : ratio(a, b));
+  const ratios = e
     ? {
-        primaryCpu: ratio(qs.primaryCpu ?? NaN, es.primaryCpu ?? NaN),
-        followerCpu: ratio(qs.followerCpu ?? NaN, es.followerCpu ?? NaN),
-        primaryRss: ratio(qs.primaryRss ?? NaN, es.primaryRss ?? NaN),
-        followerRss: ratio(qs.followerRss ?? NaN, es.followerRss ?? NaN),
+        primaryCpu: r(q.primaryCpu, e.primaryCpu),
+        followerCpu: r(q.followerCpu, e.followerCpu),
+        primaryRss: r(q.primaryRss, e.primaryRss),
+        followerRss: r(q.followerRss, e.followerRss),
       }
     : null;
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ header, figures, summary: { quorumd: qs, etcd: es, ratios } })}\n`);
+    process.stdout.write(`${JSON.stringify({ header, figures, ratios })}\n`);
     return;
   }
-  const widths = [8, 5, 9, 8, 12];
-  process.stdout.write(`${row(['system', 'node', 'role', 'CPU', 'RSS (mean)'], widths, 3)}\n`);
+  const widths = [8, 5, 12, 8, 12];
+  process.stdout.write(`${row(['system', 'node', 'primary for', 'CPU', 'RSS (mean)'], widths, 2)}\n`);
   for (const f of figures) {
     for (const n of f.nodes) {
-      process.stdout.write(`${row([f.system, n.id, n.role, pct(n.cpuPercent), fmtMiB(n.rssMeanKiB)], widths, 3)}\n`);
+      process.stdout.write(`${row([f.system, n.id, `${n.primarySeconds} s`, pct(n.cpuPercent), fmtMiB(n.rssMeanKiB)], widths, 2)}\n`);
     }
-    if (!f.leaderHeld) process.stdout.write(`  ${f.system}: the leader changed during the window; the roles above are those at its start\n`);
+    if (f.leaderChanges > 0) process.stdout.write(`  ${f.system}: the leader changed ${f.leaderChanges} times during the window\n`);
   }
   process.stdout.write('\n');
   const w2 = [22, 10, 10, 8];
   process.stdout.write(`${row(['', 'quorumd', 'etcd', 'ratio'], w2)}\n`);
-  const line = (label: string, a: number | null, b: number | null, r: number | null, fmt: (v: number | null) => string) =>
-    process.stdout.write(`${row([label, fmt(a), fmt(b), fmtRatio(r)], w2)}\n`);
-  line('primary CPU', qs.primaryCpu, es?.primaryCpu ?? null, ratios?.primaryCpu ?? null, pct);
-  line('follower CPU (mean)', qs.followerCpu, es?.followerCpu ?? null, ratios?.followerCpu ?? null, pct);
-  line('primary RSS', qs.primaryRss, es?.primaryRss ?? null, ratios?.primaryRss ?? null, fmtMiB);
-  line('follower RSS (mean)', qs.followerRss, es?.followerRss ?? null, ratios?.followerRss ?? null, fmtMiB);
+  const line = (label: string, a: number | null, b: number | null, v: number | null, fmt: (v: number | null) => string) =>
+    process.stdout.write(`${row([label, fmt(a), fmt(b), fmtRatio(v)], w2)}\n`);
+  line('primary CPU', q.primaryCpu, e?.primaryCpu ?? null, ratios?.primaryCpu ?? null, pct);
+  line('follower CPU', q.followerCpu, e?.followerCpu ?? null, ratios?.followerCpu ?? null, pct);
+  line('primary RSS', q.primaryRss, e?.primaryRss ?? null, ratios?.primaryRss ?? null, fmtMiB);
+  line('follower RSS (mean)', q.followerRss, e?.followerRss ?? null, ratios?.followerRss ?? null, fmtMiB);
+  process.stdout.write('CPU: 100 % is one core busy; by role, each second of each node counting for the role it held then\n');
 }
 
 main().then(

@@ -37,9 +37,23 @@ export class ProcessWindow {
   private readonly ticks0: number | null;
   private readonly t0 = performance.now();
   private readonly rss: number[] = [];
+  private lastTicks: number | null;
+  private lastAt = this.t0;
 
   constructor(readonly pid: number) {
     this.ticks0 = cpuTicks(pid);
+    this.lastTicks = this.ticks0;
+  }
+
+  /** slice is the CPU ticks and wall seconds since the last slice (or the start), and samples the resident memory; null once the process has gone. */
+  slice(): { ticks: number; seconds: number } | null {
+    this.sample();
+    const ticks = cpuTicks(this.pid);
+    const at = performance.now();
+    const out = ticks === null || this.lastTicks === null ? null : { ticks: ticks - this.lastTicks, seconds: (at - this.lastAt) / 1000 };
+    this.lastTicks = ticks;
+    this.lastAt = at;
+    return out;
   }
 
   /** sample reads the resident memory once (call it every second or so). */
