@@ -34,6 +34,7 @@ const USAGE = `Usage: npm run bench:idle -- [options]
   --heartbeat-ms N           (default: the product's, ${DEFAULT_TIMINGS.heartbeatMs})
   --election-timeout-ms N    (default: the product's, ${DEFAULT_TIMINGS.electionTimeoutMs})
   --election-jitter-ms N     quorumd only (default: the product's, ${DEFAULT_TIMINGS.electionJitterMs})
+  --fast-failover on|off     quorumd's QUORUMD_FAST_FAILOVER (default: the product's)
   --no-etcd                  measure quorumd alone, even when etcd is installed
   --cpu-prof DIR             each quorumd node writes a V8 CPU profile of the window to DIR/<id>.cpuprofile
   --json                     one JSON object with every figure
@@ -59,6 +60,7 @@ function parseOptions(argv: string[]): Options {
       'heartbeat-ms': { type: 'string' },
       'election-timeout-ms': { type: 'string' },
       'election-jitter-ms': { type: 'string' },
+      'fast-failover': { type: 'string' },
       'no-etcd': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
       json: { type: 'boolean' },
@@ -83,11 +85,18 @@ function parseOptions(argv: string[]): Options {
       heartbeatMs: int(values['heartbeat-ms'], DEFAULT_TIMINGS.heartbeatMs, '--heartbeat-ms', 1),
       electionTimeoutMs: int(values['election-timeout-ms'], DEFAULT_TIMINGS.electionTimeoutMs, '--election-timeout-ms', 2),
       electionJitterMs: int(values['election-jitter-ms'], DEFAULT_TIMINGS.electionJitterMs, '--election-jitter-ms', 0),
+      ...fastFailover(values['fast-failover']),
     },
     etcd: !(values['no-etcd'] ?? false),
     cpuProf: values['cpu-prof'] === undefined ? null : resolve(values['cpu-prof']),
     json: values.json ?? false,
   };
+}
+
+function fastFailover(text: string | undefined): { fastFailover?: boolean } {
+  if (text === undefined) return {};
+  if (text !== 'on' && text !== 'off') fail(`--fast-failover must be on or off; got ${JSON.stringify(text)}`);
+  return { fastFailover: text === 'on' };
 }
 
 function fail(message: string): never {
@@ -267,7 +276,7 @@ async function main(): Promise<void> {
     `bench:idle: ${MEMBERS} nodes each, ${opts.seconds} s measured after ${opts.warmupS} s idle; ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
-    `timings: heartbeat ${t.heartbeatMs} ms, election timeout ${t.electionTimeoutMs} ms (quorumd jitter ${t.electionJitterMs} ms); agent every ${opts.reportMs || '-'} ms per node`,
+    `timings: heartbeat ${t.heartbeatMs} ms, election timeout ${t.electionTimeoutMs} ms (quorumd jitter ${t.electionJitterMs} ms); agent every ${opts.reportMs || '-'} ms per node${t.fastFailover === undefined ? '' : `; quorumd fast failover ${t.fastFailover ? 'on' : 'off'}`}`,
     etcd
       ? `etcd: ${etcd}, --heartbeat-interval ${t.heartbeatMs} --election-timeout ${t.electionTimeoutMs}`
       : 'etcd: not measured (not on the PATH, or --no-etcd)',
