@@ -227,6 +227,7 @@ function watch(f: Flapper, pollMs: number) {
   let changes = 0;
   let unanswered = 0;
   let leader: string | null = null;
+  let leaderTerm = -1;
   const poll = async () => {
     const seen = await Promise.all(f.sut.ids.map((id) => f.seen(id)));
     for (const s of seen) {
@@ -237,12 +238,15 @@ function watch(f: Flapper, pollMs: number) {
       highest = Math.max(highest, s.term);
       first ??= s.term;
     }
-    // The leader the freshest nodes name: a change is a new name in a higher term.
+    // The leader the freshest nodes name: a change is another name in a
+    // higher term (one term has one leader; the term rule also keeps a name
+    // learned late, an etcd member id, from counting as a change).
     const fresh = seen.filter((s): s is Seen => s !== null && s.term === highest && s.leader !== null);
     const named = fresh[0]?.leader ?? null;
-    if (named !== null && named !== leader) {
+    if (named !== null && named !== leader && highest > leaderTerm) {
       if (leader !== null) changes++;
       leader = named;
+      leaderTerm = highest;
     }
   };
   const loop = (async () => {
