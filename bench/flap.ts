@@ -37,6 +37,7 @@ const USAGE = `Usage: npm run bench:flap -- [options]
   --seconds N                the measured window (default 300)
   --cpu-millis N             each node's CPU limit in millicores (default 100, a 100m limit; 200 for 200m)
   --heartbeat-ms N           quorumd (default: the product's, ${DEFAULT_TIMINGS.heartbeatMs})
+  --lease-ms N               quorumd (default: the product's, ${DEFAULT_TIMINGS.leaseMs})
   --election-timeout-ms N    quorumd (default: the product's, ${DEFAULT_TIMINGS.electionTimeoutMs})
   --election-jitter-ms N     quorumd (default: the product's, ${DEFAULT_TIMINGS.electionJitterMs})
   --etcd-heartbeat-ms N      (default 30)
@@ -65,6 +66,7 @@ function parseOptions(argv: string[]): Options {
       seconds: { type: 'string' },
       'cpu-millis': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
+      'lease-ms': { type: 'string' },
       'election-timeout-ms': { type: 'string' },
       'election-jitter-ms': { type: 'string' },
       'etcd-heartbeat-ms': { type: 'string' },
@@ -92,10 +94,17 @@ function parseOptions(argv: string[]): Options {
     millicores: int(values['cpu-millis'], 100, '--cpu-millis', 1),
     quorumd: {
       heartbeatMs: int(values['heartbeat-ms'], DEFAULT_TIMINGS.heartbeatMs, '--heartbeat-ms', 1),
+      leaseMs: int(values['lease-ms'], DEFAULT_TIMINGS.leaseMs, '--lease-ms', 1),
       electionTimeoutMs: int(values['election-timeout-ms'], DEFAULT_TIMINGS.electionTimeoutMs, '--election-timeout-ms', 2),
       electionJitterMs: int(values['election-jitter-ms'], DEFAULT_TIMINGS.electionJitterMs, '--election-jitter-ms', 0),
     },
-    etcd: { heartbeatMs: int(values['etcd-heartbeat-ms'], 30, '--etcd-heartbeat-ms', 1), electionTimeoutMs: etcdTimeout, electionJitterMs: etcdTimeout },
+    etcd: {
+      heartbeatMs: int(values['etcd-heartbeat-ms'], 30, '--etcd-heartbeat-ms', 1),
+      // etcd has no lease of its own to set: the field is quorumd's only.
+      leaseMs: 0,
+      electionTimeoutMs: etcdTimeout,
+      electionJitterMs: etcdTimeout,
+    },
     reportMs: int(values['report-ms'], 100, '--report-ms', 0),
     pollMs: int(values['poll-ms'], 1000, '--poll-ms', 10),
     withEtcd: !(values['no-etcd'] ?? false),
@@ -275,7 +284,7 @@ async function main(): Promise<void> {
     `bench:flap: ${MEMBERS} nodes each, every node in its own CPU cgroup limited to ${opts.millicores}m (cfs_quota_us ${opts.millicores * 100} per cfs_period_us 100000), ${opts.seconds} s; ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
-    `quorumd: heartbeat ${q.heartbeatMs} ms, election timeout ${q.electionTimeoutMs} ms + jitter ${q.electionJitterMs} ms; agent every ${opts.reportMs || '-'} ms per node`,
+    `quorumd: heartbeat ${q.heartbeatMs} ms, lease ${q.leaseMs} ms, election timeout ${q.electionTimeoutMs} ms + jitter ${q.electionJitterMs} ms; agent every ${opts.reportMs || '-'} ms per node`,
     etcd
       ? `etcd: ${etcd}, --heartbeat-interval ${opts.etcd.heartbeatMs} --election-timeout ${opts.etcd.electionTimeoutMs} --pre-vote`
       : 'etcd: not measured (not on the PATH, or --no-etcd)',
@@ -329,14 +338,14 @@ function print(figures: FlapFigures[], opts: Options, header: string[]): void {
     process.stdout.write(`${JSON.stringify({ header, millicores: opts.millicores, seconds: opts.seconds, figures })}\n`);
     return;
   }
-  const widths = [8, 12, 7, 8, 10, 30];
+  const widths = [8, 14, 7, 8, 10, 30];
   process.stdout.write(`${row(['system', 'timings', 'terms', 'changes', 'no answer', 'throttled periods per node'], widths, 2)}\n`);
   for (const f of figures) {
     const throttled = Object.entries(f.throttled)
       .map(([id, share]) => `${id} ${(share * 100).toFixed(0)}%`)
       .join(' ');
     process.stdout.write(
-      `${row([f.system, `${f.timings.heartbeatMs}/${f.timings.electionTimeoutMs}`, String(f.terms), String(f.leaderChanges), String(f.unanswered), throttled], widths, 2)}\n`,
+      `${row([f.system, f.system === 'quorumd' ? `${f.timings.heartbeatMs}/${f.timings.leaseMs}/${f.timings.electionTimeoutMs}` : `${f.timings.heartbeatMs}/${f.timings.electionTimeoutMs}`, String(f.terms), String(f.leaderChanges), String(f.unanswered), throttled], widths, 2)}\n`,
     );
   }
   const q = figures.find((f) => f.system === 'quorumd');
@@ -345,7 +354,7 @@ function print(figures: FlapFigures[], opts: Options, header: string[]): void {
     process.stdout.write(`\nquorumd_elections_total over the window, all nodes: ${parts.length ? parts.map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}\n`);
   }
   process.stdout.write(
-    'terms: elections held (highest term at the end minus at the start); changes: leader changes seen; no answer: polls a node did not answer within 2 s\n',
+    'timings: heartbeat/lease/election timeout (etcd: heartbeat/election timeout); terms: elections held (highest term at the end minus at the start); changes: leader changes seen; no answer: polls a node did not answer within 2 s\n',
   );
 }
 

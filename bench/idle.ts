@@ -32,6 +32,7 @@ const USAGE = `Usage: npm run bench:idle -- [options]
   --warmup-s N               idle time before the window, once a leader is agreed (default 5)
   --report-ms N              how often the agent calls each node (default 100; 0 for no agent)
   --heartbeat-ms N           (default: the product's, ${DEFAULT_TIMINGS.heartbeatMs})
+  --lease-ms N               quorumd only (default: the product's, ${DEFAULT_TIMINGS.leaseMs})
   --election-timeout-ms N    (default: the product's, ${DEFAULT_TIMINGS.electionTimeoutMs})
   --election-jitter-ms N     quorumd only (default: the product's, ${DEFAULT_TIMINGS.electionJitterMs})
   --fast-failover on|off     quorumd's QUORUMD_FAST_FAILOVER (default: the product's)
@@ -58,6 +59,7 @@ function parseOptions(argv: string[]): Options {
       'warmup-s': { type: 'string' },
       'report-ms': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
+      'lease-ms': { type: 'string' },
       'election-timeout-ms': { type: 'string' },
       'election-jitter-ms': { type: 'string' },
       'fast-failover': { type: 'string' },
@@ -83,6 +85,7 @@ function parseOptions(argv: string[]): Options {
     reportMs: int(values['report-ms'], 100, '--report-ms', 0),
     timings: {
       heartbeatMs: int(values['heartbeat-ms'], DEFAULT_TIMINGS.heartbeatMs, '--heartbeat-ms', 1),
+      leaseMs: int(values['lease-ms'], DEFAULT_TIMINGS.leaseMs, '--lease-ms', 1),
       electionTimeoutMs: int(values['election-timeout-ms'], DEFAULT_TIMINGS.electionTimeoutMs, '--election-timeout-ms', 2),
       electionJitterMs: int(values['election-jitter-ms'], DEFAULT_TIMINGS.electionJitterMs, '--election-jitter-ms', 0),
       ...fastFailover(values['fast-failover']),
@@ -276,7 +279,7 @@ async function main(): Promise<void> {
     `bench:idle: ${MEMBERS} nodes each, ${opts.seconds} s measured after ${opts.warmupS} s idle; ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
-    `timings: heartbeat ${t.heartbeatMs} ms, election timeout ${t.electionTimeoutMs} ms (quorumd jitter ${t.electionJitterMs} ms); agent every ${opts.reportMs || '-'} ms per node${t.fastFailover === undefined ? '' : `; quorumd fast failover ${t.fastFailover ? 'on' : 'off'}`}`,
+    `timings: heartbeat ${t.heartbeatMs} ms, election timeout ${t.electionTimeoutMs} ms (quorumd: lease ${t.leaseMs} ms, jitter ${t.electionJitterMs} ms); agent every ${opts.reportMs || '-'} ms per node${t.fastFailover === undefined ? '' : `; quorumd fast failover ${t.fastFailover ? 'on' : 'off'}`}`,
     etcd
       ? `etcd: ${etcd}, --heartbeat-interval ${t.heartbeatMs} --election-timeout ${t.electionTimeoutMs}`
       : 'etcd: not measured (not on the PATH, or --no-etcd)',

@@ -135,7 +135,6 @@ t.test('a heartbeat queued before the election deadline fires is handled before 
       members: view.members.map((m) => ({ id: m.id, url: m.url, kind: m.kind, state: m.state })),
       timings: { ...TIMINGS, clockDriftBound: DEFAULT_TIMINGS.clockDriftBound },
     },
-    leaseMs: status.timings.leaseMs,
   };
   conn.send('/heartbeat', heartbeat);
   const first = await conn.next();
