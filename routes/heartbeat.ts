@@ -12,6 +12,14 @@ const heartbeatRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
     {
       // Only the member the peer token proves may be claimed (src/http/claims.ts).
       config: { claims: 'primaryId' },
+      // The hot path: every member takes one every heartbeatMs. No child
+      // logger per request (a pino child is built for each otherwise; these
+      // routes log nothing per request), and the reply, which the runtime
+      // builds field by field from the core's types, is written by plain
+      // JSON.stringify: the schema's two nullable unions make the compiled
+      // serializer try each branch on every reply.
+      childLoggerFactory: (logger) => logger,
+      serializerCompiler: () => (data) => JSON.stringify(data),
       schema: {
         operationId: 'heartbeat',
         tags: ['peer'],

@@ -17,6 +17,8 @@ const voteRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { servic
       // Only the member the peer token proves may be claimed (src/http/claims.ts).
       config: { claims: 'candidateId' },
       serializerCompiler: () => (data) => JSON.stringify(data),
+      // No child logger per request: this route logs nothing per request.
+      childLoggerFactory: (logger) => logger,
       schema: {
         operationId: 'vote',
         tags: ['peer'],

@@ -16,7 +16,7 @@ import { Agent, request } from 'undici';
 import { freePort, keepOutput, waitExit, waitFor } from '../../test/kit/cluster.js';
 import { FaultProxyProcess } from '../../test/kit/fault-proxy-process.js';
 import { track } from './cleanup.js';
-import type { BenchTimings, Leader, SystemUnderTest } from './system.js';
+import type { BenchTimings, Leader, SpawnOptions, SystemUnderTest } from './system.js';
 
 const HOST = '127.0.0.1';
 
@@ -38,7 +38,7 @@ interface Member {
   readonly output: string[];
 }
 
-interface StatusReply {
+export interface StatusReply {
   header?: { member_id?: string };
   leader?: string;
   raftTerm?: string;
@@ -57,12 +57,13 @@ export class EtcdSystem implements SystemUnderTest {
     private readonly dir: string,
     private readonly timings: BenchTimings,
     private readonly proxy: FaultProxyProcess | null,
+    private readonly spawnOptions: SpawnOptions,
   ) {
     for (const m of members) this.members.set(m.name, m);
     this.ids = members.map((m) => m.name);
   }
 
-  static async start(count: number, dir: string, timings: BenchTimings, proxied: boolean): Promise<EtcdSystem> {
+  static async start(count: number, dir: string, timings: BenchTimings, proxied: boolean, spawnOptions: SpawnOptions = {}): Promise<EtcdSystem> {
     mkdirSync(dir, { recursive: true });
     const names = Array.from({ length: count }, (_, i) => `e${i + 1}`);
     const proxy = proxied ? await FaultProxyProcess.start(names, 'header', track) : null;
@@ -74,7 +75,7 @@ export class EtcdSystem implements SystemUnderTest {
       if (proxy) await proxy.target(name, peerPort);
       members.push({ name, clientPort, peerPort, advertisedPeerPort, dataDir: join(dir, name), child: null, output: [] });
     }
-    const sut = new EtcdSystem(members, dir, timings, proxy);
+    const sut = new EtcdSystem(members, dir, timings, proxy, spawnOptions);
     for (const m of members) sut.spawnMember(m);
     for (const m of members) {
       try {
@@ -163,7 +164,8 @@ export class EtcdSystem implements SystemUnderTest {
     return m;
   }
 
-  private async status(id: string, timeoutMs: number): Promise<StatusReply | null> {
+  /** status is a member's POST /v3/maintenance/status reply, or null (also the idle bench's stand-in for an agent's request). */
+  async status(id: string, timeoutMs: number): Promise<StatusReply | null> {
     const m = this.member(id);
     try {
       const res = await request(`http://${HOST}:${m.clientPort}/v3/maintenance/status`, {
@@ -219,6 +221,7 @@ export class EtcdSystem implements SystemUnderTest {
     const child = track(spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
     keepOutput(child, m.output);
     m.child = child;
+    if (child.pid !== undefined) this.spawnOptions.onSpawn?.(m.name, child.pid);
     child.on('exit', () => {
       if (m.child === child) m.child = null;
     });

@@ -5,10 +5,10 @@
 // whose URLs are its links), so any link can be cut.
 
 import { mkdirSync, rmSync } from 'node:fs';
-import { ProcessCluster, SENDER_HEADER, waitExit, waitFor, type NodeSpec } from '../../test/kit/cluster.js';
+import { ProcessCluster, SENDER_HEADER, START_TIMEOUT_MS, waitExit, waitFor, type NodeSpec } from '../../test/kit/cluster.js';
 import { FaultProxyProcess } from '../../test/kit/fault-proxy-process.js';
 import { onCleanup, track } from './cleanup.js';
-import type { BenchTimings, Leader, SystemUnderTest } from './system.js';
+import type { BenchTimings, Leader, SpawnOptions, SystemUnderTest } from './system.js';
 
 export class QuorumdSystem implements SystemUnderTest {
   readonly system = 'quorumd' as const;
@@ -19,12 +19,13 @@ export class QuorumdSystem implements SystemUnderTest {
     readonly cluster: ProcessCluster,
     private readonly dir: string,
     private readonly proxy: FaultProxyProcess | null,
+    private readonly spawnOptions: SpawnOptions,
   ) {
     this.ids = [...cluster.nodes.keys()];
     this.forget = onCleanup(() => this.killAllNow());
   }
 
-  static async start(members: number, dir: string, timings: BenchTimings, proxied: boolean): Promise<QuorumdSystem> {
+  static async start(members: number, dir: string, timings: BenchTimings, proxied: boolean, spawnOptions: SpawnOptions = {}): Promise<QuorumdSystem> {
     mkdirSync(dir, { recursive: true });
     const specs: NodeSpec[] = [];
     for (let i = 1; i <= members; i++) specs.push({ id: `d${i}`, kind: 'data' });
@@ -39,10 +40,11 @@ export class QuorumdSystem implements SystemUnderTest {
         )
       : null;
     // On loopback a refused connection does mean the process is gone, so the
-    // bench runs fast failover on unless told otherwise (--fast-failover off).
+    // failover bench runs fast failover on unless told otherwise (--fast-failover off).
     const env = {
-      QUORUMD_FAST_FAILOVER: timings.fastFailover ? 'on' : 'off',
+      ...(timings.fastFailover === undefined ? {} : { QUORUMD_FAST_FAILOVER: timings.fastFailover ? 'on' : 'off' }),
       ...(proxy ? { QUORUMD_MEMBERS: proxy.ports.membersFor(specs[0]!.id, specs), NODE_OPTIONS: SENDER_HEADER } : {}),
+      ...spawnOptions.env,
     };
     let cluster: ProcessCluster;
     try {
@@ -51,9 +53,10 @@ export class QuorumdSystem implements SystemUnderTest {
       proxy?.close();
       throw err;
     }
-    const sut = new QuorumdSystem(cluster, dir, proxy);
+    const sut = new QuorumdSystem(cluster, dir, proxy, spawnOptions);
+    for (const id of sut.ids) sut.spawned(id);
     if (proxy) for (const id of sut.ids) await proxy.target(id, cluster.node(id).port);
-    for (const id of sut.ids) await cluster.waitUp(id, 20_000);
+    for (const id of sut.ids) await cluster.waitUp(id, START_TIMEOUT_MS);
     for (const id of sut.ids) await sut.report(id);
     return sut;
   }
@@ -72,7 +75,8 @@ export class QuorumdSystem implements SystemUnderTest {
 
   async respawn(id: string): Promise<void> {
     this.cluster.spawnNode(id);
-    await this.cluster.waitUp(id, 20_000);
+    this.spawned(id);
+    await this.cluster.waitUp(id, START_TIMEOUT_MS);
     await this.report(id);
   }
 
@@ -106,7 +110,12 @@ export class QuorumdSystem implements SystemUnderTest {
 
   /** report plays the data store's agent: the node votes and stands only once its position is known. */
   private async report(id: string): Promise<void> {
-    await waitFor(() => this.cluster.reportPosition(id, { term: 0, lsn: 0 }), 20_000, `${id} to accept its log position`);
+    await waitFor(() => this.cluster.reportPosition(id, { term: 0, lsn: 0 }), START_TIMEOUT_MS, `${id} to accept its log position`);
+  }
+
+  private spawned(id: string): void {
+    const pid = this.cluster.node(id).child?.pid;
+    if (pid !== undefined) this.spawnOptions.onSpawn?.(id, pid);
   }
 
   private killAllNow(): void {

@@ -12,8 +12,8 @@ export interface BenchTimings {
   readonly leaseMs: number;
   readonly electionTimeoutMs: number;
   readonly electionJitterMs: number;
-  /** quorumd only: QUORUMD_FAST_FAILOVER (a refused port means a dead primary). */
-  readonly fastFailover: boolean;
+  /** quorumd only: QUORUMD_FAST_FAILOVER (a refused port means a dead primary); absent leaves the product's default. */
+  readonly fastFailover?: boolean;
 }
 
 export type SystemName = 'quorumd' | 'etcd';
@@ -39,4 +39,12 @@ export interface SystemUnderTest {
   pid(id: string): number | undefined;
   /** Ends every process of the cluster and removes its folder. */
   stop(): Promise<void>;
+}
+
+/** What a benchmark may add to the processes of a system it starts. */
+export interface SpawnOptions {
+  /** Extra environment for every node process (quorumd only), e.g. NODE_OPTIONS for a CPU profile. */
+  readonly env?: Record<string, string>;
+  /** Called with each node's process id as soon as it is spawned (and on every respawn), e.g. to put it in a cgroup. */
+  readonly onSpawn?: (id: string, pid: number) => void;
 }

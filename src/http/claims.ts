@@ -17,20 +17,26 @@ declare module 'fastify' {
   }
 }
 
-/** installClaimCheck checks, in preHandler, that a peer's message claims the member its credential proved. */
+/**
+ * installClaimCheck checks, in preHandler, that a peer's message claims the
+ * member its credential proved. A callback hook, not an async one: it runs on
+ * every request, heartbeats first, and needs no promise.
+ */
 export function installClaimCheck(app: App, opts: { readonly onRefusal: (reason: RefusalReason) => void }): void {
-  app.addHook('preHandler', async (request: FastifyRequest) => {
+  app.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
     const field = request.routeOptions.config.claims;
     const principal = request.principal;
-    if (field === undefined || principal?.role !== 'peer') return;
+    if (field === undefined || principal?.role !== 'peer') return done();
     const claimed = (request.body as Record<string, unknown> | undefined)?.[field];
-    if (claimed === principal.memberId) return;
+    if (claimed === principal.memberId) return done();
     opts.onRefusal('identity_mismatch');
-    throw new ApiError(
-      403,
-      'identity_mismatch',
-      `the body claims to come from ${JSON.stringify(claimed)} (${field}), but its credential proves member "${principal.memberId}"`,
-      field,
+    done(
+      new ApiError(
+        403,
+        'identity_mismatch',
+        `the body claims to come from ${JSON.stringify(claimed)} (${field}), but its credential proves member "${principal.memberId}"`,
+        field,
+      ),
     );
   });
 }

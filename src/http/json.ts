@@ -59,7 +59,7 @@ export function isExactInteger(literal: string): boolean {
  * with the path of its field.
  */
 export function findRoundedNumber(text: string): { field: string; literal: string; value: number } | null {
-  if (!/\d[.eE]/.test(text)) return null;
+  if (!mayHoldRoundedNumber(text)) return null;
   const path: Array<string | number> = [];
   const kinds: Array<'object' | 'array'> = [];
   let expectKey = false;
@@ -104,6 +104,30 @@ export function findRoundedNumber(text: string): { field: string; literal: strin
     }
   }
   return null;
+}
+
+/**
+ * A number literal anywhere in the text, strings included. Every number of
+ * the JSON is matched whole, as the walk below reads it: the character
+ * before one (`:`, `,`, `[` or white space) is never part of a match.
+ */
+const ANY_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/**
+ * mayHoldRoundedNumber says whether some number-like run of the text, in a
+ * string or not, is a rounded whole number: only then is the text walked
+ * (to find whether it is a number, and its field). A heartbeat holds member
+ * urls (127.0.0.1) and the drift bound (0.05), so a cheaper test that looks
+ * for a digit before a dot would walk every heartbeat.
+ */
+function mayHoldRoundedNumber(text: string): boolean {
+  if (!/\d[.eE]/.test(text)) return false;
+  ANY_NUMBER.lastIndex = 0;
+  for (let m = ANY_NUMBER.exec(text); m !== null; m = ANY_NUMBER.exec(text)) {
+    const literal = m[0];
+    if (literal.length > 1 && /[.eE]/.test(literal) && Number.isInteger(Number(literal)) && !isExactInteger(literal)) return true;
+  }
+  return false;
 }
 
 function endOfString(text: string, start: number): number {

@@ -124,7 +124,7 @@ export class Metrics {
   readonly authRefusals = authRefusals(this.registry);
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
   }
 
   setRole(role: Role): void {

@@ -94,6 +94,9 @@ export class NodeRuntime implements QuorumService {
   private readonly startedAt = new Date();
   private readonly inflight = new Map<number, Set<AbortController>>();
   private timer: NodeJS.Timeout | null = null;
+  /** The last deadline the node asked to be ticked at, and when the pending timer fires (both on this.now()). */
+  private deadline = 0;
+  private timerDue = 0;
   private stopped = false;
   private switchoverWaiters: Array<(r: SwitchoverOutcome) => void> = [];
   private pendingSwitchover: { readonly target: string; readonly fromTerm: number } | null = null;
@@ -481,11 +484,26 @@ export class NodeRuntime implements QuorumService {
       this.inflight.set(round, set);
     }
     set.add(controller);
-    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))]);
-    void this.client.deliver(url, message, signal, to).then((d) => {
+    // One controller ends the request on its deadline or with its round, and
+    // the deadline timer is cleared once a reply comes. A heartbeat round
+    // sends a request per member every few tens of milliseconds:
+    // AbortSignal.timeout plus AbortSignal.any cost a timer that was never
+    // cleared, and a TimeoutError built when it fired, for every one of them.
+    let timedOut = false;
+    const deadline = setTimeout(
+      () => {
+        timedOut = true;
+        controller.abort();
+      },
+      Math.max(1, Math.round(timeoutMs)),
+    );
+    deadline.unref();
+    void this.client.deliver(url, message, controller.signal, to).then((d) => {
+      clearTimeout(deadline);
       set.delete(controller);
       if (set.size === 0 && this.inflight.get(round) === set) this.inflight.delete(round);
-      if (this.stopped || controller.signal.aborted) return;
+      // Aborted with its round: the node has decided it and wants no answer.
+      if (this.stopped || (controller.signal.aborted && !timedOut)) return;
       if (d.ok) {
         if (d.reply) {
           this.answeredAs(to, url, to);
@@ -527,28 +545,41 @@ export class NodeRuntime implements QuorumService {
   }
 
   /**
-   * arm makes sure the node is ticked at or after `at`. Node's timers run off
-   * a cached, whole-millisecond loop clock and can fire a fraction early; the
-   * node asks for each deadline only once, so an early wake-up re-arms.
+   * arm makes sure the node is ticked at or after `at`, the deadline the node
+   * asked for last (each request replaces the one before). Node's timers run
+   * off a cached, whole-millisecond loop clock and can fire a fraction
+   * early, and the node asks for each deadline only once, so an early
+   * wake-up re-arms. A follower's deadline moves later with every heartbeat:
+   * a timer already due by then is kept and re-armed when it fires, instead
+   * of a clearTimeout and a setTimeout on every heartbeat.
    */
   private arm(at: number): void {
+    this.deadline = at;
+    if (this.timer !== null && this.timerDue <= at) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(
-      () => {
-        this.timer = null;
-        // The tick waits for the I/O already queued: after a pause (a CPU
-        // limit, a garbage collection) the timer phase comes before the poll
-        // phase, and a heartbeat that arrived meanwhile must be taken before
-        // an election deadline is judged, or a paused follower stands.
-        setImmediate(() => {
-          if (this.timer !== null || this.stopped) return;
-          const now = this.now();
-          if (now < at) this.arm(at);
-          else this.driver.step({ type: 'tick', now });
-        });
-      },
-      Math.ceil(Math.max(0, at - this.now())),
-    );
+    const now = this.now();
+    const delay = Math.ceil(Math.max(0, at - now));
+    this.timerDue = now + delay;
+    this.timer = setTimeout(() => this.timerFired(), delay);
+  }
+
+  /**
+   * timerFired defers judging the deadline by one turn of the event loop
+   * (setImmediate runs after the loop's I/O poll). A heartbeat that arrived
+   * while this process could not run (a CPU-throttled period, a garbage
+   * collection pause) is then handled before an election deadline is
+   * judged, where a timer ticked at once would see the deadline passed and
+   * start an election the waiting heartbeat would have prevented.
+   */
+  private timerFired(): void {
+    this.timer = null;
+    setImmediate(() => {
+      // Re-armed meanwhile (the heartbeat came in): the new timer judges.
+      if (this.timer !== null || this.stopped) return;
+      const now = this.now();
+      if (now < this.deadline) this.arm(this.deadline);
+      else this.driver.step({ type: 'tick', now });
+    });
   }
 
   private onRole({ role, term, primaryId, reason }: RoleChange): void {

@@ -6,11 +6,14 @@
 // process or a cut link refuses nothing, and the election timeout covers them.
 //
 // The connection is found without the route's help: fastify publishes every
-// handler call on its 'fastify.request.handler' tracing channel, and the watch
-// binds the request's socket to an AsyncLocalStorage for the handler's run, so
-// the runtime can ask for it while it takes a heartbeat.
+// handler call on its 'fastify.request.handler' tracing channel, start just
+// before the handler runs and end once its synchronous part has returned. The
+// watch keeps the request's socket between the two, and the heartbeat route
+// calls the runtime synchronously, so the runtime can ask for it while it
+// takes a heartbeat. (An AsyncLocalStorage bound to the channel did the same,
+// but turned on the promise hooks for every promise of the process: a cost on
+// every request, heartbeats first.)
 
-import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnostics from 'node:diagnostics_channel';
 import { connect } from 'node:net';
 
@@ -24,8 +27,15 @@ interface HandlerStore {
 }
 
 const handlerChannel = diagnostics.tracingChannel('fastify.request.handler');
-const currentConnection = new AsyncLocalStorage<Connection | null>();
-/** How many watches need the binding; it is undone when the last one closes. */
+/** The connection of the request whose handler is running now, synchronously; null outside one. */
+let currentConnection: Connection | null = null;
+const handlerStarts = (message: unknown) => {
+  currentConnection = (message as HandlerStore).request?.raw?.socket ?? null;
+};
+const handlerEnds = () => {
+  currentConnection = null;
+};
+/** How many watches need the subscription; it is undone when the last one closes. */
 let bound = 0;
 
 export interface PrimaryWatchOptions {
@@ -40,16 +50,20 @@ export class PrimaryWatch {
   private closed = false;
 
   constructor(private readonly opts: PrimaryWatchOptions) {
-    if (bound++ === 0) handlerChannel.start.bindStore(currentConnection, (store) => (store as HandlerStore).request?.raw?.socket ?? null);
+    if (bound++ === 0) {
+      handlerChannel.start.subscribe(handlerStarts);
+      handlerChannel.end.subscribe(handlerEnds);
+    }
   }
 
   /**
    * heartbeatAccepted watches the connection the heartbeat being handled
-   * arrived on (once per connection). It must be called while the route
-   * handler runs; outside one there is no connection and nothing is watched.
+   * arrived on (once per connection). It must be called from the route
+   * handler's synchronous part; outside one there is no connection and
+   * nothing is watched.
    */
   heartbeatAccepted(primaryId: string, url: string): void {
-    const connection = currentConnection.getStore();
+    const connection = currentConnection;
     if (this.closed || !connection || this.watched.has(connection)) return;
     this.watched.add(connection);
     connection.once('close', () => {
@@ -66,7 +80,11 @@ export class PrimaryWatch {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (--bound === 0) handlerChannel.start.unbindStore(currentConnection);
+    if (--bound === 0) {
+      handlerChannel.start.unsubscribe(handlerStarts);
+      handlerChannel.end.unsubscribe(handlerEnds);
+      currentConnection = null;
+    }
   }
 }
 
