@@ -374,7 +374,8 @@ export const SETTINGS: readonly Spec[] = [
   },
 ];
 
-const CONFIG_ENV = 'QUORUMD_CONFIG';
+/** The variable that names a config file (as --config does). */
+export const CONFIG_ENV = 'QUORUMD_CONFIG';
 
 /**
  * SERVICE_LINK matches the variables Kubernetes puts in every pod for each
