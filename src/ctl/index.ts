@@ -169,7 +169,14 @@ async function why(client: CtlClient, id: string): Promise<Output> {
       voters: [],
     };
   } else {
-    reply = (await client.send<WhyReply>(member.url, 'GET', '/why')).body;
+    try {
+      reply = (await client.send<WhyReply>(member.url, 'GET', '/why')).body;
+    } catch (err) {
+      // It could not be asked (down, cut off): say what the cluster view knows of it too.
+      if (!(err instanceof CtlError)) throw err;
+      const seen = member.electable ? 'electable' : `not electable: ${member.notElectableBecause ?? 'unknown'}`;
+      throw new CtlError(`${err.message}; the ${view.view} view of ${view.viewedBy} says ${id} is ${seen}`);
+    }
   }
   return { text: formatWhy(reply), json: reply };
 }
