@@ -104,7 +104,8 @@ const URL_RE = new RegExp(URL_PATTERN);
 
 /** wantsCtlHelp says whether the command line asks for the usage text. */
 export function wantsCtlHelp(argv: readonly string[]): boolean {
-  return argv.length === 0 || argv.some((a) => a === '--help' || a === '-h' || a === 'help');
+  // "help" only as the command word: a member may well be called help.
+  return argv.length === 0 || argv[0] === 'help' || argv.some((a) => a === '--help' || a === '-h');
 }
 
 /** parseCtlArgs reads a `quorumd ctl` command line (after "ctl"); a mistake throws UsageError. */

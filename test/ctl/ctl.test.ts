@@ -3,7 +3,7 @@
 // cluster's url and its credentials from, in the node's order of precedence.
 
 import t from 'tap';
-import { parseCtlArgs, UsageError, DEFAULT_TIMEOUT_MS } from '../../src/ctl/args.js';
+import { parseCtlArgs, UsageError, DEFAULT_TIMEOUT_MS, wantsCtlHelp } from '../../src/ctl/args.js';
 import { errorReason } from '../../src/ctl/client.js';
 import { resolveConnection, SettingsError } from '../../src/ctl/connection.js';
 import { ago, details, formatCluster, formatHistory, formatWhy, table } from '../../src/ctl/format.js';
@@ -236,6 +236,8 @@ t.test('runCtl: help exits 0, a bad command line exits 2 with one line and sends
   const io = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } };
   t.equal(await runCtl(['--help'], {}, io), 0);
   t.match(out.join(''), /^Usage: quorumd ctl <command> \[options\]/);
+  t.ok(wantsCtlHelp([]) && wantsCtlHelp(['help']) && wantsCtlHelp(['why', 'd1', '-h']), 'no command, help, or -h anywhere asks for the usage');
+  t.notOk(wantsCtlHelp(['why', 'help']), 'a member called help is a member');
   // An unreachable url: were anything sent, the exit would be 1, not 2.
   t.equal(await runCtl(['why'], { QUORUMD_URL: 'http://127.0.0.1:1' }, io), EXIT_USAGE);
   t.same(err, ['quorumd ctl: why takes one member id\n']);
