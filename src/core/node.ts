@@ -39,7 +39,7 @@ import {
 } from './cluster-config.js';
 import { comparePositions, covers, type LogPosition } from './position.js';
 import type { Heartbeat, HeartbeatResponse, Message, Refusal, VoteRequest, VoteResponse } from './messages.js';
-import type { ConfigChangeAnswer, Effect, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason } from './events.js';
+import type { ConfigChangeAnswer, Effect, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason, VoterRefusal } from './events.js';
 import { decideVote, type VoterView } from './vote.js';
 import { tally } from './tally.js';
 import { watermarkCandidate } from './watermark.js';
@@ -1194,7 +1194,7 @@ export class Node {
 }
 
 /** refusalsOf lists a round's refusals for its outcome. */
-function refusalsOf(e: ElectionRound): { voterId: string; reason: Refusal | null }[] {
+function refusalsOf(e: ElectionRound): VoterRefusal[] {
   return [...e.refused].map(([voterId, reason]) => ({ voterId, reason }));
 }
 
