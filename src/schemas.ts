@@ -199,6 +199,11 @@ export const ClusterMember = Type.Object(
     kind: ref(MemberKind),
     state: ref(MemberState),
     autoPromote: Type.Boolean(),
+    priority: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      description: 'Failover priority: higher is preferred as heir and switchover target; 0 never becomes primary.',
+    }),
     voter: Type.Boolean(),
     role: Type.Union([ref(Role), Type.Literal('unknown')], {
       description: 'unknown: not heard lately by the node whose view this is (or, in a partial view, a member it cannot tell about)',
@@ -236,6 +241,7 @@ export const ClusterView = Type.Object(
     commitWatermark: ref(LogPosition),
     config: Type.Union([ref(ConfigPosition), Type.Null()]),
     committed: Type.Union([Type.Boolean(), Type.Null()], { description: "Whether the configuration is committed: the primary's view only, null otherwise." }),
+    paused: Type.Boolean({ description: 'Whether automatic failover is paused (maintenance mode): no member stands by itself; a switchover still works.' }),
     quorum: ref(Count),
     voters: ref(Count),
     members: Type.Array(ref(ClusterMember)),

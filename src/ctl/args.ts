@@ -9,9 +9,18 @@ import { ID_PATTERN, URL_PATTERN } from '../schemas.js';
 export type Command =
   | { readonly name: 'list' }
   | { readonly name: 'history' }
+  | { readonly name: 'pause' }
+  | { readonly name: 'resume' }
   | { readonly name: 'switchover'; readonly to: string | null }
   | { readonly name: 'why'; readonly id: string }
-  | { readonly name: 'members-add'; readonly id: string; readonly url: string; readonly kind: 'data' | 'witness'; readonly autoPromote: boolean }
+  | {
+      readonly name: 'members-add';
+      readonly id: string;
+      readonly url: string;
+      readonly kind: 'data' | 'witness';
+      readonly autoPromote: boolean;
+      readonly priority: number | null;
+    }
   | { readonly name: 'members-remove'; readonly id: string }
   | { readonly name: 'members-promote'; readonly id: string };
 
@@ -46,13 +55,15 @@ export const CTL_USAGE = `Usage: quorumd ctl <command> [options]
 Commands:
   list                                   the whole cluster in one table (GET /cluster)
   switchover [--to ID]                   move the primary role to ID, or to the best member
-  members add ID --url URL --kind data|witness [--auto-promote off]
+  members add ID --url URL --kind data|witness [--auto-promote off] [--priority 0-100]
                                          add a member (it joins catching up, and the primary
                                          promotes it once caught up unless off); a --url
                                          before "members" is the cluster's, after it the member's
   members remove ID                      remove a member
   members promote ID                     make a catching-up member a voter
   history                                the terms and their primaries (GET /history)
+  pause                                  pause automatic failover cluster-wide (maintenance mode)
+  resume                                 resume automatic failover
   why ID                                 whether ID would be elected now, and each voter's reason
 
 Options:
@@ -85,6 +96,7 @@ const OPTIONS = {
   to: { type: 'string' },
   kind: { type: 'string' },
   'auto-promote': { type: 'string' },
+  priority: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -92,9 +104,11 @@ const OPTIONS = {
 const COMMAND_OPTIONS: Record<Command['name'], readonly string[]> = {
   list: [],
   history: [],
+  pause: [],
+  resume: [],
   switchover: ['to'],
   why: [],
-  'members-add': ['url', 'kind', 'auto-promote'],
+  'members-add': ['url', 'kind', 'auto-promote', 'priority'],
   'members-remove': [],
   'members-promote': [],
 };
@@ -129,7 +143,7 @@ export function parseCtlArgs(argv: readonly string[]): Parsed {
   const clusterUrl = addsMember ? (before?.kind === 'option' ? before.value : undefined) : values.url;
   const command = commandOf(verb, rest, { ...values, url: memberUrl });
   const extra = COMMAND_OPTIONS[command.name];
-  for (const flag of ['to', 'kind', 'auto-promote'] as const) {
+  for (const flag of ['to', 'kind', 'auto-promote', 'priority'] as const) {
     if (values[flag] !== undefined && !extra.includes(flag)) throw new UsageError(`${describeCommand(command)} takes no --${flag}`);
   }
   const timeout = values['timeout-ms'];
@@ -160,6 +174,8 @@ function commandOf(verb: string | undefined, rest: readonly string[], values: Va
   switch (verb) {
     case 'list':
     case 'history':
+    case 'pause':
+    case 'resume':
       none(verb, rest);
       return { name: verb };
     case 'switchover':
@@ -170,9 +186,9 @@ function commandOf(verb: string | undefined, rest: readonly string[], values: Va
     case 'members':
       return membersCommand(rest, values);
     case undefined:
-      throw new UsageError('a command is needed: list, switchover, members, history or why (see quorumd ctl --help)');
+      throw new UsageError('a command is needed: list, switchover, members, history, pause, resume or why (see quorumd ctl --help)');
     default:
-      throw new UsageError(`unknown command "${verb}": the commands are list, switchover, members, history and why`);
+      throw new UsageError(`unknown command "${verb}": the commands are list, switchover, members, history, pause, resume and why`);
   }
 }
 
@@ -188,7 +204,17 @@ function membersCommand(rest: readonly string[], values: Values): Command {
       }
       const auto = values['auto-promote'];
       if (auto !== undefined && auto !== 'on' && auto !== 'off') throw new UsageError(`--auto-promote must be on or off; got ${JSON.stringify(auto)}`);
-      return { name: 'members-add', id: memberId, url: values.url, kind: values.kind, autoPromote: auto !== 'off' };
+      const p = values.priority;
+      if (p !== undefined && (!/^[0-9]{1,3}$/.test(p) || Number(p) > 100))
+        throw new UsageError(`--priority must be a whole number from 0 to 100; got ${JSON.stringify(p)}`);
+      return {
+        name: 'members-add',
+        id: memberId,
+        url: values.url,
+        kind: values.kind,
+        autoPromote: auto !== 'off',
+        priority: p === undefined ? null : Number(p),
+      };
     }
     case 'remove':
       return { name: 'members-remove', id: one('members remove', args) };

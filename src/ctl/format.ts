@@ -35,6 +35,7 @@ export function formatCluster(view: ClusterView): string {
         `${view.voters} voters (quorum ${view.quorum})`
       : `cluster ${view.clusterId ?? '-'}: PARTIAL view of ${view.viewedBy} (${view.partialBecause ?? 'not the primary'}); ` +
         `primary ${view.primaryId ?? 'unknown'}, term ${view.term}, commit watermark ${formatPosition(view.commitWatermark)}`;
+  const paused = view.paused ? '\nautomatic failover is PAUSED (maintenance mode): nobody stands by itself; a switchover still works' : '';
   const rows = view.members.map((m) => [
     m.id,
     m.kind,
@@ -46,7 +47,7 @@ export function formatCluster(view: ClusterView): string {
     m.id === view.viewedBy ? '-' : ago(m.lastContactAgoMs),
     m.electable ? 'yes' : `no: ${m.notElectableBecause ?? 'unknown'}`,
   ]);
-  return `${head}\n${table(['MEMBER', 'KIND', 'STATE', 'ROLE', 'TERM', 'POSITION', 'LAG', 'LAST CONTACT', 'ELECTABLE'], rows)}`;
+  return `${head}${paused}\n${table(['MEMBER', 'KIND', 'STATE', 'ROLE', 'TERM', 'POSITION', 'LAG', 'LAST CONTACT', 'ELECTABLE'], rows)}`;
 }
 
 /** formatHistory is `ctl history`: one row per term, oldest first. */

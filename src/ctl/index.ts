@@ -88,6 +88,11 @@ async function perform(client: CtlClient, command: Command): Promise<Output> {
     }
     case 'switchover':
       return switchover(client, command.to);
+    case 'pause':
+    case 'resume': {
+      const { body } = await client.send<ChangeReply>(client.url, 'POST', `/${command.name}`);
+      return change(body, command.name === 'pause' ? 'automatic failover paused (maintenance mode)' : 'automatic failover resumed');
+    }
     case 'why':
       return why(client, command.id);
     case 'members-add': {
@@ -95,6 +100,7 @@ async function perform(client: CtlClient, command: Command): Promise<Output> {
         url: command.url,
         kind: command.kind,
         ...(command.autoPromote ? {} : { autoPromote: false }),
+        ...(command.priority === null ? {} : { priority: command.priority }),
       });
       return change(body, `${command.id} added as a ${command.kind} member`);
     }
@@ -120,8 +126,9 @@ function cluster(client: CtlClient): Promise<ClusterView> {
 function change(reply: ChangeReply, done: string): Output {
   const what = reply.status === 'unchanged' ? `nothing to change: the configuration already says so` : done;
   const text =
-    `${what}; configuration version ${reply.version} in force (${reply.status}): ${reply.voters} voters, quorum ${reply.quorum}\n` +
-    `members: ${reply.members.map((m) => `${m.id} (${m.kind}, ${m.state})`).join(', ')}\n`;
+    `${what}; configuration version ${reply.version} in force (${reply.status}): ${reply.voters} voters, quorum ${reply.quorum}` +
+    `${reply.paused ? ', automatic failover paused' : ''}\n` +
+    `members: ${reply.members.map((m) => `${m.id} (${m.kind}, ${m.state}${m.priority === undefined ? '' : `, priority ${m.priority}`})`).join(', ')}\n`;
   return { text, json: reply };
 }
 

@@ -126,6 +126,7 @@ export function clusterView(node: Node, now: number, answersAs: ReadonlyMap<stri
     commitWatermark: hard.commitWatermark,
     config: config ? configPosition(config) : null,
     committed: node.configCommitted,
+    paused: isPaused(config),
     quorum: quorumSize(voterCount),
     voters: voterCount,
     members: node.members.map((member) => {
@@ -135,13 +136,14 @@ export function clusterView(node: Node, now: number, answersAs: ReadonlyMap<stri
       const heard = isSelf || (agoMs !== null && agoMs < window);
       const position = isSelf ? node.logPosition : (contact?.position ?? null);
       const role: Role | 'unknown' = isSelf ? node.currentRole : member.id === primaryId ? 'primary' : isPrimary && heard ? 'follower' : 'unknown';
-      const notElectableBecause = isSelf ? node.electability() : whyNotElectable(member, position, hard.commitWatermark, heard);
+      const notElectableBecause = isSelf ? ownElectability(node) : whyNotElectable(member, position, hard.commitWatermark, heard);
       return {
         id: member.id,
         url: member.url,
         kind: member.kind,
         state: member.state,
         autoPromote: member.autoPromote ?? true,
+        priority: priorityOf(member),
         voter: isVoter(member),
         role,
         term: heard ? hard.term : null,
@@ -164,11 +166,23 @@ export function clusterView(node: Node, now: number, answersAs: ReadonlyMap<stri
  */
 export function whyNotElectable(member: Member, position: LogPosition | null, watermark: LogPosition, heard: boolean): string | null {
   if (member.kind !== 'data') return 'a witness never stands';
-  if (!isElectable(member)) return 'a catching-up member never stands';
+  if (!isVoter(member)) return 'a catching-up member never stands';
+  if (!isElectable(member)) return 'its priority is 0: it never stands';
   if (!heard) return 'it has not been heard lately';
   if (position === null) return 'its log position is not known';
   if (!covers(position, watermark)) return 'its log does not cover the commit watermark';
   return null;
+}
+
+/**
+ * ownElectability is why this node may not stand: what the view says of any
+ * member (a priority of 0 by its own words), then the node's own reasons (no
+ * configuration, not a member, position unknown, no term left).
+ */
+export function ownElectability(node: Node): string | null {
+  const self = node.self;
+  const mine = self ? whyNotElectable(self, node.logPosition, node.hardState.commitWatermark, true) : null;
+  return mine ?? node.electability();
 }
 
 /** lagBehind: how many lsn a position is behind the watermark, when both are of one term (lsns of different terms do not compare). */

@@ -7,9 +7,10 @@
 // changes nothing on either side: it is safe on a live cluster. The node's
 // election itself is untouched: this only builds the same request.
 
-import { MAX_TERM, configPosition, findMember, isVoter, quorumSize, voters, type Node, type VoteRequest } from '../core/index.js';
+import { MAX_TERM, configPosition, findMember, isPaused, isVoter, quorumSize, voters, type Node, type VoteRequest } from '../core/index.js';
 import type { Delivery } from '../transport/peer-client.js';
 import type { WhyReply } from './service.js';
+import { ownElectability } from './views.js';
 
 /** Sends one message to a member and says what came of it: the peer client's deliver. */
 export type Deliver = (url: string, message: VoteRequest, signal: AbortSignal, memberId: string) => Promise<Delivery>;
@@ -24,7 +25,9 @@ export async function why(node: Node, deliver: Deliver, timeoutMs: number): Prom
   const config = node.config;
   const self = node.self;
   const position = node.logPosition;
-  const notElectableBecause = node.electability();
+  // In maintenance mode nobody stands by itself, in the core's own words; the
+  // voters are still probed (they refuse with paused), so the answer shows it.
+  const notElectableBecause = ownElectability(node) ?? (isPaused(config) ? 'automatic failover is paused (maintenance mode)' : null);
   const voterIds = voters(node.members).map((m) => m.id);
   const base = {
     candidateId: node.id,

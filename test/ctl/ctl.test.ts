@@ -20,6 +20,7 @@ const view: ClusterView = {
   commitWatermark: { term: 4, lsn: 120 },
   config: { term: 4, version: 2 },
   committed: true,
+  paused: false,
   quorum: 2,
   voters: 3,
   members: [
@@ -29,6 +30,7 @@ const view: ClusterView = {
       kind: 'data',
       state: 'voting',
       autoPromote: true,
+      priority: 1,
       voter: true,
       role: 'primary',
       term: 4,
@@ -45,6 +47,7 @@ const view: ClusterView = {
       kind: 'data',
       state: 'voting',
       autoPromote: true,
+      priority: 1,
       voter: true,
       role: 'follower',
       term: 4,
@@ -61,6 +64,7 @@ const view: ClusterView = {
       kind: 'witness',
       state: 'voting',
       autoPromote: true,
+      priority: 1,
       voter: true,
       role: 'unknown',
       term: null,
@@ -99,6 +103,11 @@ t.test('list: a line about the view, then one aligned row per member', async (t)
       'w1         witness  voting  unknown   -     -         -    never         no: a witness never stands',
       '',
     ].join('\n'),
+  );
+  t.match(
+    formatCluster({ ...view, paused: true }).split('\n')[1],
+    'automatic failover is PAUSED (maintenance mode): nobody stands by itself; a switchover still works',
+    'a paused cluster says so under the first line',
   );
   const partial = formatCluster({ ...view, view: 'partial', viewedBy: 'replica-2', partialBecause: 'this node knows of no primary', primaryId: null });
   t.match(
@@ -186,13 +195,16 @@ t.test('an error answer is one line: the status, the code and the message', asyn
 
 t.test('commands and their arguments', async (t) => {
   t.same(parseCtlArgs(['list']).command, { name: 'list' });
+  t.same(parseCtlArgs(['pause']).command, { name: 'pause' });
+  t.same(parseCtlArgs(['resume']).command, { name: 'resume' });
   t.same(parseCtlArgs(['switchover']).command, { name: 'switchover', to: null });
   t.same(parseCtlArgs(['switchover', '--to', 'd2']).command, { name: 'switchover', to: 'd2' });
   t.same(parseCtlArgs(['why', 'w1']).command, { name: 'why', id: 'w1' });
   t.same(parseCtlArgs(['members', 'remove', 'd4']).command, { name: 'members-remove', id: 'd4' });
   t.same(parseCtlArgs(['members', 'promote', 'd4']).command, { name: 'members-promote', id: 'd4' });
   const add = parseCtlArgs(['--url', 'http://10.0.0.1:7400', 'members', 'add', 'd4', '--url', 'http://10.0.0.4:7400', '--kind', 'witness']);
-  t.same(add.command, { name: 'members-add', id: 'd4', url: 'http://10.0.0.4:7400', kind: 'witness', autoPromote: true });
+  t.same(add.command, { name: 'members-add', id: 'd4', url: 'http://10.0.0.4:7400', kind: 'witness', autoPromote: true, priority: null });
+  t.equal((parseCtlArgs(['members', 'add', 'dr-1', '--url', 'http://h:1', '--kind', 'data', '--priority', '0']).command as { priority: number }).priority, 0);
   t.equal(add.options.url, 'http://10.0.0.1:7400', "a --url before the command is the cluster's, after it the new member's");
   t.equal(parseCtlArgs(['members', 'add', 'd4', '--url', 'http://h:1', '--kind', 'data']).options.url, undefined, 'no cluster url given');
   t.equal(
@@ -206,7 +218,10 @@ t.test('commands and their arguments', async (t) => {
 
 t.test('a command line that cannot be run is refused with one line saying why', async (t) => {
   const refusals: Array<[string[], RegExp]> = [
-    [['launch'], /^unknown command "launch": the commands are list, switchover, members, history and why$/],
+    [['launch'], /^unknown command "launch": the commands are list, switchover, members, history, pause, resume and why$/],
+    [['pause', 'now'], /^pause takes no arguments; got "now"$/],
+    [['members', 'add', 'd4', '--url', 'http://x:1', '--kind', 'data', '--priority', '101'], /^--priority must be a whole number from 0 to 100; got "101"$/],
+    [['list', '--priority', '3'], /^list takes no --priority$/],
     [['list', 'extra'], /^list takes no arguments; got "extra"$/],
     [['why'], /^why takes one member id$/],
     [['why', 'a', 'b'], /^why takes one member id; got 2 arguments$/],

@@ -121,6 +121,7 @@ t.test('electability and lag of another member, as the view judges them', async 
   const wm = pos(3, 100);
   t.equal(whyNotElectable(witness('w'), null, wm, true), 'a witness never stands');
   t.equal(whyNotElectable({ ...data('x'), state: 'catching_up' }, pos(3, 100), wm, true), 'a catching-up member never stands');
+  t.equal(whyNotElectable({ ...data('dr'), priority: 0 }, pos(3, 100), wm, true), 'its priority is 0: it never stands');
   t.equal(whyNotElectable(data('b'), pos(3, 100), wm, false), 'it has not been heard lately');
   t.equal(whyNotElectable(data('b'), null, wm, true), 'its log position is not known');
   t.equal(whyNotElectable(data('b'), pos(3, 99), wm, true), 'its log does not cover the commit watermark');
