@@ -77,6 +77,8 @@ export function standInService(): QuorumService {
     primaryUrl: none,
     status: none,
     members: none,
+    cluster: none,
+    why: none,
     history: none,
     health: none,
     readiness: none,

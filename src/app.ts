@@ -22,6 +22,7 @@ import handoffRoutes from '../routes/handoff.js';
 import heartbeatRoutes from '../routes/heartbeat.js';
 import historyRoutes from '../routes/history.js';
 import logRoutes from '../routes/log.js';
+import clusterRoutes from '../routes/cluster.js';
 import maintenanceRoutes from '../routes/maintenance.js';
 import membersRoutes from '../routes/members.js';
 import metricsRoutes from '../routes/metrics.js';
@@ -30,6 +31,7 @@ import probeRoutes from '../routes/probes.js';
 import statusRoutes from '../routes/status.js';
 import switchoverRoutes from '../routes/switchover.js';
 import voteRoutes from '../routes/vote.js';
+import whyRoutes from '../routes/why.js';
 
 export type { App } from './http/types.js';
 
@@ -126,6 +128,7 @@ export function buildApp(opts: BuildAppOptions): App {
   });
   app.addHook('onClose', () => forwarder.close());
   app.register(membersRoutes, { ...routeOptions, forwarder });
+  app.register(clusterRoutes, { ...routeOptions, forwarder });
   app.register(maintenanceRoutes, { ...routeOptions, forwarder });
   for (const routes of [
     voteRoutes,
@@ -135,6 +138,7 @@ export function buildApp(opts: BuildAppOptions): App {
     logRoutes,
     switchoverRoutes,
     historyRoutes,
+    whyRoutes,
     probeRoutes,
     metricsRoutes,
     openapiRoutes,

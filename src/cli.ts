@@ -4,7 +4,8 @@
 // the server and releasing the lock. Exit status: 0 after a clean shutdown, 1
 // when start-up fails (a state file that cannot be used, a data folder locked
 // by another live process, an address in use), 2 when the configuration is not
-// valid. bin/quorumd.js calls run().
+// valid. bin/quorumd.js calls run(). `quorumd ctl ...` is the operator's
+// tool instead (src/ctl/), with exit statuses of its own.
 
 import { join } from 'node:path';
 import closeWithGrace from 'close-with-grace';
@@ -12,6 +13,7 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { RoleCredentials } from './http/auth.js';
 import { USAGE, resolveConfig, wantsHelp, type NodeConfig } from './config.js';
+import { runCtl } from './ctl/index.js';
 import { initialConfig } from './runtime/bootstrap.js';
 import { NodeRuntime } from './runtime/node-runtime.js';
 import type { RuntimeOptions } from './runtime/options.js';
@@ -33,6 +35,10 @@ export interface CliIo {
  * process.exitCode and returns.
  */
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo = process): Promise<void> {
+  if (argv[0] === 'ctl') {
+    process.exitCode = await runCtl(argv.slice(1), env, io);
+    return;
+  }
   if (wantsHelp(argv)) {
     io.stdout.write(USAGE);
     return;

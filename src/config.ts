@@ -402,7 +402,8 @@ export const SETTINGS: readonly Spec[] = [
   },
 ];
 
-const CONFIG_ENV = 'QUORUMD_CONFIG';
+/** The variable that names a config file (as --config does). */
+export const CONFIG_ENV = 'QUORUMD_CONFIG';
 
 /**
  * SERVICE_LINK matches the variables Kubernetes puts in every pod for each
@@ -444,6 +445,8 @@ ${SETTINGS.map((s) => `${`  --${s.flag} <value>`.padEnd(33)} ${s.env}\n${' '.rep
 
 Exit status: 0 after a clean shutdown, 1 when start-up fails (an unusable
 state file, an address in use), 2 when the configuration is not valid.
+
+quorumd ctl --help describes the operator's tool.
 `;
 
 /** wantsHelp says whether the command line asks for the usage text. */

@@ -125,6 +125,26 @@ export const SwitchoverReply = Type.Union(
   { $id: 'SwitchoverReply' },
 );
 
+/** One voter that refused a round, and why: its refusal, or null when no usable answer came (unreachable, timed out). */
+export const VoterRefusal = Type.Object(
+  { voterId: ref(Id), reason: Type.Union([ref(Refusal), Type.Null()]) },
+  { ...closed, $id: 'VoterRefusal', description: 'A voter that did not grant, and its refusal; reason null: no usable answer came.' },
+);
+
+export const ElectionView = Type.Object(
+  {
+    kind: StringEnum(['elected', 'probe_failed', 'lost', 'timed_out'] as const, {
+      description: 'elected; probe_failed: the dry-run probe found no majority; lost: the ballot found none; timed_out: no majority either way in time',
+    }),
+    term: refWith(Count, 'The term stood for.'),
+    votes: refWith(Count, 'The grants counted, its own included.'),
+    needed: refWith(Count, 'The quorum of the voters.'),
+    refusals: Type.Array(ref(VoterRefusal), { description: 'The voters that refused, with their reasons, in the order they answered.' }),
+    at: Type.String({ format: 'date-time', description: 'When the election ended.' }),
+  },
+  { ...closed, $id: 'ElectionView', description: "The outcome of this node's last election (one it held: a node that may not stand holds none)." },
+);
+
 export const StatusView = Type.Object(
   {
     id: ref(Id),
@@ -147,6 +167,7 @@ export const StatusView = Type.Object(
     configDifferences: Type.Array(Type.String(), {
       description: "Where this node's own settings (environment, flags, file) differ from the replicated configuration, which wins; empty when they agree.",
     }),
+    lastElection: Type.Union([ref(ElectionView), Type.Null()], { description: 'The last election this node held since it started; null if none.' }),
     startedAt: Type.String({ format: 'date-time' }),
   },
   { ...closed, $id: 'StatusView' },
@@ -216,6 +237,101 @@ export const MembersView = Type.Object(
     members: Type.Array(ref(MemberView)),
   },
   { ...closed, $id: 'MembersView' },
+);
+
+export const ClusterMember = Type.Object(
+  {
+    id: ref(Id),
+    url: ref(MemberUrl),
+    kind: ref(MemberKind),
+    state: ref(MemberState),
+    autoPromote: Type.Boolean(),
+    priority: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      description: 'Failover priority: higher is preferred as heir and switchover target; 0 never becomes primary.',
+    }),
+    voter: Type.Boolean(),
+    role: Type.Union([ref(Role), Type.Literal('unknown')], {
+      description: 'unknown: not heard lately by the node whose view this is (or, in a partial view, a member it cannot tell about)',
+    }),
+    term: Type.Union([ref(Count), Type.Null()], {
+      description:
+        "The member's term, where known: the viewing node's own, and that of the members it heard lately (they answer only in its term); null otherwise.",
+    }),
+    position: NullablePosition,
+    lag: Type.Union([ref(Count), Type.Null()], {
+      description:
+        'How many lsn the position is behind the commit watermark (0 at or past it); null when the position is unknown or of another term than the watermark.',
+    }),
+    lastContactAgoMs: Type.Union([ref(Count), Type.Null()], { description: 'Milliseconds since the viewing node last heard it; 0 for itself; null if never.' }),
+    electable: Type.Boolean({ description: 'Whether it could stand in an election now, as the viewing node judges it.' }),
+    notElectableBecause: Type.Union([Type.String(), Type.Null()], { description: 'Why it could not stand now; null when electable.' }),
+    answersAs: Type.Union([ref(Id), Type.Null()], { description: "The id this member's url last answered as, when that is another member's; null otherwise." }),
+  },
+  { ...closed, $id: 'ClusterMember' },
+);
+
+export const ClusterView = Type.Object(
+  {
+    view: StringEnum(['primary', 'partial'] as const, {
+      description:
+        "primary: the primary's view, which hears every member; partial: the view of a node that is not the primary, when the primary could not be asked",
+    }),
+    viewedBy: refWith(Id, 'The node whose view this is.'),
+    partialBecause: Type.Union([Type.String(), Type.Null()], {
+      description: "Why the view is partial (no primary known, or the primary could not be reached); null for the primary's view.",
+    }),
+    clusterId: Type.Union([ref(Id), Type.Null()]),
+    term: refWith(Count, "The viewing node's term."),
+    primaryId: Type.Union([ref(Id), Type.Null()]),
+    commitWatermark: ref(LogPosition),
+    config: Type.Union([ref(ConfigPosition), Type.Null()]),
+    committed: Type.Union([Type.Boolean(), Type.Null()], { description: "Whether the configuration is committed: the primary's view only, null otherwise." }),
+    paused: Type.Boolean({ description: 'Whether automatic failover is paused (maintenance mode): no member stands by itself; a switchover still works.' }),
+    quorum: ref(Count),
+    voters: ref(Count),
+    members: Type.Array(ref(ClusterMember)),
+  },
+  { ...closed, $id: 'ClusterView', description: 'The whole cluster in one view: each member, its role, position, lag, last contact and electability.' },
+);
+
+/** One voter's answer to a dry-run probe on behalf of a member. */
+export const WhyVoterAnswer = Type.Object(
+  {
+    voterId: ref(Id),
+    granted: Type.Boolean(),
+    reason: Type.Union([ref(Refusal), Type.Null()], { description: 'The refusal, with its details; null when granted or when no usable answer came.' }),
+    error: Type.Union([Type.String(), Type.Null()], {
+      description: 'Why no answer came (unreachable, timed out, an HTTP error); null when the voter answered.',
+    }),
+  },
+  { ...closed, $id: 'WhyVoterAnswer' },
+);
+
+export const WhyReply = Type.Object(
+  {
+    candidateId: refWith(Id, 'The node asked: the would-be candidate.'),
+    kind: ref(MemberKind),
+    term: refWith(Count, 'The term it would stand for: its own plus one.'),
+    position: NullablePosition,
+    config: Type.Union([ref(ConfigPosition), Type.Null()]),
+    electable: Type.Boolean({ description: 'Whether it may stand at all, by its own judgement (the same as before an election).' }),
+    notElectableBecause: Type.Union([Type.String(), Type.Null()]),
+    probed: Type.Boolean({
+      description: 'Whether the voters were probed: not for a node that cannot ask at all (a witness, a non-member, no configuration or no known position).',
+    }),
+    votes: refWith(Count, 'The grants its probe got, its own included when it is a voter.'),
+    needed: refWith(Count, 'The quorum of the voters.'),
+    wouldWin: Type.Boolean({ description: 'Electable, and the probe found a majority: it would pass the probe of an election held now.' }),
+    voters: Type.Array(ref(WhyVoterAnswer), { description: 'Each other voter and its answer to the dry-run probe, in the configuration order.' }),
+  },
+  {
+    ...closed,
+    $id: 'WhyReply',
+    description:
+      'Whether this node would be elected now, and why not: a dry-run probe (the pre-vote of an election) sent to every voter, which changes nothing on them.',
+  },
 );
 
 export const MembershipChangeReply = Type.Object(
@@ -338,10 +454,16 @@ export const sharedSchemas: readonly TSchema[] = [
   HeartbeatReply,
   SwitchoverReply,
   MembershipChangeReply,
+  VoterRefusal,
+  ElectionView,
   StatusView,
   PositionReply,
   MemberView,
   MembersView,
+  ClusterMember,
+  ClusterView,
+  WhyVoterAnswer,
+  WhyReply,
   HistoryEntry,
   History,
   Check,

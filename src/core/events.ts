@@ -7,7 +7,7 @@
 
 import type { LogPosition } from './position.js';
 import type { ClusterConfig, ConfigChange, ChangeRefusal } from './cluster-config.js';
-import type { HeartbeatResponse, Message, VoteResponse } from './messages.js';
+import type { HeartbeatResponse, Message, Refusal, VoteResponse } from './messages.js';
 
 export type Event =
   /**
@@ -48,11 +48,28 @@ export interface HardState {
   readonly config: ClusterConfig | null;
 }
 
+/**
+ * One voter that did not grant a round, and why: its refusal, or null when
+ * no usable answer came (undeliverable, or a refusal with no reason).
+ */
+export interface VoterRefusal {
+  readonly voterId: string;
+  readonly reason: Refusal | null;
+}
+
+/** The tally of a round that was held; `refusals` lists the voters that refused, in the order they did. */
+interface RoundTally {
+  readonly term: number;
+  readonly votes: number;
+  readonly needed: number;
+  readonly refusals?: readonly VoterRefusal[];
+}
+
 export type ElectionOutcome =
-  | { readonly kind: 'elected'; readonly term: number; readonly votes: number; readonly needed: number }
-  | { readonly kind: 'probe_failed'; readonly term: number; readonly votes: number; readonly needed: number }
-  | { readonly kind: 'lost'; readonly term: number; readonly votes: number; readonly needed: number }
-  | { readonly kind: 'timed_out'; readonly term: number; readonly votes: number; readonly needed: number }
+  | ({ readonly kind: 'elected' } & RoundTally)
+  | ({ readonly kind: 'probe_failed' } & RoundTally)
+  | ({ readonly kind: 'lost' } & RoundTally)
+  | ({ readonly kind: 'timed_out' } & RoundTally)
   | { readonly kind: 'not_electable'; readonly term: number; readonly why: string };
 
 export type RoleChangeReason = 'start' | 'elected' | 'heartbeat' | 'higher_term' | 'quorum_lost' | 'handoff' | 'election_started' | 'election_ended' | 'voted';

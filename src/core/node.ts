@@ -38,8 +38,8 @@ import {
   type ConfigPosition,
 } from './cluster-config.js';
 import { comparePositions, covers, type LogPosition } from './position.js';
-import type { Heartbeat, HeartbeatResponse, Message, VoteRequest, VoteResponse } from './messages.js';
-import type { ConfigChangeAnswer, Effect, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason } from './events.js';
+import type { Heartbeat, HeartbeatResponse, Message, Refusal, VoteRequest, VoteResponse } from './messages.js';
+import type { ConfigChangeAnswer, Effect, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason, VoterRefusal } from './events.js';
 import { decideVote, type VoterView } from './vote.js';
 import { tally } from './tally.js';
 import { watermarkCandidate } from './watermark.js';
@@ -74,7 +74,8 @@ interface ElectionRound {
   readonly voterIds: readonly string[];
   readonly quorum: number;
   readonly granted: Set<string>;
-  readonly refused: Set<string>;
+  /** Each voter that refused, with its reason (null: no usable answer), kept for the round's outcome. */
+  readonly refused: Map<string, Refusal | null>;
   /** When the round was sent: granted ballots are the new primary's first lease round. */
   readonly sentAt: number;
   /** A ballot's: when the winner may serve, the latest end of an older lease its grants report. */
@@ -494,7 +495,7 @@ export class Node {
       voterIds,
       quorum: quorumSize(voterIds.length),
       granted: new Set([this.id]),
-      refused: new Set(),
+      refused: new Map(),
       sentAt: now,
       // By handoff, its primary stopped serving before it sent the handoff,
       // and had waited out every older lease before it served, so there is
@@ -548,7 +549,8 @@ export class Node {
       this.becomeFollower(now, null, 'higher_term');
       return;
     }
-    (r.granted ? e.granted : e.refused).add(r.voterId);
+    if (r.granted) e.granted.add(r.voterId);
+    else e.refused.set(r.voterId, r.reason ?? null);
     if (r.granted && e.phase === 'ballot' && !e.handoff) {
       e.servesFrom = Math.max(e.servesFrom, now + leaseWaitMs(this.timings, r.lastAckAgoMs ?? 0));
     }
@@ -558,7 +560,7 @@ export class Node {
   private undeliverable(now: number, to: string, m: Message): void {
     const e = this.election;
     if (m.type === 'vote_request' && e && m.round === e.round && !e.granted.has(to)) {
-      e.refused.add(to);
+      e.refused.set(to, null);
       this.maybeDecide(now);
     }
   }
@@ -580,7 +582,7 @@ export class Node {
       this.out.push({ type: 'abort', round: e.round });
       this.out.push({
         type: 'election',
-        outcome: { kind: 'elected', term: e.term, votes: e.granted.size, needed: e.quorum },
+        outcome: { kind: 'elected', term: e.term, votes: e.granted.size, needed: e.quorum, refusals: refusalsOf(e) },
       });
       this.becomePrimary(now, e);
     }
@@ -604,6 +606,7 @@ export class Node {
         term: e.term,
         votes: e.granted.size,
         needed: e.quorum,
+        refusals: refusalsOf(e),
       };
       this.out.push({ type: 'election', outcome });
     }
@@ -1188,6 +1191,11 @@ export class Node {
       this.out.push({ type: 'timer', at });
     }
   }
+}
+
+/** refusalsOf lists a round's refusals for its outcome. */
+function refusalsOf(e: ElectionRound): VoterRefusal[] {
+  return [...e.refused].map(([voterId, reason]) => ({ voterId, reason }));
 }
 
 function sameMember(a: Member, b: Member): boolean {

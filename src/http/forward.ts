@@ -16,11 +16,14 @@
 // again: a node that gets one and is not the primary either answers 503
 // not_primary (two nodes that each think the other leads must not bounce a
 // request between them).
+//
+// Reads are relayed too (fromPrimary): GET /cluster is the primary's view,
+// and a member that cannot reach the primary answers its own instead.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import type { QuorumService } from '../runtime/service.js';
-import type { PeerClient, RelayedRequest } from '../transport/peer-client.js';
+import type { PeerClient, RelayedReply, RelayedRequest } from '../transport/peer-client.js';
 import { sendError } from './errors.js';
 import type { RouteOptions } from './types.js';
 
@@ -74,6 +77,32 @@ export class Forwarder {
     }
   }
 
+  /**
+   * fromPrimary relays a read to the primary this node follows and returns
+   * its answer, or why there is none: no primary known, the request was
+   * itself forwarded here, or the primary did not answer with JSON in time.
+   * The route decides what to answer instead.
+   */
+  async fromPrimary(
+    request: FastifyRequest,
+    service: QuorumService,
+  ): Promise<{ readonly ok: true; readonly url: string; readonly answer: RelayedReply } | { readonly ok: false; readonly why: string }> {
+    if (request.headers[FORWARDED_HEADER] !== undefined) {
+      return { ok: false, why: 'another member forwarded this request here, taking this node for the primary' };
+    }
+    const url = service.primaryUrl();
+    const { primaryId } = service.status();
+    if (url === null || primaryId === null) return { ok: false, why: 'this node knows of no primary' };
+    try {
+      const answer = await this.client.relay(url, primaryId, relayed(request), AbortSignal.timeout(this.timeoutMs));
+      JSON.parse(answer.body);
+      return { ok: true, url, answer };
+    } catch (err) {
+      const why = err instanceof SyntaxError ? 'it answered something other than JSON' : describe(err, this.timeoutMs);
+      return { ok: false, why: `the primary ${primaryId} at ${url} could not be asked: ${why}` };
+    }
+  }
+
   close(): Promise<void> {
     return this.client.close();
   }
@@ -93,20 +122,10 @@ export class Forwarder {
         new ApiError(503, 'no_primary', 'this node is not the primary and knows of none to forward the request to; retry once one is elected'),
       );
     }
-    const relayed: RelayedRequest = {
-      method: request.method as RelayedRequest['method'],
-      path: request.url,
-      headers: {
-        [FORWARDED_HEADER]: '1',
-        ...(request.headers.authorization !== undefined ? { authorization: request.headers.authorization } : {}),
-        ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: request.body !== undefined ? JSON.stringify(request.body) : null,
-    };
     reply.header(FORWARDED_TO_HEADER, url);
     let answer: Awaited<ReturnType<PeerClient['relay']>>;
     try {
-      answer = await this.client.relay(url, primaryId, relayed, AbortSignal.timeout(this.timeoutMs));
+      answer = await this.client.relay(url, primaryId, relayed(request), AbortSignal.timeout(this.timeoutMs));
       JSON.parse(answer.body);
     } catch (err) {
       const why = err instanceof SyntaxError ? 'it answered something other than JSON' : describe(err, this.timeoutMs);
@@ -128,6 +147,20 @@ export class Forwarder {
     // content type is sent as is, not serialized again.
     return reply.code(answer.statusCode).type('application/json; charset=utf-8').send(answer.body);
   }
+}
+
+/** relayed is the request as it goes on to the primary: marked forwarded, with the caller's credential and body. */
+function relayed(request: FastifyRequest): RelayedRequest {
+  return {
+    method: request.method as RelayedRequest['method'],
+    path: request.url,
+    headers: {
+      [FORWARDED_HEADER]: '1',
+      ...(request.headers.authorization !== undefined ? { authorization: request.headers.authorization } : {}),
+      ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: request.body !== undefined ? JSON.stringify(request.body) : null,
+  };
 }
 
 function describe(err: unknown, timeoutMs: number): string {

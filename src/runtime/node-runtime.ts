@@ -38,6 +38,8 @@ import { RoleWebhook } from './role-webhook.js';
 import type { RuntimeOptions } from './options.js';
 import type {
   Check,
+  ClusterView,
+  ElectionView,
   HandoffBody,
   HeartbeatBody,
   HeartbeatReply,
@@ -51,9 +53,11 @@ import type {
   SwitchoverOutcome,
   VoteBody,
   VoteReply,
+  WhyReply,
 } from './service.js';
 import { agentLease, servingLeaseMs } from './lease-report.js';
-import { healthCheck, isPrimary, isReplica, memberUrl, membersView, readinessCheck, statusView } from './views.js';
+import { clusterView, healthCheck, isPrimary, isReplica, memberUrl, membersView, readinessCheck, statusView } from './views.js';
+import { why } from './why.js';
 
 /** The HTTP status of each refusal of a membership change. */
 const CHANGE_REFUSAL_STATUS: Record<Extract<ConfigChangeAnswer, { status: 'refused' }>['code'], number> = {
@@ -105,6 +109,8 @@ export class NodeRuntime implements QuorumService {
   private changeWaiters: Array<{ version: number; resolve: (r: MembershipChange) => void; reject: (err: Error) => void }> = [];
   /** The members whose url last answered as another member, and the id it answered as. */
   private readonly answersAs = new Map<string, string>();
+  /** The last election this node held, for /status. */
+  private lastElection: ElectionView | null = null;
 
   constructor(
     private readonly opts: RuntimeOptions,
@@ -401,11 +407,22 @@ export class NodeRuntime implements QuorumService {
   }
 
   status(): StatusView {
-    return statusView(this.node, this.now(), this.startedAt, this.differences);
+    return statusView(this.node, this.now(), this.startedAt, this.differences, this.lastElection);
   }
 
   members(): MembersView {
     return membersView(this.node, this.now(), this.answersAs);
+  }
+
+  cluster(partialBecause: string | null): ClusterView {
+    return clusterView(this.node, this.now(), this.answersAs, partialBecause);
+  }
+
+  /** why probes every other voter as an election would, waiting for each at most as long as an election round lasts. */
+  why(): Promise<WhyReply> {
+    if (this.driver.failed) throw new ApiError(503, 'node_failed', 'this node hit a fatal fault and answers nothing');
+    const t = this.node.timings;
+    return why(this.node, (url, message, signal, memberId) => this.client.deliver(url, message, signal, memberId), t.electionTimeoutMs + t.electionJitterMs);
   }
 
   history(): HistoryEntry[] {
@@ -642,8 +659,27 @@ export class NodeRuntime implements QuorumService {
 
   private onElection(outcome: ElectionOutcome): void {
     this.metrics.elections.inc({ outcome: outcome.kind });
-    // A witness or catching-up member declines every timeout: not news.
-    this.logger[outcome.kind === 'not_electable' ? 'debug' : 'info']({ outcome }, `election ${outcome.kind}`);
+    // A witness or catching-up member declines every timeout: not news, and
+    // not an election held, so the last one held stays on /status.
+    if (outcome.kind === 'not_electable') {
+      this.logger.debug({ outcome }, `election ${outcome.kind}`);
+      return;
+    }
+    const refusals = outcome.refusals ?? [];
+    this.lastElection = {
+      kind: outcome.kind,
+      term: outcome.term,
+      votes: outcome.votes,
+      needed: outcome.needed,
+      refusals: [...refusals],
+      at: new Date().toISOString(),
+    };
+    // The voters' reasons go into the line itself, so that a failed election says why.
+    const reasons = refusals.map((r) => `${r.voterId}: ${r.reason?.code ?? 'no answer'}`).join(', ');
+    this.logger.info(
+      { outcome },
+      `election ${outcome.kind} in term ${outcome.term}: ${outcome.votes} of ${outcome.needed} votes needed${reasons ? `; refused by ${reasons}` : ''}`,
+    );
   }
 
   private onSwitchoverAbandoned(target: string): void {

@@ -8,6 +8,9 @@ import type { Registry } from 'prom-client';
 import type { ClusterConfig, ConfigChange, HandoffBody, HeartbeatBody, HeartbeatReply, Member, VoteBody, VoteReply } from '../core/index.js';
 import type {
   Check as CheckSchema,
+  ClusterView as ClusterViewSchema,
+  ElectionView as ElectionViewSchema,
+  WhyReply as WhyReplySchema,
   HistoryEntry as HistoryEntrySchema,
   MemberView as MemberViewSchema,
   MembersView as MembersViewSchema,
@@ -42,6 +45,9 @@ export type MemberView = Static<typeof MemberViewSchema>;
 export type MembersView = Static<typeof MembersViewSchema>;
 export type HistoryEntry = Static<typeof HistoryEntrySchema>;
 export type Check = Static<typeof CheckSchema>;
+export type ClusterView = Static<typeof ClusterViewSchema>;
+export type ElectionView = Static<typeof ElectionViewSchema>;
+export type WhyReply = Static<typeof WhyReplySchema>;
 
 /** What a membership change left in force: the committed configuration, or the one that already said so. */
 export interface MembershipChange {
@@ -74,6 +80,14 @@ export interface QuorumService {
   primaryUrl(): string | null;
   status(): StatusView;
   members(): MembersView;
+  /**
+   * The whole cluster as this node sees it: the primary's view on the
+   * primary, else this node's partial view, saying why (`partialBecause`).
+   * GET /cluster asks the primary for its view first.
+   */
+  cluster(partialBecause: string | null): ClusterView;
+  /** Whether this node would be elected now: a dry-run probe to every other voter, which changes nothing anywhere. */
+  why(): Promise<WhyReply>;
   history(): HistoryEntry[];
   /** Liveness: this process and its store, never the cluster. */
   health(): Check;

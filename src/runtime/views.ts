@@ -2,10 +2,30 @@
 // the members, and the answers of the health, readiness, /primary and /replica
 // probes. Each reads the node at a given time on its clock and changes nothing.
 
-import { isElectable, isPaused, isVoter, priorityOf, quorumSize, voters, watermarkHolders, type Node, type Role } from '../core/index.js';
-import type { Check, MembersView, StatusView } from './service.js';
+import {
+  configPosition,
+  covers,
+  isElectable,
+  isPaused,
+  isVoter,
+  priorityOf,
+  quorumSize,
+  voters,
+  watermarkHolders,
+  type LogPosition,
+  type Member,
+  type Node,
+  type Role,
+} from '../core/index.js';
+import type { Check, ClusterView, ElectionView, MembersView, StatusView } from './service.js';
 
-export function statusView(node: Node, now: number, startedAt: Date, configDifferences: readonly string[] = []): StatusView {
+export function statusView(
+  node: Node,
+  now: number,
+  startedAt: Date,
+  configDifferences: readonly string[] = [],
+  lastElection: ElectionView | null = null,
+): StatusView {
   const hard = node.hardState;
   const config = node.config;
   const expiry = node.leaseExpiry;
@@ -31,6 +51,7 @@ export function statusView(node: Node, now: number, startedAt: Date, configDiffe
     membership: config === null ? 'joining' : node.self ? 'member' : 'removed',
     paused: isPaused(config),
     configDifferences: [...configDifferences],
+    lastElection,
     startedAt: startedAt.toISOString(),
   };
 }
@@ -79,6 +100,95 @@ export function membersView(node: Node, now: number, answersAs: ReadonlyMap<stri
       };
     }),
   };
+}
+
+/**
+ * clusterView is the whole cluster as this node sees it: the primary's view
+ * (it hears every member on each heartbeat) or, on any other node, a partial
+ * one, with the reason it is partial. A member is "heard lately" when it
+ * answered within an election timeout, the window the primary's own
+ * switchover and promotions use.
+ */
+export function clusterView(node: Node, now: number, answersAs: ReadonlyMap<string, string>, partialBecause: string | null): ClusterView {
+  const config = node.config;
+  const hard = node.hardState;
+  const primaryId = node.knownPrimary;
+  const isPrimary = node.currentRole === 'primary';
+  const window = node.timings.electionTimeoutMs;
+  const voterCount = voters(node.members).length;
+  return {
+    view: isPrimary ? 'primary' : 'partial',
+    viewedBy: node.id,
+    partialBecause: isPrimary ? null : (partialBecause ?? 'this node is not the primary'),
+    clusterId: config?.clusterId ?? null,
+    term: hard.term,
+    primaryId,
+    commitWatermark: hard.commitWatermark,
+    config: config ? configPosition(config) : null,
+    committed: node.configCommitted,
+    paused: isPaused(config),
+    quorum: quorumSize(voterCount),
+    voters: voterCount,
+    members: node.members.map((member) => {
+      const isSelf = member.id === node.id;
+      const contact = isSelf ? undefined : node.contactOf(member.id);
+      const agoMs = isSelf ? 0 : contact ? Math.round(now - contact.lastContactAt) : null;
+      const heard = isSelf || (agoMs !== null && agoMs < window);
+      const position = isSelf ? node.logPosition : (contact?.position ?? null);
+      const role: Role | 'unknown' = isSelf ? node.currentRole : member.id === primaryId ? 'primary' : isPrimary && heard ? 'follower' : 'unknown';
+      const notElectableBecause = isSelf ? ownElectability(node) : whyNotElectable(member, position, hard.commitWatermark, heard);
+      return {
+        id: member.id,
+        url: member.url,
+        kind: member.kind,
+        state: member.state,
+        autoPromote: member.autoPromote ?? true,
+        priority: priorityOf(member),
+        voter: isVoter(member),
+        role,
+        term: heard ? hard.term : null,
+        position,
+        lag: lagBehind(position, hard.commitWatermark),
+        lastContactAgoMs: agoMs,
+        electable: notElectableBecause === null,
+        notElectableBecause,
+        answersAs: isSelf ? null : (answersAs.get(member.id) ?? null),
+      };
+    }),
+  };
+}
+
+/**
+ * whyNotElectable judges another member as the core judges itself before
+ * standing (Node.electability, whose reasons it words alike), from what this
+ * node knows of it, plus one the core cannot see from inside: a member not
+ * heard lately (down, or cut off) will not stand either.
+ */
+export function whyNotElectable(member: Member, position: LogPosition | null, watermark: LogPosition, heard: boolean): string | null {
+  if (member.kind !== 'data') return 'a witness never stands';
+  if (!isVoter(member)) return 'a catching-up member never stands';
+  if (!isElectable(member)) return 'its priority is 0: it never stands';
+  if (!heard) return 'it has not been heard lately';
+  if (position === null) return 'its log position is not known';
+  if (!covers(position, watermark)) return 'its log does not cover the commit watermark';
+  return null;
+}
+
+/**
+ * ownElectability is why this node may not stand: what the view says of any
+ * member (a priority of 0 by its own words), then the node's own reasons (no
+ * configuration, not a member, position unknown, no term left).
+ */
+export function ownElectability(node: Node): string | null {
+  const self = node.self;
+  const mine = self ? whyNotElectable(self, node.logPosition, node.hardState.commitWatermark, true) : null;
+  return mine ?? node.electability();
+}
+
+/** lagBehind: how many lsn a position is behind the watermark, when both are of one term (lsns of different terms do not compare). */
+export function lagBehind(position: LogPosition | null, watermark: LogPosition): number | null {
+  if (position === null || position.term !== watermark.term) return null;
+  return Math.max(0, watermark.lsn - position.lsn);
 }
 
 /** healthCheck is liveness: this process and its store, never the cluster. */

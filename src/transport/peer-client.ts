@@ -21,7 +21,7 @@ export type Delivery =
 
 /** An HTTP request passed on as it is (src/http/forward.ts): the client adds no credential of its own. */
 export interface RelayedRequest {
-  readonly method: 'PUT' | 'DELETE' | 'POST';
+  readonly method: 'GET' | 'PUT' | 'DELETE' | 'POST';
   /** The path and query, relative to the member's url. */
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;

@@ -139,7 +139,7 @@ t.test('a ballot quorum makes the candidate primary: elected with its votes and 
   t.equal(a.currentRole, 'candidate', 'two of five ballots are not a quorum');
   t.same(outcomes(one), [], 'no outcome yet');
   const win = receive(a, NOW + 2, reply('w', 2, true, 2, false));
-  t.same(outcomes(win), [{ kind: 'elected', term: 2, votes: 3, needed: 3 }], 'elected with 3 of the 3 needed');
+  t.same(outcomes(win), [{ kind: 'elected', term: 2, votes: 3, needed: 3, refusals: [] }], 'elected with 3 of the 3 needed');
   t.match(
     persists(win).map((p) => [p.state.term, p.state.votedFor, p.state.config?.term, p.state.config?.version]),
     [[2, 'a', 2, 1]],
@@ -163,10 +163,12 @@ t.test('a ballot quorum makes the candidate primary: elected with its votes and 
   );
 });
 
-t.test('every election outcome carries its term, votes and quorum', async (t) => {
+t.test('every election outcome carries its term, votes, quorum and refusals', async (t) => {
   // Proves each outcome of an election that ran: elected, probe_failed (too
   // many probe refusals), lost (too many ballot refusals), timed_out in the
-  // probe and in the ballot phase. (not_electable is proved above.)
+  // probe and in the ballot phase, each listing the voters that refused (these
+  // replies carry no reason, so each reason is null). (not_electable is proved above.)
+  const refusedBy = (...ids: string[]) => ids.map((voterId) => ({ voterId, reason: null }));
   const rows: Array<{ name: string; run: (a: Node) => Effect[]; outcome: unknown; term: number }> = [
     {
       name: 'elected',
@@ -176,7 +178,7 @@ t.test('every election outcome carries its term, votes and quorum', async (t) =>
         ...receive(a, NOW, reply('b', 2, true, 2, false)),
         ...receive(a, NOW, reply('c', 2, true, 2, false)),
       ],
-      outcome: { kind: 'elected', term: 2, votes: 3, needed: 3 },
+      outcome: { kind: 'elected', term: 2, votes: 3, needed: 3, refusals: [] },
       term: 2,
     },
     {
@@ -187,7 +189,7 @@ t.test('every election outcome carries its term, votes and quorum', async (t) =>
         ...receive(a, NOW, reply('d', 1, false, 1, true)),
         ...receive(a, NOW, reply('w', 1, false, 1, true)),
       ],
-      outcome: { kind: 'probe_failed', term: 2, votes: 2, needed: 3 },
+      outcome: { kind: 'probe_failed', term: 2, votes: 2, needed: 3, refusals: refusedBy('c', 'd', 'w') },
       term: 1,
     },
     {
@@ -200,7 +202,7 @@ t.test('every election outcome carries its term, votes and quorum', async (t) =>
         ...receive(a, NOW, reply('d', 2, true, 2, false)),
         ...receive(a, NOW, reply('w', 2, false, 2, false)),
       ],
-      outcome: { kind: 'lost', term: 2, votes: 2, needed: 3 },
+      outcome: { kind: 'lost', term: 2, votes: 2, needed: 3, refusals: refusedBy('b', 'c', 'w') },
       term: 2,
     },
     {
@@ -210,7 +212,7 @@ t.test('every election outcome carries its term, votes and quorum', async (t) =>
         ...checkedStep(a, { type: 'tick', now: a.nextTimer - 1 }),
         ...checkedStep(a, { type: 'tick', now: a.nextTimer }),
       ],
-      outcome: { kind: 'timed_out', term: 2, votes: 2, needed: 3 },
+      outcome: { kind: 'timed_out', term: 2, votes: 2, needed: 3, refusals: [] },
       term: 1,
     },
     {
@@ -220,7 +222,7 @@ t.test('every election outcome carries its term, votes and quorum', async (t) =>
         ...receive(a, NOW, reply('c', 1, true, 1, true)),
         ...checkedStep(a, { type: 'tick', now: a.nextTimer }),
       ],
-      outcome: { kind: 'timed_out', term: 2, votes: 1, needed: 3 },
+      outcome: { kind: 'timed_out', term: 2, votes: 1, needed: 3, refusals: [] },
       term: 2,
     },
   ];
@@ -237,7 +239,8 @@ t.test('every election outcome carries its term, votes and quorum', async (t) =>
 
 t.test('a rival winning the voters first makes the candidate lose (lost, from real refusals)', async (t) => {
   // Proves lost from real voters: a passes its probe, but b, c and w grant
-  // the rival d's ballot for the same term first and refuse a with already_voted.
+  // the rival d's ballot for the same term first and refuse a with already_voted
+  // (d itself, primary by then, with primary_alive); the outcome keeps each reason.
   const c = cluster();
   c.tick('a', NOW);
   c.tick('d', NOW);
@@ -249,10 +252,13 @@ t.test('a rival winning the voters first makes the candidate lose (lost, from re
   t.same(c.primariesOf(2), ['d'], 'd won term 2');
   c.take((e) => e.message.type === 'heartbeat');
   c.deliver();
+  const lost = c.outcomeLog.filter((o) => o.id === 'a').map((o) => o.outcome);
+  t.match(lost, [{ kind: 'lost', term: 2, votes: 1, needed: 3 }], 'a lost term 2 with only its own vote');
+  const reasons = lost[0]?.kind === 'lost' ? (lost[0].refusals ?? []) : [];
   t.same(
-    c.outcomeLog.filter((o) => o.id === 'a').map((o) => o.outcome),
-    [{ kind: 'lost', term: 2, votes: 1, needed: 3 }],
-    'a lost term 2 with only its own vote',
+    Object.fromEntries(reasons.map((r) => [r.voterId, r.reason?.code ?? null])),
+    { b: 'already_voted', c: 'already_voted', d: 'primary_alive' },
+    "and kept each voter's refusal with its reason",
   );
   t.same(c.primariesOf(2), ['d'], 'd is still the only primary of term 2');
 });
@@ -363,7 +369,11 @@ t.test('an undeliverable request counts as a refusal, never as a grant', async (
   const second = checkedStep(a, { type: 'undeliverable', now: NOW, to: 'c', message: probeTo('c') });
   t.same(outcomes(second), [], 'two undeliverable of five: still pending');
   const third = checkedStep(a, { type: 'undeliverable', now: NOW, to: 'd', message: probeTo('d') });
-  t.same(outcomes(third), [{ kind: 'probe_failed', term: 2, votes: 1, needed: 3 }], 'three undeliverable: the probe fails');
+  t.same(
+    outcomes(third),
+    [{ kind: 'probe_failed', term: 2, votes: 1, needed: 3, refusals: ['b', 'c', 'd'].map((voterId) => ({ voterId, reason: null })) }],
+    'three undeliverable: the probe fails, each listed with no reason',
+  );
 
   const again = cluster();
   const probes2 = sends(again.tick('a', NOW), 'vote_request');

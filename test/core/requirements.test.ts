@@ -100,7 +100,7 @@ t.test('a candidate whose probe fails has not bumped its term', async (t) => {
   t.same(persists(effects), [], 'standing (the probe) must not persist');
   t.same(
     cluster.outcomeLog.map((o) => o.outcome),
-    [{ kind: 'probe_failed', term: 5, votes: 1, needed: 2 }],
+    [{ kind: 'probe_failed', term: 5, votes: 1, needed: 2, refusals: ['b', 'c'].map((voterId) => ({ voterId, reason: null })) }],
     'the cut-off candidate should fail its probe',
   );
   t.equal(cluster.node('a').term, 4, 'a failed probe must leave the candidate term as it was');
@@ -222,8 +222,8 @@ t.test('two data members and a witness elect a primary while one data member is 
   t.same(cluster.primariesOf(2), ['a'], 'a should be primary of term 2');
   t.same(
     cluster.outcomeLog.filter((o) => o.id === 'a').map((o) => o.outcome),
-    [{ kind: 'elected', term: 2, votes: 2, needed: 2 }],
-    'a won with its own vote and the witness vote',
+    [{ kind: 'elected', term: 2, votes: 2, needed: 2, refusals: [{ voterId: 'b', reason: null }] }],
+    'a won with its own vote and the witness vote (b, cut off, never answered)',
   );
 });
 
@@ -279,7 +279,7 @@ t.test('a candidate asks only voters and wins with floor(voters / 2) + 1 of them
   t.same(cluster.primariesOf(2), ['a'], 'a should win term 2 with b alone');
   t.same(
     cluster.outcomeLog.filter((o) => o.id === 'a').map((o) => o.outcome),
-    [{ kind: 'elected', term: 2, votes: 2, needed: 2 }],
-    'two votes of three voters are a quorum',
+    [{ kind: 'elected', term: 2, votes: 2, needed: 2, refusals: [{ voterId: 'c', reason: null }] }],
+    'two votes of three voters are a quorum (c never answered)',
   );
 });

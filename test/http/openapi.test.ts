@@ -98,7 +98,9 @@ const routes: ReadonlyArray<[method: string, path: string, protectedRoute: boole
   ['delete', '/members/{id}', true],
   ['post', '/pause', true],
   ['post', '/resume', true],
+  ['get', '/why', true],
   ['get', '/members', false],
+  ['get', '/cluster', false],
   ['get', '/status', false],
   ['get', '/history', false],
   ['get', '/healthz', false],
@@ -115,7 +117,7 @@ const routes: ReadonlyArray<[method: string, path: string, protectedRoute: boole
 /** The scheme of the role each protected route takes. */
 function roleScheme(path: string): string {
   if (path === '/log') return 'agentAuth';
-  if (['/switchover', '/members/{id}', '/pause', '/resume'].includes(path)) return 'operatorAuth';
+  if (['/switchover', '/members/{id}', '/pause', '/resume', '/why'].includes(path)) return 'operatorAuth';
   return 'peerAuth';
 }
 
