@@ -462,6 +462,7 @@ export class Node {
     if (!this.hard.config) return 'it holds no configuration yet (it joins, and waits to hear the primary)';
     if (!self) return 'it is not a member of the configuration (removed, or not yet added)';
     if (self.kind !== 'data') return 'a witness never stands';
+    if (priorityOf(self) === 0) return 'its failover priority is 0: it never stands';
     if (!isElectable(self)) return 'a catching-up member never stands';
     if (!this.position) return 'its log position is not known yet';
     if (!covers(this.position, this.hard.commitWatermark)) return 'its log does not cover the commit watermark';

@@ -56,23 +56,11 @@ export async function runCtl(argv: readonly string[], env: NodeJS.ProcessEnv, io
     io.stdout.write(json ? `${JSON.stringify(out.json, null, 2)}\n` : out.text);
     return EXIT_OK;
   } catch (err) {
-    if (!(err instanceof Refused) && !(err instanceof CtlError)) throw err;
-    // A refusal that came with an answer still prints it with --json, for scripts.
-    if (err instanceof Refused && json) io.stdout.write(`${JSON.stringify(err.answer, null, 2)}\n`);
+    if (!(err instanceof CtlError)) throw err;
     io.stderr.write(`quorumd ctl: ${err.message}\n`);
     return EXIT_FAILED;
   } finally {
     await client.close();
-  }
-}
-
-/** The cluster answered, and the answer is a refusal (a switchover refused or abandoned). */
-class Refused extends CtlError {
-  constructor(
-    message: string,
-    readonly answer: unknown,
-  ) {
-    super(message);
   }
 }
 
