@@ -356,8 +356,27 @@ export const HistoryEntry = Type.Object(
     primaryId: ref(Id),
     at: Type.String({ format: 'date-time' }),
     reason: StringEnum(['elected', 'heartbeat'] as const),
+    election: Type.Optional(
+      Type.Object(
+        {
+          cause: StringEnum(['timeout', 'evidence', 'handoff', 'resume'] as const, {
+            description:
+              "why the election began: a follower's election timeout ran out, the primary's port refused a connection, the primary handed over (switchover or shutdown), or an operator resumed failover",
+          }),
+          durationMs: Type.Number({ minimum: 0, description: "from the winner's first probe (or a handoff's ballot) to its win, on its clock" }),
+          position: Type.Union([ref(LogPosition), Type.Null()], { description: "the winner's log position when it won" }),
+          votes: ref(Count),
+          needed: ref(Count),
+        },
+        closed,
+      ),
+    ),
   },
-  { ...closed, $id: 'HistoryEntry' },
+  {
+    ...closed,
+    $id: 'HistoryEntry',
+    description: 'A term and its primary as this node learnt it; the winner also records how its election went.',
+  },
 );
 
 export const History = Type.Array(ref(HistoryEntry), { $id: 'History' });

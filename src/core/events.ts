@@ -65,8 +65,22 @@ interface RoundTally {
   readonly refusals?: readonly VoterRefusal[];
 }
 
+/**
+ * Why an election began: a follower's election timeout ran out, its primary's
+ * port refused a connection (evidence), the primary handed over (a
+ * switchover, or its shutdown), or an operator resumed failover.
+ */
+export type ElectionCause = 'timeout' | 'evidence' | 'handoff' | 'resume';
+
+/** What the winner knows of the election it won: why it began, how long it took from its first probe, and its log position. */
+interface Win {
+  readonly cause: ElectionCause;
+  readonly durationMs: number;
+  readonly position: LogPosition | null;
+}
+
 export type ElectionOutcome =
-  | ({ readonly kind: 'elected' } & RoundTally)
+  | ({ readonly kind: 'elected' } & RoundTally & Win)
   | ({ readonly kind: 'probe_failed' } & RoundTally)
   | ({ readonly kind: 'lost' } & RoundTally)
   | ({ readonly kind: 'timed_out' } & RoundTally)

@@ -39,7 +39,7 @@ import {
 } from './cluster-config.js';
 import { comparePositions, covers, type LogPosition } from './position.js';
 import type { Heartbeat, HeartbeatResponse, Message, Refusal, VoteRequest, VoteResponse } from './messages.js';
-import type { ConfigChangeAnswer, Effect, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason, VoterRefusal } from './events.js';
+import type { ConfigChangeAnswer, Effect, ElectionCause, ElectionOutcome, Event, HardState, Reply, Role, RoleChangeReason, VoterRefusal } from './events.js';
 import { decideVote, type VoterView } from './vote.js';
 import { tally } from './tally.js';
 import { watermarkCandidate } from './watermark.js';
@@ -78,8 +78,16 @@ interface ElectionRound {
   readonly refused: Map<string, Refusal | null>;
   /** When the round was sent: granted ballots are the new primary's first lease round. */
   readonly sentAt: number;
+  /** Why the attempt (its probe, then its ballot) began, and when. */
+  readonly attempt: Attempt;
   /** A ballot's: when the winner may serve, the latest end of an older lease its grants report. */
   servesFrom: number;
+}
+
+/** An election attempt: why it began and when (its probe; a handoff's ballot). */
+interface Attempt {
+  readonly cause: ElectionCause;
+  readonly startedAt: number;
 }
 
 interface HeartbeatRound {
@@ -480,11 +488,13 @@ export class Node {
       return;
     }
     const deadline = now + this.randomTimeout();
-    if (handoff) this.becomeCandidate(now, deadline, true);
-    else this.beginRound(now, 'probe', this.hard.term + 1, deadline, false);
+    const evidence = this.goneAt !== null && now - this.goneAt < this.timings.electionTimeoutMs;
+    const attempt: Attempt = { cause: handoff ? 'handoff' : this.resuming ? 'resume' : evidence ? 'evidence' : 'timeout', startedAt: now };
+    if (handoff) this.becomeCandidate(now, deadline, true, attempt);
+    else this.beginRound(now, 'probe', this.hard.term + 1, deadline, false, attempt);
   }
 
-  private beginRound(now: number, phase: 'probe' | 'ballot', term: number, deadline: number, handoff: boolean): void {
+  private beginRound(now: number, phase: 'probe' | 'ballot', term: number, deadline: number, handoff: boolean, attempt: Attempt): void {
     const config = this.hard.config!;
     const voterIds = voters(config.members).map((m) => m.id);
     const e: ElectionRound = {
@@ -498,6 +508,7 @@ export class Node {
       granted: new Set([this.id]),
       refused: new Map(),
       sentAt: now,
+      attempt,
       // By handoff, its primary stopped serving before it sent the handoff,
       // and had waited out every older lease before it served, so there is
       // nothing to wait for: this ballot's term is the next after its own.
@@ -529,10 +540,10 @@ export class Node {
     this.maybeDecide(now);
   }
 
-  private becomeCandidate(now: number, deadline: number, handoff: boolean): void {
+  private becomeCandidate(now: number, deadline: number, handoff: boolean, attempt: Attempt): void {
     const term = this.hard.term + 1;
     this.setHard({ term, votedFor: this.id });
-    this.beginRound(now, 'ballot', term, deadline, handoff);
+    this.beginRound(now, 'ballot', term, deadline, handoff, attempt);
   }
 
   private onVoteResponse(now: number, r: VoteResponse): void {
@@ -578,12 +589,21 @@ export class Node {
       this.becomeFollower(now, null, 'election_ended');
     } else if (e.phase === 'probe') {
       this.out.push({ type: 'abort', round: e.round });
-      this.becomeCandidate(now, e.deadline, e.handoff);
+      this.becomeCandidate(now, e.deadline, e.handoff, e.attempt);
     } else {
       this.out.push({ type: 'abort', round: e.round });
       this.out.push({
         type: 'election',
-        outcome: { kind: 'elected', term: e.term, votes: e.granted.size, needed: e.quorum, refusals: refusalsOf(e) },
+        outcome: {
+          kind: 'elected',
+          term: e.term,
+          votes: e.granted.size,
+          needed: e.quorum,
+          refusals: refusalsOf(e),
+          cause: e.attempt.cause,
+          durationMs: now - e.attempt.startedAt,
+          position: this.position,
+        },
       });
       this.becomePrimary(now, e);
     }

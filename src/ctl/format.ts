@@ -54,8 +54,16 @@ export function formatCluster(view: ClusterView): string {
 export function formatHistory(entries: readonly HistoryEntry[]): string {
   if (entries.length === 0) return 'no term with a known primary yet\n';
   return table(
-    ['TERM', 'PRIMARY', 'SINCE', 'LEARNT BY'],
-    entries.map((e) => [String(e.term), e.primaryId, e.at, e.reason === 'elected' ? 'elected here' : 'heartbeat']),
+    ['TERM', 'PRIMARY', 'SINCE', 'LEARNT BY', 'WHY', 'TOOK', 'AT POSITION'],
+    entries.map((e) => [
+      String(e.term),
+      e.primaryId,
+      e.at,
+      e.reason === 'elected' ? 'elected here' : 'heartbeat',
+      e.election?.cause ?? '',
+      e.election ? `${e.election.durationMs} ms` : '',
+      e.election?.position ? `${e.election.position.term}/${e.election.position.lsn}` : '',
+    ]),
   );
 }
 

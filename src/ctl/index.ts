@@ -71,8 +71,8 @@ async function perform(client: CtlClient, command: Command): Promise<Output> {
       return { text: formatCluster(view), json: view };
     }
     case 'history': {
-      const { body } = await client.send<HistoryEntry[]>(client.url, 'GET', '/history');
-      return { text: formatHistory(body), json: body };
+      const entries = await history(client);
+      return { text: formatHistory(entries), json: entries };
     }
     case 'switchover':
       return switchover(client, command.to);
@@ -118,6 +118,29 @@ function change(reply: ChangeReply, done: string): Output {
     `${reply.paused ? ', automatic failover paused' : ''}\n` +
     `members: ${reply.members.map((m) => `${m.id} (${m.kind}, ${m.state}${m.priority === undefined ? '' : `, priority ${m.priority}`})`).join(', ')}\n`;
   return { text, json: reply };
+}
+
+/**
+ * history merges every reachable member's GET /history by term: each member
+ * knows the terms it saw, and only a term's winner knows why its election
+ * began and how long it took, so the winner's entry is kept where there is one.
+ */
+async function history(client: CtlClient): Promise<HistoryEntry[]> {
+  const view = await cluster(client);
+  const answers = await Promise.all(
+    view.members.map((m) =>
+      client.send<HistoryEntry[]>(m.url, 'GET', '/history').then(
+        (a) => a.body,
+        () => [] as HistoryEntry[],
+      ),
+    ),
+  );
+  const byTerm = new Map<number, HistoryEntry>();
+  for (const e of answers.flat()) {
+    const seen = byTerm.get(e.term);
+    if (!seen || (!seen.election && e.election)) byTerm.set(e.term, e);
+  }
+  return [...byTerm.values()].sort((a, b) => a.term - b.term);
 }
 
 /** switchover asks the primary (found in GET /cluster): only the primary hands over. */

@@ -1,5 +1,7 @@
 // The history of terms this node has seen: which member led each term, when
-// this node learned it, and how (it won the election, or heard a heartbeat).
+// this node learned it, and how (it won the election, or heard a heartbeat);
+// a winner also records why its election began, how long it took and the
+// position it won with.
 // Kept in memory and appended to <dataDir>/history.jsonl so it outlives a
 // restart; it is a record for operators, not protocol state, so it is not
 // fsynced and a damaged line is skipped rather than fatal.
@@ -36,9 +38,9 @@ export class History {
   }
 
   /** record adds term's primary once; it returns whether the entry is new. */
-  record(term: number, primaryId: string, reason: HistoryEntry['reason'], at: Date): boolean {
+  record(term: number, primaryId: string, reason: HistoryEntry['reason'], at: Date, election?: HistoryEntry['election']): boolean {
     if (this.entries.some((e) => e.term === term)) return false;
-    const entry: HistoryEntry = { term, primaryId, at: at.toISOString(), reason };
+    const entry: HistoryEntry = { term, primaryId, at: at.toISOString(), reason, ...(election ? { election } : {}) };
     this.entries.push(entry);
     if (this.entries.length > KEEP) this.entries.shift();
     if (this.file) {

@@ -94,6 +94,8 @@ export class NodeRuntime implements QuorumService {
   private announced: { primaryId: string | null; term: number } = { primaryId: null, term: -1 };
   /** The term this node was last promoted in: its pre-promote command, if any, has ended. */
   private promotedTerm = -1;
+  /** The election this node last won, for its history entry (the role effect comes after it). */
+  private lastWin: Extract<ElectionOutcome, { kind: 'elected' }> | null = null;
   private readonly onFatal: (err: Error) => void;
   private readonly startedAt = new Date();
   private readonly inflight = new Map<number, Set<AbortController>>();
@@ -605,7 +607,11 @@ export class NodeRuntime implements QuorumService {
     this.metrics.term.set(term);
     this.logger.info({ role, term, primaryId, reason }, `role ${role} in term ${term}`);
     if (primaryId !== null) {
-      this.terms.record(term, primaryId, primaryId === this.id ? 'elected' : 'heartbeat', new Date());
+      const won = primaryId === this.id && this.lastWin?.term === term ? this.lastWin : null;
+      const election = won
+        ? { cause: won.cause, durationMs: Math.round(won.durationMs), position: won.position, votes: won.votes, needed: won.needed }
+        : undefined;
+      this.terms.record(term, primaryId, primaryId === this.id ? 'elected' : 'heartbeat', new Date(), election);
     }
     const wasPrimary = this.lastRole === 'primary';
     this.lastRole = role;
@@ -665,6 +671,7 @@ export class NodeRuntime implements QuorumService {
       this.logger.debug({ outcome }, `election ${outcome.kind}`);
       return;
     }
+    if (outcome.kind === 'elected') this.lastWin = outcome;
     const refusals = outcome.refusals ?? [];
     this.lastElection = {
       kind: outcome.kind,

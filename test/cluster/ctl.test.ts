@@ -184,14 +184,21 @@ t.test('quorumd ctl against a running cluster', async (t) => {
   await awaitAgreement(cluster, ['d1', 'd2', 'd3', 'd4', 'w1'], (a) => a.primaryId === target);
   t.match((await cluster.status(target))?.lastElection, { kind: 'elected', term: (await cluster.status(target))?.term }, "/status shows the target's election");
 
-  // history: the terms and their primaries.
-  const history = await json<HistoryEntry[]>(t, cluster, target, ['history']);
-  t.ok(
-    history.some((h) => h.primaryId === target),
-    'the new term is in the history',
+  // history: the terms and their primaries, merged from every member; the winner's entry says why.
+  const history = await json<HistoryEntry[]>(t, cluster, follower, ['history']);
+  const targetTerm = (await cluster.status(target))?.term;
+  t.match(
+    history.find((h) => h.term === targetTerm),
+    { primaryId: target, reason: 'elected', election: { cause: 'handoff', durationMs: Number, votes: Number, needed: Number } },
+    'the switchover term is in the history, as its winner recorded it: begun by a handoff',
+  );
+  t.same(
+    history.map((h) => h.term),
+    [...new Set(history.map((h) => h.term))].sort((a, b) => a - b),
+    'one entry per term, oldest first',
   );
   const historyText = await ctl(cluster, target, ['history']);
-  t.match(historyText.stdout, /^TERM\s+PRIMARY\s+SINCE\s+LEARNT BY\n/);
+  t.match(historyText.stdout, /^TERM\s+PRIMARY\s+SINCE\s+LEARNT BY\s+WHY\s+TOOK\s+AT POSITION\n/);
 
   // members remove d4 (behind, but the other three data members hold every acknowledged write).
   await waitReady(cluster, ['d1', 'd2', 'd3', 'd4', 'w1']);

@@ -139,7 +139,11 @@ t.test('a ballot quorum makes the candidate primary: elected with its votes and 
   t.equal(a.currentRole, 'candidate', 'two of five ballots are not a quorum');
   t.same(outcomes(one), [], 'no outcome yet');
   const win = receive(a, NOW + 2, reply('w', 2, true, 2, false));
-  t.same(outcomes(win), [{ kind: 'elected', term: 2, votes: 3, needed: 3, refusals: [] }], 'elected with 3 of the 3 needed');
+  t.same(
+    outcomes(win),
+    [{ kind: 'elected', term: 2, votes: 3, needed: 3, refusals: [], cause: 'timeout', durationMs: 2, position: pos(1, 10) }],
+    'elected with 3 of the 3 needed, 2 ms after its timeout began the attempt, at its position',
+  );
   t.match(
     persists(win).map((p) => [p.state.term, p.state.votedFor, p.state.config?.term, p.state.config?.version]),
     [[2, 'a', 2, 1]],
@@ -178,7 +182,7 @@ t.test('every election outcome carries its term, votes, quorum and refusals', as
         ...receive(a, NOW, reply('b', 2, true, 2, false)),
         ...receive(a, NOW, reply('c', 2, true, 2, false)),
       ],
-      outcome: { kind: 'elected', term: 2, votes: 3, needed: 3, refusals: [] },
+      outcome: { kind: 'elected', term: 2, votes: 3, needed: 3, refusals: [], cause: 'timeout', durationMs: 0, position: pos(1, 10) },
       term: 2,
     },
     {

@@ -68,6 +68,8 @@ t.test('behind a REJECT cut the followers elect a successor, which serves only o
   }
   t.ok(elected, `a successor was elected (${elected?.id} at ${elected?.at})`);
   t.ok(servedAt !== null && servedAt >= aLeaseEnds, `it serves from ${servedAt}, after a's lease ended at ${aLeaseEnds}`);
+  const won = cluster.outcomeLog.find((o) => o.id === elected?.id && o.outcome.kind === 'elected')?.outcome;
+  t.match(won, { kind: 'elected', term: 3, cause: 'evidence' }, 'its election began on the evidence, and says so');
 });
 
 t.test('each grant reports how long ago the voter last acknowledged a primary, and the winner waits out that lease', async (t) => {
@@ -112,4 +114,9 @@ t.test('a member the primary handed over to serves at once: its primary stopped 
   t.equal(b.currentRole, 'primary', 'b won by handoff');
   t.ok(b.holdsLease(cluster.now), 'and serves in the same instant');
   t.notOk(cluster.node('a').holdsLease(cluster.now), 'a does not');
+  t.match(
+    cluster.outcomeLog.find((o) => o.id === 'b' && o.outcome.kind === 'elected')?.outcome,
+    { cause: 'handoff', durationMs: 0 },
+    'its election began with the handoff',
+  );
 });

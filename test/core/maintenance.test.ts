@@ -88,6 +88,7 @@ t.test('an operator resume on a member, with the primary dead, elects it and wri
   c.step('b', { type: 'resume', now: c.now });
   c.run(c.now + 4 * HB, stopped);
   t.same(c.primariesOf(3), ['b'], 'b stood with the resume and won');
+  t.match(c.outcomeLog.find((o) => o.id === 'b' && o.outcome.kind === 'elected')?.outcome, { cause: 'resume' }, 'and its election says the operator began it');
   t.notOk(c.node('b').config?.paused, "b's configuration of term 3 is resumed");
   t.notOk(c.node('c').config?.paused, 'and c holds it');
 });

@@ -222,7 +222,7 @@ t.test('two data members and a witness elect a primary while one data member is 
   t.same(cluster.primariesOf(2), ['a'], 'a should be primary of term 2');
   t.same(
     cluster.outcomeLog.filter((o) => o.id === 'a').map((o) => o.outcome),
-    [{ kind: 'elected', term: 2, votes: 2, needed: 2, refusals: [{ voterId: 'b', reason: null }] }],
+    [{ kind: 'elected', term: 2, votes: 2, needed: 2, refusals: [{ voterId: 'b', reason: null }], cause: 'timeout', durationMs: 0, position: pos(1, 10) }],
     'a won with its own vote and the witness vote (b, cut off, never answered)',
   );
 });
@@ -279,7 +279,7 @@ t.test('a candidate asks only voters and wins with floor(voters / 2) + 1 of them
   t.same(cluster.primariesOf(2), ['a'], 'a should win term 2 with b alone');
   t.same(
     cluster.outcomeLog.filter((o) => o.id === 'a').map((o) => o.outcome),
-    [{ kind: 'elected', term: 2, votes: 2, needed: 2, refusals: [{ voterId: 'c', reason: null }] }],
+    [{ kind: 'elected', term: 2, votes: 2, needed: 2, refusals: [{ voterId: 'c', reason: null }], cause: 'timeout', durationMs: 0, position: pos(1, 10) }],
     'two votes of three voters are a quorum (c never answered)',
   );
 });

@@ -124,8 +124,20 @@ t.test('ago, history and refusal details', async (t) => {
   t.equal(ago(null), 'never');
   t.equal(formatHistory([]), 'no term with a known primary yet\n');
   t.equal(
-    formatHistory([{ term: 3, primaryId: 'd2', at: '2026-12-02T02:00:00.000Z', reason: 'elected' }]),
-    'TERM  PRIMARY  SINCE                     LEARNT BY\n3     d2       2026-12-02T02:00:00.000Z  elected here\n',
+    formatHistory([
+      {
+        term: 3,
+        primaryId: 'd2',
+        at: '2026-12-02T02:00:00.000Z',
+        reason: 'elected',
+        election: { cause: 'evidence', durationMs: 41, position: { term: 2, lsn: 120 }, votes: 2, needed: 2 },
+      },
+      { term: 4, primaryId: 'd1', at: '2026-12-02T02:01:00.000Z', reason: 'heartbeat' },
+    ]),
+    'TERM  PRIMARY  SINCE                     LEARNT BY     WHY       TOOK   AT POSITION\n' +
+      '3     d2       2026-12-02T02:00:00.000Z  elected here  evidence  41 ms  2/120\n' +
+      '4     d1       2026-12-02T02:01:00.000Z  heartbeat\n',
+    "the winner's entry says why, how long and at what position",
   );
   t.equal(
     details({ code: 'watermark_not_covered', candidatePosition: { term: 4, lsn: 100 }, commitWatermark: { term: 4, lsn: 120 } }),
