@@ -1,6 +1,6 @@
-// etcd under the failover benchmark, with the same timings as quorumd:
+// etcd under the benchmarks, with the timings the benchmark gives it:
 // `--heartbeat-interval` and `--election-timeout` (etcd draws its randomized
-// timeout from [timeout, 2 x timeout), as quorumd does with a jitter equal to
+// timeout from [timeout, 2 x timeout), as quorumd would with a jitter equal to
 // the timeout), `--pre-vote` (quorumd's probe), client and peer ports on
 // 127.0.0.1 and data folders under the benchmark's temp folder. The leader is
 // read from the v3 JSON gateway, POST /v3/maintenance/status, on each member.
