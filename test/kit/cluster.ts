@@ -381,6 +381,7 @@ export class ProcessCluster {
       stdio: ['ignore', this.opts.inheritOutput ? 'inherit' : 'pipe', this.opts.inheritOutput ? 'inherit' : 'pipe'],
     });
     keepOutput(child, n.output);
+    reapOnExit(child);
     n.child = child;
     child.on('exit', () => {
       if (n.child === child) n.child = null;
@@ -604,4 +605,33 @@ export function freePort(): Promise<number> {
       srv.close(() => res(port));
     });
   });
+}
+
+/** The node processes this test process started that still run. */
+const running = new Set<ChildProcess>();
+let reaping = false;
+
+/**
+ * reapOnExit makes sure no node outlives the test process that started it,
+ * even when a test never reaches its teardown: on exit, and on a SIGTERM or
+ * SIGINT no one else handles (tap's timeout for a test file sends SIGTERM),
+ * every node still running gets SIGKILL. A process with handlers of its own
+ * (the benchmarks clean up on signals) keeps them; the exit hook still runs.
+ */
+function reapOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (reaping) return;
+  reaping = true;
+  const killAll = () => {
+    for (const c of running) c.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    if (process.listenerCount(signal) > 0) continue;
+    process.once(signal, () => {
+      killAll();
+      process.kill(process.pid, signal);
+    });
+  }
 }
