@@ -717,14 +717,11 @@ export class Node {
     if (this.role !== 'follower' || this.primaryId !== primaryId || this.goneAt !== null) return;
     this.goneAt = now;
     // Every follower sees the evidence within a few milliseconds of the others.
-    // The heir the primary named stands after a third of a heartbeat interval,
-    // time for the voters to see the evidence too; the others wait two to three
-    // intervals, time for the heir to win, so they do not split the vote.
-    const hb = this.timings.heartbeatMs;
-    let delay = this.random.nextInt(hb);
-    if (this.heir === this.id) delay = Math.floor(hb / 3);
-    else if (this.heir) delay += 2 * hb;
-    this.electionDeadline = Math.min(this.electionDeadline, now + delay);
+    // The heir the primary named stands after a third of a heartbeat interval
+    // and retries within one until its voters' loyalty (a lease) runs out; the
+    // others hold back until a lease and two intervals have passed, time for
+    // the heir to win, so they do not split the vote.
+    this.electionDeadline = Math.min(this.electionDeadline, now + this.evidenceDelay(true));
   }
 
   /** resume: an operator resumes failover on a node that hears no primary; it stands now. */
@@ -1173,16 +1170,29 @@ export class Node {
 
   /**
    * resetElectionTimer draws the next election timeout. Right after evidence
-   * that the primary's process is gone, a failed attempt (a voter that had not
-   * seen the evidence yet still refused with primary_alive) is retried within
-   * a heartbeat interval by the heir and within two by the others, instead of
-   * a whole timeout.
+   * that the primary's port refused us, a failed attempt (voters still loyal
+   * to the primary they heard refuse with primary_alive) is retried soon
+   * instead of after a whole timeout: see evidenceDelay.
    */
   private resetElectionTimer(now: number): void {
-    const hb = this.timings.heartbeatMs;
     const quick = this.goneAt !== null && now - this.goneAt < this.timings.electionTimeoutMs;
-    const wait = quick ? (this.heir === this.id ? 0 : hb) + this.random.nextInt(hb) : this.randomTimeout();
-    this.electionDeadline = now + wait;
+    this.electionDeadline = now + (quick ? this.evidenceDelay(false) : this.randomTimeout());
+  }
+
+  /**
+   * evidenceDelay: how long to wait before the first attempt after evidence,
+   * or the next. The heir stands after a third of a heartbeat interval and
+   * retries within one; with an heir named, the others wait a lease and two
+   * intervals, by when the heir has won unless it is gone too (before the
+   * lease ends its voters refuse everyone); with none named, everyone stands
+   * within an interval and retries within two.
+   */
+  private evidenceDelay(first: boolean): number {
+    const hb = this.timings.heartbeatMs;
+    const jitter = this.random.nextInt(hb);
+    if (this.heir === this.id) return first ? Math.floor(hb / 3) : jitter;
+    if (this.heir) return this.timings.leaseMs + 2 * hb + jitter;
+    return first ? jitter : hb + jitter;
   }
 
   private randomTimeout(): number {

@@ -20,7 +20,7 @@ function firstProbeAt(id: string, heir: string | undefined, seed: number): numbe
   const node = makeNode(id, MS, { term: 2, position: pos(2, 10), seed });
   deliver(node, 1000, heirHeartbeat(heir));
   checkedStep(node, { type: 'primary_unreachable', now: 1010, primaryId: 'a' });
-  for (let now = 1010; now < 1010 + TIMINGS.electionTimeoutMs; now++) {
+  for (let now = 1010; now < 1010 + TIMINGS.electionTimeoutMs + TIMINGS.electionJitterMs; now++) {
     if (sends(checkedStep(node, { type: 'tick', now }), 'vote_request').length > 0) return now - 1010;
   }
   return Infinity;
@@ -93,14 +93,17 @@ t.test('a primary names as heir the electable follower with the highest position
   t.ok(round.length > 0 && round.every((s) => s.message.heir === 'b'), 'a silent member is no heir: b is next');
 });
 
-t.test('on evidence that the primary is gone, the heir stands first and the others hold back two heartbeat intervals', async (t) => {
+t.test('on evidence that the primary is gone, the heir stands first and the others hold back past the loyalty', async (t) => {
   // Proves the stagger, over many seeds: the heir probes a third of a
-  // heartbeat interval after the evidence, every other follower at least two
-  // intervals after it, and without an heir everyone within one interval.
+  // heartbeat interval after the evidence; every other follower holds back
+  // until a lease and one to three intervals have passed (its own timeout, if
+  // that comes first), by when the heir has won, since the voters refuse
+  // everyone until their loyalty of a lease runs out; without an heir,
+  // everyone within one interval.
   for (let seed = 1; seed <= 50; seed++) {
     t.equal(firstProbeAt('b', 'b', seed), Math.floor(HB / 3), `seed ${seed}: the heir probes after a third of an interval`);
     const other = firstProbeAt('c', 'b', seed);
-    t.ok(other >= 2 * HB && other < 3 * HB, `seed ${seed}: a non-heir waits [2, 3) intervals (${other} ms)`);
+    t.ok(other >= TIMINGS.leaseMs + HB && other < TIMINGS.leaseMs + 3 * HB, `seed ${seed}: a non-heir waits past a lease and an interval (${other} ms)`);
     const none = firstProbeAt('c', undefined, seed);
     t.ok(none >= 0 && none < HB, `seed ${seed}: with no heir named, within one interval (${none} ms)`);
   }
