@@ -62,8 +62,8 @@ t.test(
       envFor: (id) => ({
         QUORUMD_ON_ROLE_CHANGE: `echo "$QUORUMD_ROLE $QUORUMD_TERM $QUORUMD_PRIMARY_ID $QUORUMD_PRIMARY_URL" >> ${join(dir, id)}.log`,
         QUORUMD_ON_ROLE_CHANGE_URL: hookUrl,
-        // The store's preparation takes 400 ms; it writes when it ends, in ms since the epoch.
-        QUORUMD_PRE_PROMOTE: `sleep 0.4; node -e 'process.stdout.write(String(Date.now()))' > ${join(dir, id)}.prepared`,
+        // The store's preparation takes 400 ms; it appends when it ends, in ms since the epoch.
+        QUORUMD_PRE_PROMOTE: `sleep 0.4; node -e 'process.stdout.write(Date.now() + "\\n")' >> ${join(dir, id)}.prepared`,
       }),
     });
     // Watch /primary on every node from the start: the first 200 must come after the preparation ended.
@@ -79,8 +79,9 @@ t.test(
     })();
     const first = await awaitAgreement(cluster, running(cluster));
     await watching;
-    const prepared = Number(readFileSync(join(dir, `${first.primaryId}.prepared`), 'utf8'));
-    t.equal(firstPrimary!.id, first.primaryId, 'the primary answered first');
+    // The first node to answer 200 (the agreed primary, or one a busy start elected before it) had prepared by then.
+    const file = join(dir, `${firstPrimary!.id}.prepared`);
+    const prepared = existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : Number.POSITIVE_INFINITY;
     t.ok(firstPrimary!.at >= prepared, `GET /primary answered 200 at ${firstPrimary!.at}, after the pre-promote command ended at ${prepared}`);
 
     const primaryUrl = cluster.node(first.primaryId).url;
@@ -89,24 +90,27 @@ t.test(
       await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes(`follower ${first.term} ${first.primaryId}`), 5000, `${id}'s hook to run`);
       t.match(readFileSync(file, 'utf8'), `follower ${first.term} ${first.primaryId} ${primaryUrl}`, `${id}'s hook got the new primary and its url`);
     }
-    await waitFor(() => events.length >= 3, 5000, 'the webhook to get an event from each node');
+    // A start on a busy machine may hold an election or two before this one: the events of the agreed term are judged.
+    const ofTerm = (e: (typeof events)[number]) => e.term === first.term && e.primaryId === first.primaryId;
+    await waitFor(() => events.filter(ofTerm).length >= 3, 5000, 'the webhook to get an event from each node');
     t.same(
-      events.filter((e) => e.role === 'primary').map((e) => [e.nodeId, e.term]),
-      [[first.primaryId, first.term]],
+      events.filter((e) => ofTerm(e) && e.role === 'primary').map((e) => e.nodeId),
+      [first.primaryId],
       'the webhook got the promotion',
     );
     t.same(
       events
-        .filter((e) => e.role === 'follower')
-        .map((e) => [e.primaryId, e.primaryUrl])
+        .filter((e) => ofTerm(e) && e.role === 'follower')
+        .map((e) => [e.nodeId, e.primaryUrl])
         .sort(),
-      [
-        [first.primaryId, primaryUrl],
-        [first.primaryId, primaryUrl],
-      ],
-      'and each follower told of the new primary',
+      running(cluster)
+        .filter((id) => id !== first.primaryId)
+        .map((id) => [id, primaryUrl])
+        .sort(),
+      'and each follower told of the new primary, with its url, once',
     );
     const metrics = await (await fetch(`${primaryUrl}/metrics`)).text();
-    t.match(metrics, /quorumd_hook_runs_total\{hook="pre-promote",result="ok"\} 1/, 'the pre-promote run is counted');
+    const runs = Number(/quorumd_hook_runs_total\{hook="pre-promote",result="ok"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    t.ok(runs >= 1, `the pre-promote runs are counted (${runs})`);
   },
 );
