@@ -2,8 +2,11 @@
 // failover through a follower, a killed primary then causes no election (and a
 // restarted member still holds the pause), a resume on a member with no
 // primary elects one and lifts the pause, and the next kill fails over again.
+// Failover priority: a switchover picks the higher priority, and a member of
+// priority 0 never leads.
 
 import t from 'tap';
+import { request } from 'undici';
 import type { StatusView } from '../../src/runtime/service.js';
 import { waitFor } from '../kit/cluster.js';
 import { ELECTION_BOUND_MS, TEST_TIMINGS, awaitAgreement, playAgents, shape, startCluster, waitReady } from './harness.js';
@@ -68,4 +71,53 @@ t.test('pause, a kill that causes no election, resume, a kill that does', async 
     (a) => a.term > second.term,
   );
   t.not(third.primaryId, second.primaryId, `after the resume, a kill elects ${third.primaryId} in term ${third.term}`);
+});
+
+t.test('failover priority on real processes: a switchover picks the higher priority, and priority 0 never becomes primary', async (t) => {
+  const ids = ['d1', 'd2', 'd3', 'd4'];
+  const cluster = await startCluster(t, shape(4), { perMemberCredentials: true });
+  playAgents(t, cluster);
+  const first = await waitReady(cluster, ids);
+  const [never, preferred] = ids.filter((id) => id !== first.primaryId) as [string, string];
+  for (const [id, priority] of [
+    [never, 0],
+    [preferred, 5],
+  ] as const) {
+    const put = await cluster.putMember(first.primaryId, id, { url: cluster.node(id).url, kind: 'data', priority });
+    t.equal(put.status, 200, `${id} gets priority ${priority}`);
+    await waitReady(cluster, ids);
+  }
+  const view = (
+    await cluster.get<{ members: Array<{ id: string; electable: boolean; notElectableBecause?: string | null }> }>(first.primaryId, '/cluster', 2_000)
+  )?.body;
+  t.match(
+    view?.members.find((m) => m.id === never),
+    { electable: false, notElectableBecause: /priority is 0/ },
+    `GET /cluster says ${never} never stands`,
+  );
+
+  // A switchover with no target picks the member of higher priority.
+  const res = await request(`${cluster.node(first.primaryId).url}/switchover`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...cluster.authHeader('operator') },
+    body: '{}',
+    signal: AbortSignal.timeout(15_000),
+  });
+  const answer = (await res.body.json()) as { status?: string; target?: string };
+  t.match(answer, { target: preferred }, `the switchover picked ${preferred} (priority 5)`);
+  const second = await awaitAgreement(cluster, ids, (a) => a.primaryId === preferred);
+
+  // Kill the primaries one after another: the priority-0 member is never elected.
+  await cluster.kill(second.primaryId);
+  const third = await awaitAgreement(
+    cluster,
+    ids.filter((id) => id !== second.primaryId),
+    (a) => a.term > second.term,
+  );
+  t.not(third.primaryId, never, `after a kill, ${third.primaryId} leads, not ${never}`);
+  const history = await cluster.get<Array<{ term: number; primaryId: string }>>(never, '/history', 2_000);
+  t.notOk(
+    history?.body.some((h) => h.primaryId === never),
+    `${never} led no term`,
+  );
 });
