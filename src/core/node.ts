@@ -785,6 +785,7 @@ export class Node {
     p.serving = true;
     this.out.push({ type: 'serving', term: this.hard.term });
     this.maybeAdvanceWatermark();
+    this.maybeAnnounceTarget(now);
   }
 
   private tickPrimary(now: number): void {
@@ -950,7 +951,8 @@ export class Node {
       chosen = ranked[0]?.member;
       if (!chosen) return this.refuseSwitchover('no electable member has answered a heartbeat recently');
     }
-    p.switchover = { target: chosen.id, deadline: now + this.timings.electionTimeoutMs, announcedRound: null };
+    // A primary still waiting out older leases hands over only once it serves, so its bound starts then.
+    p.switchover = { target: chosen.id, deadline: Math.max(now, p.servesFrom) + this.timings.electionTimeoutMs, announcedRound: null };
     this.out.push({ type: 'switchover_answer', answer: { status: 'started', target: chosen.id } });
     this.maybeAnnounceTarget(now);
   }
@@ -959,10 +961,15 @@ export class Node {
     this.out.push({ type: 'switchover_answer', answer: { status: 'refused', reason } });
   }
 
-  /** Once the target holds everything the primary holds, name it to every member. */
+  /**
+   * Once the primary serves and the target holds everything the primary
+   * holds, name it to every member. Not before it serves: the target of a
+   * handoff waits for no older lease, because the primary that hands over
+   * waited them all out, and one that has not served yet has not.
+   */
   private maybeAnnounceTarget(now: number): void {
     const h = this.primary?.switchover;
-    if (!h || h.announcedRound !== null) return;
+    if (!h || h.announcedRound !== null || !this.primary?.serving) return;
     const targetPos = this.contacts.get(h.target)?.position;
     if (!targetPos || !this.position || comparePositions(targetPos, this.position) < 0) return;
     h.announcedRound = this.roundSeq + 1;

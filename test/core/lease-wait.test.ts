@@ -120,3 +120,41 @@ t.test('a member the primary handed over to serves at once: its primary stopped 
     'its election began with the handoff',
   );
 });
+
+// Found by the simulator (seed 525038 with membership changes): a primary
+// elected behind a cut, still waiting out the cut-off primary's lease, took a
+// switchover and handed over at once; its target, elected by handoff, served
+// at once while the old lease still ran. A primary now hands over only once
+// it serves.
+t.test('a primary still waiting out an older lease hands over only once it serves', async (t) => {
+  const cluster = primaryA();
+  const heardAt = cluster.now;
+  const ids = ['a', 'b', 'c'];
+  cluster.cut = (from, to) => from === 'a' || to === 'a';
+  const standAt = heardAt + TIMINGS.leaseMs + 7;
+  cluster.step('b', { type: 'primary_unreachable', now: standAt, primaryId: 'a' });
+  cluster.tick('b', cluster.node('b').nextTimer);
+  cluster.deliver((e) => e.to !== 'a');
+  const b = cluster.node('b');
+  t.equal(b.currentRole, 'primary', 'b won term 3 with c');
+  t.notOk(b.holdsLease(cluster.now), 'and waits out the lease a may still hold');
+  const answers = cluster.step('b', { type: 'switchover', now: cluster.now, target: 'c' });
+  t.match(answers, [{ type: 'switchover_answer', answer: { status: 'started', target: 'c' } }], 'the switchover is taken');
+  const servesAt = b.nextTimer;
+  let handoffAt: number | null = null;
+  let servedAt: number | null = null;
+  for (let now = cluster.now; now < servesAt + 3 * TIMINGS.electionTimeoutMs && servedAt === null; now++) {
+    cluster.run(now);
+    if (handoffAt === null && cluster.sentLog.some((e) => e.message.type === 'handoff')) handoffAt = now;
+    const held = holders(cluster, ids, now);
+    t.ok(held.length <= 1, `at most one lease at ${now}: ${held.join(', ') || 'none'}`);
+    if (cluster.node('c').holdsLease(now)) servedAt = now;
+  }
+  t.ok(handoffAt !== null && handoffAt >= servesAt, `b sent the handoff at ${handoffAt}, once it served from ${servesAt}`);
+  t.ok(servedAt !== null, `c serves from ${servedAt}`);
+  t.match(
+    cluster.outcomeLog.filter((o) => o.id === 'c' && o.outcome.kind === 'elected').map((o) => o.outcome),
+    [{ term: 4, cause: 'handoff' }],
+    'c won term 4 by the handoff',
+  );
+});

@@ -86,7 +86,7 @@ export function main(argv: readonly string[], log: (line: string) => void = cons
   const faults = { ...(args.members ? { member_change: MEMBER_CHANGE_WEIGHT } : {}), ...off };
   const opts = { shapes, heal: args.heal, mismatch: args.mismatch, faults };
   if (args.seed !== null) {
-    const r = runSeed({ seed: args.seed, ...opts });
+    const r = runSeed({ seed: args.seed, ...opts, traceLimit: Math.max(args.trace, 60) });
     log(formatFailure(r, args.trace, null));
     log(summaryLine(r));
     return r.violations.length === 0 ? 0 : 1;
