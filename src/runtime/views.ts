@@ -56,6 +56,27 @@ export function statusView(
   };
 }
 
+/** configured: a member as the configuration has it, the way every view shows it. */
+function configured(member: Member) {
+  return {
+    id: member.id,
+    url: member.url,
+    kind: member.kind,
+    state: member.state,
+    autoPromote: member.autoPromote ?? true,
+    priority: priorityOf(member),
+    voter: isVoter(member),
+  };
+}
+
+/** seenOf: what this node last heard of a member (itself: now, at its own position). */
+function seenOf(node: Node, member: Member, now: number) {
+  const isSelf = member.id === node.id;
+  if (isSelf) return { isSelf, position: node.logPosition, lastContactAgoMs: 0 };
+  const contact = node.contactOf(member.id);
+  return { isSelf, position: contact?.position ?? null, lastContactAgoMs: contact ? Math.round(now - contact.lastContactAt) : null };
+}
+
 /**
  * membersView: what this node knows of each member. `answersAs` holds the
  * members whose url last answered in another member's name.
@@ -75,28 +96,21 @@ export function membersView(node: Node, now: number, answersAs: ReadonlyMap<stri
     voters: voterCount,
     watermarkHolders: watermarkHolders(voterCount),
     members: members.map((member) => {
-      const contact = node.contactOf(member.id);
-      const isSelf = member.id === node.id;
-      const role: Role | 'unknown' = isSelf
+      const seen = seenOf(node, member, now);
+      const role: Role | 'unknown' = seen.isSelf
         ? node.currentRole
         : member.id === primaryId
           ? 'primary'
-          : primaryId === node.id && contact
+          : primaryId === node.id && seen.lastContactAgoMs !== null
             ? 'follower'
             : 'unknown';
       return {
-        id: member.id,
-        url: member.url,
-        kind: member.kind,
-        state: member.state,
-        autoPromote: member.autoPromote ?? true,
-        priority: priorityOf(member),
-        voter: isVoter(member),
+        ...configured(member),
         electable: isElectable(member),
         role,
-        position: isSelf ? node.logPosition : (contact?.position ?? null),
-        lastContactAgoMs: isSelf ? 0 : contact ? Math.round(now - contact.lastContactAt) : null,
-        answersAs: isSelf ? null : (answersAs.get(member.id) ?? null),
+        position: seen.position,
+        lastContactAgoMs: seen.lastContactAgoMs,
+        answersAs: seen.isSelf ? null : (answersAs.get(member.id) ?? null),
       };
     }),
   };
@@ -130,26 +144,17 @@ export function clusterView(node: Node, now: number, answersAs: ReadonlyMap<stri
     quorum: quorumSize(voterCount),
     voters: voterCount,
     members: node.members.map((member) => {
-      const isSelf = member.id === node.id;
-      const contact = isSelf ? undefined : node.contactOf(member.id);
-      const agoMs = isSelf ? 0 : contact ? Math.round(now - contact.lastContactAt) : null;
-      const heard = isSelf || (agoMs !== null && agoMs < window);
-      const position = isSelf ? node.logPosition : (contact?.position ?? null);
+      const { isSelf, position, lastContactAgoMs } = seenOf(node, member, now);
+      const heard = lastContactAgoMs !== null && lastContactAgoMs < window;
       const role: Role | 'unknown' = isSelf ? node.currentRole : member.id === primaryId ? 'primary' : isPrimary && heard ? 'follower' : 'unknown';
       const notElectableBecause = isSelf ? ownElectability(node) : whyNotElectable(member, position, hard.commitWatermark, heard);
       return {
-        id: member.id,
-        url: member.url,
-        kind: member.kind,
-        state: member.state,
-        autoPromote: member.autoPromote ?? true,
-        priority: priorityOf(member),
-        voter: isVoter(member),
+        ...configured(member),
         role,
         term: heard ? hard.term : null,
         position,
         lag: lagBehind(position, hard.commitWatermark),
-        lastContactAgoMs: agoMs,
+        lastContactAgoMs,
         electable: notElectableBecause === null,
         notElectableBecause,
         answersAs: isSelf ? null : (answersAs.get(member.id) ?? null),
