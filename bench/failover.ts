@@ -33,6 +33,7 @@ import { cleanupNow, installCleanup, trackFolder } from './lib/cleanup.js';
 import { EtcdSystem, etcdVersion } from './lib/etcd-system.js';
 import { QuorumdSystem } from './lib/quorumd-system.js';
 import { fmtMiB, fmtMs, fmtRatio, ratio, row, rssKiB, sleep, summarize, type Summary } from './lib/stats.js';
+import { ETCD_TIMING_OPTIONS, TIMING_OPTIONS, etcdTimings, intOption, quorumdTimings } from './lib/options.js';
 import type { BenchTimings, Leader, SystemName, SystemUnderTest } from './lib/system.js';
 
 const FAULTS = ['sigkill', 'sigstop', 'partition', 'sigterm'] as const;
@@ -78,13 +79,8 @@ function parseOptions(argv: string[]): Options {
       json: { type: 'boolean' },
       'no-etcd': { type: 'boolean' },
       'poll-ms': { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      'lease-ms': { type: 'string' },
-      'election-timeout-ms': { type: 'string' },
-      'election-jitter-ms': { type: 'string' },
-      'fast-failover': { type: 'string' },
-      'etcd-heartbeat-ms': { type: 'string' },
-      'etcd-election-timeout-ms': { type: 'string' },
+      ...TIMING_OPTIONS,
+      ...ETCD_TIMING_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -92,12 +88,7 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const int = (text: string | undefined, fallback: number, what: string, min: number): number => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) fail(`${what} must be a whole number of at least ${min}; got ${JSON.stringify(text)}`);
-    return n;
-  };
+  const int = intOption(fail);
   const members = (values.members ?? '3,5,7,9').split(',').map((m) => int(m.trim(), 0, '--members', 1));
   const faults = (values.faults ?? FAULTS.join(',')).split(',').map((f) => f.trim().toLowerCase());
   for (const f of faults)
@@ -109,28 +100,9 @@ function parseOptions(argv: string[]): Options {
     faults: FAULTS.filter((f) => faults.includes(f)),
     json: values.json ?? false,
     etcd: !(values['no-etcd'] ?? false),
-    timings: {
-      heartbeatMs: int(values['heartbeat-ms'], DEFAULT_TIMINGS.heartbeatMs, '--heartbeat-ms', 1),
-      leaseMs: int(values['lease-ms'], DEFAULT_TIMINGS.leaseMs, '--lease-ms', 2),
-      electionTimeoutMs: int(values['election-timeout-ms'], DEFAULT_TIMINGS.electionTimeoutMs, '--election-timeout-ms', 2),
-      electionJitterMs: int(values['election-jitter-ms'], DEFAULT_TIMINGS.electionJitterMs, '--election-jitter-ms', 0),
-      ...(values['fast-failover'] === undefined ? {} : { fastFailover: onOff(values['fast-failover']) }),
-    },
-    etcdTimings: etcdTimings(
-      int(values['etcd-heartbeat-ms'], 30, '--etcd-heartbeat-ms', 1),
-      int(values['etcd-election-timeout-ms'], 150, '--etcd-election-timeout-ms', 2),
-    ),
+    timings: quorumdTimings(values, int, fail),
+    etcdTimings: etcdTimings(values, int),
   };
-}
-
-/** etcd's timings: its jitter always equals its timeout, and it has no lease or fast failover to set. */
-function etcdTimings(heartbeatMs: number, electionTimeoutMs: number): BenchTimings {
-  return { heartbeatMs, leaseMs: electionTimeoutMs, electionTimeoutMs, electionJitterMs: electionTimeoutMs };
-}
-
-function onOff(text: string): boolean {
-  if (text !== 'on' && text !== 'off') fail(`--fast-failover must be on or off; got ${JSON.stringify(text)}`);
-  return text === 'on';
 }
 
 function fail(message: string): never {

@@ -30,6 +30,7 @@ import { cleanupNow, installCleanup, trackFolder } from './lib/cleanup.js';
 import { EtcdSystem, etcdVersion } from './lib/etcd-system.js';
 import { QuorumdSystem } from './lib/quorumd-system.js';
 import { row, sleep } from './lib/stats.js';
+import { ETCD_TIMING_OPTIONS, TIMING_OPTIONS, etcdTimings, intOption, quorumdTimings } from './lib/options.js';
 import type { BenchTimings, SystemName, SystemUnderTest } from './lib/system.js';
 
 const USAGE = `Usage: npm run bench:flap -- [options]
@@ -40,6 +41,7 @@ const USAGE = `Usage: npm run bench:flap -- [options]
   --lease-ms N               quorumd (default: the product's, ${DEFAULT_TIMINGS.leaseMs})
   --election-timeout-ms N    quorumd (default: the product's, ${DEFAULT_TIMINGS.electionTimeoutMs})
   --election-jitter-ms N     quorumd (default: the product's, ${DEFAULT_TIMINGS.electionJitterMs})
+  --fast-failover on|off     quorumd's QUORUMD_FAST_FAILOVER (default: the product's)
   --etcd-heartbeat-ms N      (default 30)
   --etcd-election-timeout-ms N  (default 150)
   --report-ms N              how often quorumd's agent reports each node's position (default 100; 0 for none)
@@ -65,12 +67,8 @@ function parseOptions(argv: string[]): Options {
     options: {
       seconds: { type: 'string' },
       'cpu-millis': { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      'lease-ms': { type: 'string' },
-      'election-timeout-ms': { type: 'string' },
-      'election-jitter-ms': { type: 'string' },
-      'etcd-heartbeat-ms': { type: 'string' },
-      'etcd-election-timeout-ms': { type: 'string' },
+      ...TIMING_OPTIONS,
+      ...ETCD_TIMING_OPTIONS,
       'report-ms': { type: 'string' },
       'poll-ms': { type: 'string' },
       'no-etcd': { type: 'boolean' },
@@ -82,29 +80,12 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const int = (text: string | undefined, fallback: number, what: string, min: number): number => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) fail(`${what} must be a whole number of at least ${min}; got ${JSON.stringify(text)}`, 2);
-    return n;
-  };
-  const etcdTimeout = int(values['etcd-election-timeout-ms'], 150, '--etcd-election-timeout-ms', 2);
+  const int = intOption((message) => fail(message, 2));
   return {
     seconds: int(values.seconds, 300, '--seconds', 1),
     millicores: int(values['cpu-millis'], 100, '--cpu-millis', 1),
-    quorumd: {
-      heartbeatMs: int(values['heartbeat-ms'], DEFAULT_TIMINGS.heartbeatMs, '--heartbeat-ms', 1),
-      leaseMs: int(values['lease-ms'], DEFAULT_TIMINGS.leaseMs, '--lease-ms', 1),
-      electionTimeoutMs: int(values['election-timeout-ms'], DEFAULT_TIMINGS.electionTimeoutMs, '--election-timeout-ms', 2),
-      electionJitterMs: int(values['election-jitter-ms'], DEFAULT_TIMINGS.electionJitterMs, '--election-jitter-ms', 0),
-    },
-    etcd: {
-      heartbeatMs: int(values['etcd-heartbeat-ms'], 30, '--etcd-heartbeat-ms', 1),
-      // etcd has no lease of its own to set: the field is quorumd's only.
-      leaseMs: 0,
-      electionTimeoutMs: etcdTimeout,
-      electionJitterMs: etcdTimeout,
-    },
+    quorumd: quorumdTimings(values, int, (message) => fail(message, 2)),
+    etcd: etcdTimings(values, int),
     reportMs: int(values['report-ms'], 100, '--report-ms', 0),
     pollMs: int(values['poll-ms'], 1000, '--poll-ms', 10),
     withEtcd: !(values['no-etcd'] ?? false),

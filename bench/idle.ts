@@ -24,6 +24,7 @@ import { EtcdSystem, etcdVersion } from './lib/etcd-system.js';
 import { CLOCK_TICKS, ProcessWindow } from './lib/proc.js';
 import { QuorumdSystem } from './lib/quorumd-system.js';
 import { fmtMiB, fmtRatio, ratio, row, sleep } from './lib/stats.js';
+import { TIMING_OPTIONS, intOption, quorumdTimings } from './lib/options.js';
 import type { BenchTimings, SystemName, SystemUnderTest } from './lib/system.js';
 
 const USAGE = `Usage: npm run bench:idle -- [options]
@@ -58,11 +59,7 @@ function parseOptions(argv: string[]): Options {
       seconds: { type: 'string' },
       'warmup-s': { type: 'string' },
       'report-ms': { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      'lease-ms': { type: 'string' },
-      'election-timeout-ms': { type: 'string' },
-      'election-jitter-ms': { type: 'string' },
-      'fast-failover': { type: 'string' },
+      ...TIMING_OPTIONS,
       'no-etcd': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
       json: { type: 'boolean' },
@@ -73,33 +70,16 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const int = (text: string | undefined, fallback: number, what: string, min: number): number => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) fail(`${what} must be a whole number of at least ${min}; got ${JSON.stringify(text)}`);
-    return n;
-  };
+  const int = intOption(fail);
   return {
     seconds: int(values.seconds, 20, '--seconds', 1),
     warmupS: int(values['warmup-s'], 5, '--warmup-s', 0),
     reportMs: int(values['report-ms'], 100, '--report-ms', 0),
-    timings: {
-      heartbeatMs: int(values['heartbeat-ms'], DEFAULT_TIMINGS.heartbeatMs, '--heartbeat-ms', 1),
-      leaseMs: int(values['lease-ms'], DEFAULT_TIMINGS.leaseMs, '--lease-ms', 1),
-      electionTimeoutMs: int(values['election-timeout-ms'], DEFAULT_TIMINGS.electionTimeoutMs, '--election-timeout-ms', 2),
-      electionJitterMs: int(values['election-jitter-ms'], DEFAULT_TIMINGS.electionJitterMs, '--election-jitter-ms', 0),
-      ...fastFailover(values['fast-failover']),
-    },
+    timings: quorumdTimings(values, int, fail),
     etcd: !(values['no-etcd'] ?? false),
     cpuProf: values['cpu-prof'] === undefined ? null : resolve(values['cpu-prof']),
     json: values.json ?? false,
   };
-}
-
-function fastFailover(text: string | undefined): { fastFailover?: boolean } {
-  if (text === undefined) return {};
-  if (text !== 'on' && text !== 'off') fail(`--fast-failover must be on or off; got ${JSON.stringify(text)}`);
-  return { fastFailover: text === 'on' };
 }
 
 function fail(message: string): never {
