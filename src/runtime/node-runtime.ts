@@ -22,7 +22,6 @@ import {
   type ElectionOutcome,
   type HardState,
   type Message,
-  type Role,
 } from '../core/index.js';
 import { configDifferences } from './bootstrap.js';
 import { ApiError } from '../errors.js';
@@ -106,7 +105,6 @@ export class NodeRuntime implements QuorumService {
   private stopped = false;
   private switchoverWaiters: Array<(r: SwitchoverOutcome) => void> = [];
   private pendingSwitchover: { readonly target: string; readonly fromTerm: number } | null = null;
-  private lastRole: Role = 'follower';
   private readonly differences: string[];
   private changeWaiters: Array<{ version: number; resolve: (r: MembershipChange) => void; reject: (err: Error) => void }> = [];
   /** The members whose url last answered as another member, and the id it answered as. */
@@ -613,11 +611,10 @@ export class NodeRuntime implements QuorumService {
         : undefined;
       this.terms.record(term, primaryId, primaryId === this.id ? 'elected' : 'heartbeat', new Date(), election);
     }
-    const wasPrimary = this.lastRole === 'primary';
-    this.lastRole = role;
     // Promotion runs the hooks once the primary serves (onServing); demotion
-    // at once; a follower, on each new primary it hears, with its url.
-    if (wasPrimary && role !== 'primary') this.announce('follower', term, primaryId);
+    // at once, if the hooks were told it serves; a follower, on each new
+    // primary it hears, with its url.
+    if (this.announced.primaryId === this.id && role !== 'primary') this.announce('follower', term, primaryId);
     else if (role === 'follower' && primaryId !== null && (primaryId !== this.announced.primaryId || term !== this.announced.term)) {
       this.announce('follower', term, primaryId);
     }
