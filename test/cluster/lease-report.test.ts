@@ -1,0 +1,85 @@
+// The lease reaches the data store on real processes: the agent's position
+// report (PUT /log) on the primary returns leaseUntil, an instant on the
+// agent's own monotonic clock. When quorumd hangs (SIGSTOP), the store that
+// stops serving at the last leaseUntil it was given has stopped before any
+// successor serves. The test process plays the agent, on the same machine
+// clock as the nodes.
+
+import { performance } from 'node:perf_hooks';
+import t from 'tap';
+import { request } from 'undici';
+import { type ProcessCluster, waitFor } from '../kit/cluster.js';
+import { ELECTION_BOUND_MS, TEST_TIMINGS, awaitAgreement, running, shape, startCluster } from './harness.js';
+
+/** report plays the agent once: its position and clock reading; the reply's leaseUntil, or undefined if no reply came. */
+async function report(cluster: ProcessCluster, id: string): Promise<number | null | undefined> {
+  try {
+    const res = await request(`${cluster.node(id).url}/log`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...cluster.authHeader('agent') },
+      body: JSON.stringify({ term: 0, lsn: 0, agentClockMs: Math.floor(performance.now()) }),
+      signal: AbortSignal.timeout(TEST_TIMINGS.heartbeatMs),
+    });
+    const body = (await res.body.json()) as { leaseUntil?: number | null };
+    return res.statusCode === 200 ? body.leaseUntil : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+t.test('PUT /log gives the primary a leaseUntil on the agent clock, followers null, and a hung primary lease ends before its successor serves', async (t) => {
+  const cluster = await startCluster(t, shape(3));
+  const first = await awaitAgreement(cluster, running(cluster));
+  const followers = running(cluster).filter((id) => id !== first.primaryId);
+
+  // On a busy machine the lease may lapse for a moment: ask until the primary gives one.
+  let readAt = 0;
+  let until: number | null | undefined;
+  await waitFor(
+    async () => {
+      readAt = performance.now();
+      until = await report(cluster, first.primaryId);
+      return typeof until === 'number';
+    },
+    ELECTION_BOUND_MS,
+    'the primary to give a leaseUntil',
+  );
+  t.ok(
+    typeof until === 'number' && until > readAt && until <= readAt + TEST_TIMINGS.leaseMs,
+    `the primary gives a leaseUntil within one lease of the reading (${until})`,
+  );
+  for (const id of followers) t.equal(await report(cluster, id), null, `${id}, a follower, gives null`);
+
+  // The agent reports as a store would, every few milliseconds, until the hung primary stops answering.
+  let lastUntil = 0;
+  let reporting = true;
+  const agent = (async () => {
+    while (reporting) {
+      const u = await report(cluster, first.primaryId);
+      if (typeof u === 'number') lastUntil = Math.max(lastUntil, u);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 4 * TEST_TIMINGS.heartbeatMs));
+  await cluster.kill(first.primaryId, 'SIGSTOP');
+  t.teardown(() => cluster.kill(first.primaryId, 'SIGCONT'));
+
+  // Poll the followers' /primary from the stop on: the end of the first 200
+  // bounds from above the moment a successor began to serve.
+  let servedBy = 0;
+  await waitFor(
+    async () => {
+      const answers = await Promise.all(followers.map((id) => cluster.get(id, '/primary', TEST_TIMINGS.electionTimeoutMs)));
+      servedBy = performance.now();
+      return answers.some((a) => a?.status === 200);
+    },
+    ELECTION_BOUND_MS,
+    'a successor to serve',
+    1,
+  );
+  reporting = false;
+  await agent;
+  t.ok(lastUntil > readAt, `the agent held a lease from the primary until ${Math.round(lastUntil)}`);
+  t.ok(servedBy >= lastUntil, `a successor served by ${Math.round(servedBy)}, after the last leaseUntil the agent was given (${Math.round(lastUntil)})`);
+  await awaitAgreement(cluster, followers, (a) => a.primaryId !== first.primaryId);
+});
