@@ -120,6 +120,8 @@ interface Switchover {
   readonly deadline: number;
   /** The heartbeat round that first named the target, once the target caught up. */
   announcedRound: number | null;
+  /** Whether a quorum, the target among it, acknowledged a round that names the target: it may be handed over. */
+  named: boolean;
 }
 
 interface PrimaryState {
@@ -129,6 +131,12 @@ interface PrimaryState {
   /** Whether it has reached servesFrom (and said so with a serving effect). */
   serving: boolean;
   leaseExpiry: number;
+  /**
+   * The end of the latest lease given to this node's data store: every
+   * answer to its position report carries the lease (src/runtime/lease-report.ts),
+   * and the store may serve until then even after the switchover began.
+   */
+  storeLeaseUntil: number;
   /** The send time of the latest round a majority acknowledged (or since): it steps down an election timeout after. */
   lastQuorumAt: number;
   nextHeartbeatAt: number;
@@ -734,6 +742,8 @@ export class Node {
   private reportPosition(now: number, position: LogPosition): void {
     this.position = position;
     if (this.role === 'primary') {
+      const lease = this.leaseExpiry!;
+      if (now < lease) this.primary!.storeLeaseUntil = Math.max(this.primary!.storeLeaseUntil, lease);
       this.maybeAdvanceWatermark();
       this.maybeAnnounceTarget(now);
     }
@@ -760,6 +770,7 @@ export class Node {
       serving: false,
       // The granted ballots were a majority acknowledging this node as of their send time.
       leaseExpiry: won.sentAt + this.timings.leaseMs,
+      storeLeaseUntil: Number.NEGATIVE_INFINITY,
       lastQuorumAt: won.sentAt,
       nextHeartbeatAt: now,
       rounds: new Map(),
@@ -791,6 +802,8 @@ export class Node {
   private tickPrimary(now: number): void {
     const p = this.primary!;
     if (p.change && now >= this.rollbackAt(p, p.change)) this.rollBack(now, p.change);
+    if (this.role !== 'primary') return;
+    this.maybeHandOff(now);
     if (this.role !== 'primary') return;
     if (p.switchover && now >= p.switchover.deadline) {
       this.out.push({ type: 'switchover_abandoned', target: p.switchover.target });
@@ -890,15 +903,27 @@ export class Node {
       p.change = null;
       this.out.push({ type: 'config_committed', config });
     }
-    // A switchover waits until a quorum, the target among it, has heard whom
-    // it names; then the primary steps down and sends the target a handoff.
+    // A switchover waits until a quorum, the target among it, has heard whom it names.
     const h = p.switchover;
     if (h && h.announcedRound !== null && round >= h.announcedRound && hb.acks.has(h.target)) {
-      this.send(h.target, { type: 'handoff', clusterId: config.clusterId, term: this.hard.term, primaryId: this.id }, this.timings.electionTimeoutMs);
-      this.handoffCandidate = h.target;
-      this.lastHeartbeatAt = now - this.timings.leaseMs;
-      this.becomeFollower(now, null, 'handoff');
+      h.named = true;
+      this.maybeHandOff(now);
     }
+  }
+
+  /**
+   * Once the target is named, and the last lease given to this node's store
+   * has ended (the target serves at once), the primary steps down and sends
+   * the target a handoff.
+   */
+  private maybeHandOff(now: number): void {
+    const p = this.primary;
+    const h = p?.switchover;
+    if (!p || !h?.named || now < p.storeLeaseUntil || this.role !== 'primary') return;
+    this.send(h.target, { type: 'handoff', clusterId: this.hard.config!.clusterId, term: this.hard.term, primaryId: this.id }, this.timings.electionTimeoutMs);
+    this.handoffCandidate = h.target;
+    this.lastHeartbeatAt = now - this.timings.leaseMs;
+    this.becomeFollower(now, null, 'handoff');
   }
 
   /**
@@ -951,8 +976,13 @@ export class Node {
       chosen = ranked[0]?.member;
       if (!chosen) return this.refuseSwitchover('no electable member has answered a heartbeat recently');
     }
-    // A primary still waiting out older leases hands over only once it serves, so its bound starts then.
-    p.switchover = { target: chosen.id, deadline: Math.max(now, p.servesFrom) + this.timings.electionTimeoutMs, announcedRound: null };
+    // A primary hands over only once it serves and its store's lease has ended, so its bound starts then.
+    p.switchover = {
+      target: chosen.id,
+      deadline: Math.max(now, p.servesFrom, p.storeLeaseUntil) + this.timings.electionTimeoutMs,
+      announcedRound: null,
+      named: false,
+    };
     this.out.push({ type: 'switchover_answer', answer: { status: 'started', target: chosen.id } });
     this.maybeAnnounceTarget(now);
   }
@@ -1221,7 +1251,7 @@ export class Node {
       const p = this.primary!;
       at = Math.min(p.nextHeartbeatAt, this.stepDownAt(p));
       if (!p.serving) at = Math.min(at, p.servesFrom);
-      if (p.switchover) at = Math.min(at, p.switchover.deadline);
+      if (p.switchover) at = Math.min(at, p.switchover.deadline, p.switchover.named ? p.storeLeaseUntil : Number.POSITIVE_INFINITY);
       if (p.change) at = Math.min(at, this.rollbackAt(p, p.change));
     }
     if (at !== this.timerAt) {

@@ -26,7 +26,7 @@ export interface Timings {
   readonly electionTimeoutMs: number;
   /** Election timeouts are drawn from [electionTimeoutMs, electionTimeoutMs + electionJitterMs). */
   readonly electionJitterMs: number;
-  /** The largest relative difference in clock rate between two nodes, e.g. 0.05. */
+  /** How far any node's clock rate may be from true time, e.g. 0.05: within [1 - d, 1 + d]. */
   readonly clockDriftBound: number;
 }
 

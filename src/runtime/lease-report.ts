@@ -20,9 +20,12 @@ export function servingLeaseMs(node: Node, now: number): number | null {
 }
 
 /**
- * agentLease puts the remaining lease on the agent's clock. The agent's clock
- * may run slower than this node's by the drift bound, so the remaining time
- * is shortened by that factor. The agent read its clock (agentClockMs) before
+ * agentLease puts the remaining lease on the agent's clock. Each clock's rate
+ * is within the drift bound d of true time, as the wait of a new primary
+ * assumes (src/core/timings.ts): the agent's clock may run slow by d while
+ * this node's runs fast by d, so the remaining time is shortened by
+ * (1 - d) / (1 + d), and the agent's lease ends, in true time, no later than
+ * this node's. The agent read its clock (agentClockMs) before
  * it sent the report, and this node measured the remaining lease once the
  * report arrived, later in real time: the request's travel time only makes
  * leaseUntil earlier than the lease's true end, which is safe. The reply's
@@ -38,7 +41,7 @@ export function agentLease(
   clockDriftBound: number,
   agentClockMs: number | undefined,
 ): Pick<PositionReply, 'leaseUntil' | 'leaseRemainingMs'> {
-  const ms = remainingMs === null ? null : Math.floor(remainingMs * (1 - clockDriftBound));
+  const ms = remainingMs === null ? null : Math.floor((remainingMs * (1 - clockDriftBound)) / (1 + clockDriftBound));
   if (agentClockMs === undefined) return { leaseRemainingMs: ms };
   // Capping at the largest count only makes the instant earlier.
   return { leaseUntil: ms === null ? null : Math.min(MAX_COUNT, agentClockMs + ms) };

@@ -1,9 +1,9 @@
 // The lease reaches the data store on real processes: the agent's position
 // report (PUT /log) on the primary returns leaseUntil, an instant on the
-// agent's own monotonic clock. When quorumd hangs (SIGSTOP), the store that
-// stops serving at the last leaseUntil it was given has stopped before any
-// successor serves. The test process plays the agent, on the same machine
-// clock as the nodes.
+// agent's own monotonic clock. When quorumd hangs (SIGSTOP), or hands over in
+// a switchover, the store that stops serving at the last leaseUntil it was
+// given has stopped before any successor serves. The test process plays the
+// agent, on the same machine clock as the nodes.
 
 import { performance } from 'node:perf_hooks';
 import t from 'tap';
@@ -25,6 +25,42 @@ async function report(cluster: ProcessCluster, id: string): Promise<number | nul
   } catch {
     return undefined;
   }
+}
+
+/** playAgent reports to `id` every few milliseconds, as a store would; stop() gives the latest leaseUntil it was given. */
+function playAgent(cluster: ProcessCluster, id: string): { stop(): Promise<number> } {
+  let lastUntil = 0;
+  let reporting = true;
+  const loop = (async () => {
+    while (reporting) {
+      const u = await report(cluster, id);
+      if (typeof u === 'number') lastUntil = Math.max(lastUntil, u);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return {
+    async stop() {
+      reporting = false;
+      await loop;
+      return lastUntil;
+    },
+  };
+}
+
+/** servedBy polls /primary on `ids` until one answers 200: the end of that poll bounds from above when it began to serve. */
+async function servedBy(cluster: ProcessCluster, ids: readonly string[]): Promise<number> {
+  let at = 0;
+  await waitFor(
+    async () => {
+      const answers = await Promise.all(ids.map((id) => cluster.get(id, '/primary', TEST_TIMINGS.electionTimeoutMs)));
+      at = performance.now();
+      return answers.some((a) => a?.status === 200);
+    },
+    ELECTION_BOUND_MS,
+    'a successor to serve',
+    1,
+  );
+  return at;
 }
 
 t.test('PUT /log gives the primary a leaseUntil on the agent clock, followers null, and a hung primary lease ends before its successor serves', async (t) => {
@@ -50,36 +86,35 @@ t.test('PUT /log gives the primary a leaseUntil on the agent clock, followers nu
   );
   for (const id of followers) t.equal(await report(cluster, id), null, `${id}, a follower, gives null`);
 
-  // The agent reports as a store would, every few milliseconds, until the hung primary stops answering.
-  let lastUntil = 0;
-  let reporting = true;
-  const agent = (async () => {
-    while (reporting) {
-      const u = await report(cluster, first.primaryId);
-      if (typeof u === 'number') lastUntil = Math.max(lastUntil, u);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
+  // The agent reports as a store would until the hung primary stops answering.
+  const agent = playAgent(cluster, first.primaryId);
   await new Promise((r) => setTimeout(r, 4 * TEST_TIMINGS.heartbeatMs));
   await cluster.kill(first.primaryId, 'SIGSTOP');
   t.teardown(() => cluster.kill(first.primaryId, 'SIGCONT'));
-
-  // Poll the followers' /primary from the stop on: the end of the first 200
-  // bounds from above the moment a successor began to serve.
-  let servedBy = 0;
-  await waitFor(
-    async () => {
-      const answers = await Promise.all(followers.map((id) => cluster.get(id, '/primary', TEST_TIMINGS.electionTimeoutMs)));
-      servedBy = performance.now();
-      return answers.some((a) => a?.status === 200);
-    },
-    ELECTION_BOUND_MS,
-    'a successor to serve',
-    1,
-  );
-  reporting = false;
-  await agent;
+  const served = await servedBy(cluster, followers);
+  const lastUntil = await agent.stop();
   t.ok(lastUntil > readAt, `the agent held a lease from the primary until ${Math.round(lastUntil)}`);
-  t.ok(servedBy >= lastUntil, `a successor served by ${Math.round(servedBy)}, after the last leaseUntil the agent was given (${Math.round(lastUntil)})`);
+  t.ok(served >= lastUntil, `a successor served by ${Math.round(served)}, after the last leaseUntil the agent was given (${Math.round(lastUntil)})`);
   await awaitAgreement(cluster, followers, (a) => a.primaryId !== first.primaryId);
+});
+
+t.test('a switchover hands over only once the last leaseUntil given to the old primary store has passed', async (t) => {
+  const cluster = await startCluster(t, shape(3));
+  const first = await awaitAgreement(cluster, running(cluster));
+  const followers = running(cluster).filter((id) => id !== first.primaryId);
+  const agent = playAgent(cluster, first.primaryId);
+  await new Promise((r) => setTimeout(r, 4 * TEST_TIMINGS.heartbeatMs));
+  const answer = request(`${cluster.node(first.primaryId).url}/switchover`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...cluster.authHeader('operator') },
+    body: '{}',
+    signal: AbortSignal.timeout(ELECTION_BOUND_MS),
+  });
+  const served = await servedBy(cluster, followers);
+  const res = await answer;
+  const outcome = (await res.body.json()) as { status?: string; target?: string };
+  const lastUntil = await agent.stop();
+  t.equal(res.statusCode, 200, `the switchover completed (${JSON.stringify(outcome)})`);
+  t.ok(lastUntil > 0, `the agent held a lease from the old primary until ${Math.round(lastUntil)}`);
+  t.ok(served >= lastUntil, `${outcome.target} served by ${Math.round(served)}, after that leaseUntil (${Math.round(lastUntil)})`);
 });

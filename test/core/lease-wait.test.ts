@@ -158,3 +158,37 @@ t.test('a primary still waiting out an older lease hands over only once it serve
     'c won term 4 by the handoff',
   );
 });
+
+// Every answer to the store's position report carries the primary's lease
+// (PUT /log's leaseUntil), and the store may serve until then. A handoff's
+// target serves at once, so the primary hands over only once that has ended.
+t.test("a switchover hands over only once the lease last given to the primary's store has ended", async (t) => {
+  const cluster = primaryA();
+  const a = cluster.node('a');
+  cluster.run(cluster.now + TIMINGS.heartbeatMs);
+  cluster.step('a', { type: 'position', now: cluster.now, position: pos(1, 10) });
+  const storeLeaseEnds = a.leaseExpiry!;
+  t.ok(storeLeaseEnds > cluster.now, `the store was given a's lease, to ${storeLeaseEnds}`);
+  cluster.step('a', { type: 'switchover', now: cluster.now, target: 'b' });
+  t.equal(a.leaseExpiry, 0, 'from the switchover on, a gives no lease');
+  let handoffAt: number | null = null;
+  let bServes: number | null = null;
+  for (let now = cluster.now; now < storeLeaseEnds + 3 * TIMINGS.electionTimeoutMs && bServes === null; now++) {
+    cluster.run(now);
+    if (handoffAt === null && cluster.sentLog.some((e) => e.message.type === 'handoff')) handoffAt = now;
+    if (cluster.node('b').holdsLease(now)) bServes = now;
+  }
+  t.ok(handoffAt !== null && handoffAt >= storeLeaseEnds, `a sent the handoff at ${handoffAt}, once the store's lease ended at ${storeLeaseEnds}`);
+  t.ok(bServes !== null && bServes >= storeLeaseEnds, `b serves from ${bServes}`);
+});
+
+t.test('with no lease given to its store, a switchover hands over as soon as the target is named', async (t) => {
+  const cluster = primaryA();
+  const a = cluster.node('a');
+  cluster.run(cluster.now + TIMINGS.heartbeatMs);
+  const leaseEnds = a.leaseExpiry!;
+  cluster.step('a', { type: 'switchover', now: cluster.now, target: 'b' });
+  cluster.deliver();
+  t.equal(cluster.node('b').currentRole, 'primary', 'b won by handoff');
+  t.ok(cluster.now < leaseEnds, `before a's own lease would have ended (${cluster.now} < ${leaseEnds})`);
+});

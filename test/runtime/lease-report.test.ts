@@ -13,13 +13,13 @@ import { waitFor } from '../kit/cluster.js';
 import { TIMINGS, awaitPrimary, startLocalCluster, type LocalNode } from './support.js';
 
 t.test('the remaining lease moves onto the agent clock, shortened by the drift bound and rounded down', async (t) => {
-  t.strictSame(agentLease(100, 0.05, 1_000), { leaseUntil: 1_095 }, '100 ms at 5% drift: 95 ms after the reading');
-  t.strictSame(agentLease(100.9, 0.05, 1_000), { leaseUntil: 1_095 }, 'a fraction of a millisecond is dropped');
+  t.strictSame(agentLease(105, 0.05, 1_000), { leaseUntil: 1_095 }, '105 ms at 5% drift each way: 95 ms after the reading');
+  t.strictSame(agentLease(100, 0.05, 1_000), { leaseUntil: 1_090 }, 'a fraction of a millisecond is dropped (90.48 ms)');
   t.strictSame(agentLease(100, 0, 1_000), { leaseUntil: 1_100 }, 'with no drift, the whole remainder');
   t.strictSame(agentLease(0, 0.05, 1_000), { leaseUntil: 1_000 }, 'a lease ending now ends at the reading');
   t.strictSame(agentLease(null, 0.05, 1_000), { leaseUntil: null }, 'no lease: null');
   t.strictSame(agentLease(100, 0.05, MAX_COUNT - 10), { leaseUntil: MAX_COUNT }, 'capped at the largest count, which is earlier');
-  t.strictSame(agentLease(100, 0.05, undefined), { leaseRemainingMs: 95 }, 'without a clock reading, the shortened duration');
+  t.strictSame(agentLease(105, 0.05, undefined), { leaseRemainingMs: 95 }, 'without a clock reading, the shortened duration');
   t.strictSame(agentLease(null, 0.05, undefined), { leaseRemainingMs: null }, 'and null without a lease');
 });
 
@@ -52,7 +52,7 @@ t.test("PUT /log answers the primary's lease on the agent's clock, and null on a
       const r = await report(primary, agentClockMs);
       if ((r.leaseUntil !== null) !== r.lease.holds) checked.push(`leaseUntil ${r.leaseUntil} with lease.holds ${r.lease.holds}`);
       if (r.leaseUntil !== null && r.leaseUntil !== undefined) {
-        const bound = agentClockMs + Math.floor(r.timings.leaseMs * (1 - d));
+        const bound = agentClockMs + Math.floor((r.timings.leaseMs * (1 - d)) / (1 + d));
         if (r.leaseUntil < agentClockMs || r.leaseUntil > bound) checked.push(`leaseUntil ${r.leaseUntil} outside [${agentClockMs}, ${bound}]`);
         if (r.leaseUntil - agentClockMs > r.lease.remainingMs) checked.push(`leaseUntil ${r.leaseUntil} past the remaining lease ${r.lease.remainingMs}`);
         leased = r;
@@ -72,7 +72,7 @@ t.test("PUT /log answers the primary's lease on the agent's clock, and null on a
   t.notOk('leaseUntil' in plain, 'without a clock reading, no leaseUntil');
   t.equal(plain.leaseRemainingMs !== null, plain.lease.holds, 'leaseRemainingMs is set exactly when the lease is held');
   if (plain.leaseRemainingMs !== null && plain.leaseRemainingMs !== undefined) {
-    t.ok(plain.leaseRemainingMs <= Math.floor(plain.timings.leaseMs * (1 - d)), 'and within the shortened lease');
+    t.ok(plain.leaseRemainingMs <= Math.floor((plain.timings.leaseMs * (1 - d)) / (1 + d)), 'and within the shortened lease');
   }
 
   const followerReply = await report(follower, agentClockMs);

@@ -29,10 +29,10 @@ export interface Hunt {
   readonly seedsRun: number;
 }
 
-/** hunt runs seeds 1..maxSeeds until one shows a violation of `checker`. */
-export function hunt(checker: CheckerName, maxSeeds: number, opts: Omit<SimOptions, 'seed'>): Hunt {
+/** hunt runs seeds 1..maxSeeds until one shows a violation of `checker` (`run`: a simulator with a broken import swapped in). */
+export function hunt(checker: CheckerName, maxSeeds: number, opts: Omit<SimOptions, 'seed'>, run: typeof runSeed = runSeed): Hunt {
   for (let seed = 1; seed <= maxSeeds; seed++) {
-    const result = runSeed({ ...opts, seed, stopOn: [checker] });
+    const result = run({ ...opts, seed, stopOn: [checker] });
     if (result.violations.some((v) => v.checker === checker)) return { seed, result, seedsRun: seed };
   }
   return { seed: null, result: null, seedsRun: maxSeeds };

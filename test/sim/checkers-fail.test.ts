@@ -8,10 +8,11 @@ import type { BuiltPlugins } from '@tapjs/test';
 import * as vote from '../../src/core/vote.js';
 import * as timings from '../../src/core/timings.js';
 import * as tally from '../../src/core/tally.js';
+import * as leaseReport from '../../src/runtime/lease-report.js';
 import { Node, type Effect, type Event } from '../../src/core/index.js';
 import { decideVoteIgnoringLivePrimary, decideVoteIgnoringLogs, decideVoteIgnoringVotedFor, hunt } from './broken.js';
 import type { CheckerName } from './checkers.js';
-import { formatFailure, type NodeModule, type SimOptions } from './simulator.js';
+import { formatFailure, type NodeModule, type SimOptions, type runSeed } from './simulator.js';
 import { makeShape, shapesWithVoters } from './shapes.js';
 
 type NodeJs = typeof import('../../src/core/node.js');
@@ -30,8 +31,8 @@ async function withLeaseWait(t: Tap, leaseWaitMs: typeof timings.leaseWaitMs, de
 }
 
 /** expectCaught hunts seeds 1..maxSeeds for a violation of `checker` and shows the trace that caught it. */
-function expectCaught(t: Tap, checker: CheckerName, maxSeeds: number, opts: Omit<SimOptions, 'seed'>): void {
-  const h = hunt(checker, maxSeeds, opts);
+function expectCaught(t: Tap, checker: CheckerName, maxSeeds: number, opts: Omit<SimOptions, 'seed'>, run?: typeof runSeed): void {
+  const h = hunt(checker, maxSeeds, opts, run);
   t.not(h.seed, null, `${checker} reports a violation within ${maxSeeds} seeds${h.seed === null ? '' : ` (at seed ${h.seed})`}`);
   if (h.result) {
     const caught = { ...h.result, violations: h.result.violations.filter((v) => v.checker === checker) };
@@ -77,6 +78,20 @@ t.test('a lease wait without the clock-drift margin overlaps under drifting cloc
     partitions: ['one_way', 'bridge'],
     faults: { partition: 10, clock_drift: 3 },
   });
+});
+
+t.test("an agent lease shortened for one clock's drift outlasts the primary's under drifting clocks: single-lease catches it within 200 seeds", async (t) => {
+  // The data store serves until the leaseUntil its agent was given; shortened
+  // by (1 - d) alone, an agent clock running slow beside a node clock running
+  // fast keeps it past the lease the next primary waited out.
+  const sim = await t.mockImport<typeof import('./simulator.js')>('./simulator.js', {
+    '../../src/runtime/lease-report.js': {
+      ...leaseReport,
+      agentLease: (remainingMs: number | null, d: number, clockMs: number | undefined) =>
+        leaseReport.agentLease(remainingMs === null ? null : remainingMs * (1 + d), d, clockMs),
+    },
+  });
+  expectCaught(t, 'single_lease', 200, { shapes: shapesWithVoters(3), faults: { clock_drift: 3 } }, sim.runSeed);
 });
 
 t.test('a store that forgets the vote on restart double-votes: the vote ledger catches it within 200 seeds', async (t) => {

@@ -2,7 +2,8 @@
 // (DESIGN.md) and record each violation with the true time it was seen. They
 // judge only what the run did: role effects, vote grants on the wire, terms
 // after each completed step and after each restart, acknowledged writes against
-// the logs of later primaries, leases at one instant of true time, and whether a
+// the logs of later primaries, leases (the nodes' and their stores') at one
+// instant of true time, and whether a
 // healed cluster elects a primary within a stated bound.
 //
 // Liveness bound. Once the faults are healed and a majority of voters that

@@ -45,6 +45,9 @@
 //    node hears its log position through 'position' events; once the primary's
 //    commit watermark of its own term covers an entry, it and the whole prefix
 //    below it (earlier terms' entries too) are acknowledged in that term.
+//    Each position report's answer gives the store a lease, as PUT /log's
+//    leaseUntil does, on an agent clock as slow as the drift bound allows;
+//    single_lease counts a store serving under it as holding a lease.
 //  - Membership (opt-in, fault kind member_change): the simulator steps
 //    config_change events on the node it sees as primary, as an operator's
 //    API call would. A member it adds runs from then on as a fresh process
@@ -80,6 +83,7 @@ import {
 } from '../../src/core/index.js';
 import { Driver, EffectOrderViolation, type Ports, type StepResult } from '../../src/runtime/driver.js';
 import { initialConfig } from '../../src/runtime/bootstrap.js';
+import { agentLease, servingLeaseMs } from '../../src/runtime/lease-report.js';
 import { drawMismatch } from './mismatch.js';
 import { Checkers, livenessBoundMs, type CheckerName, type Violation } from './checkers.js';
 import { DataLog } from '../kit/data-log.js';
@@ -332,6 +336,12 @@ interface SimNode {
   readonly outstanding: Map<number, Request>;
   readonly log: DataLog;
   positionPending: boolean;
+  /**
+   * Until when, in true time, its data store may serve: the leaseUntil of the
+   * last answer to its position report, on an agent clock as slow as the
+   * drift bound allows. The store keeps it whatever becomes of the node.
+   */
+  storeLeaseEnd: number;
   crashAtNextPersist: boolean;
   /** How far this node's log has been acknowledged as primary of `term`. */
   ackedThrough: { term: number; lsn: number };
@@ -539,6 +549,7 @@ export class Simulation {
       outstanding: new Map(),
       log: new DataLog(),
       positionPending: false,
+      storeLeaseEnd: Number.NEGATIVE_INFINITY,
       crashAtNextPersist: false,
       ackedThrough: { term: 0, lsn: 0 },
       replEveryMs: this.rng.chance(0.2) ? this.rng.range(60, 250) : this.rng.range(3, 30),
@@ -718,6 +729,11 @@ export class Simulation {
     const position = sn.log.position();
     this.note(sn.index, () => `position ${formatPosition(position)}`);
     this.step(sn, { type: 'position', now: this.localOf(sn), position }, null);
+    // The agent's reply (PUT /log) carries the lease on its clock, as the runtime computes it.
+    if (sn.node === null) return;
+    const d = this.timings.clockDriftBound;
+    const until = agentLease(servingLeaseMs(sn.node, this.localOf(sn)), d, 0).leaseUntil;
+    if (typeof until === 'number') sn.storeLeaseEnd = Math.max(sn.storeLeaseEnd, this.now + until / (1 - d));
   }
 
   private onUnreachable(ev: Extract<SimEvent, { kind: 'unreachable' }>): void {
@@ -939,7 +955,9 @@ export class Simulation {
     if (node.holdsLease(this.localOf(sn))) {
       const others: string[] = [];
       for (const o of this.nodes) {
-        if (o !== sn && o.node !== null && o.node.holdsLease(this.localOf(o))) others.push(o.id);
+        if (o === sn) continue;
+        if (o.node?.holdsLease(this.localOf(o))) others.push(o.id);
+        else if (o.storeLeaseEnd > this.now) others.push(`${o.id}'s store`);
       }
       this.checkers.leaseHeld(this.now, sn.id, others);
       if (sn.isData && !sn.paused && sn.log.lastTerm < node.term) this.firstWrite(sn);
