@@ -179,9 +179,15 @@ export class NodeRuntime implements QuorumService {
       },
     });
     // The watch on the primary's connection is the fast-failover evidence, so
-    // it exists only when fast failover is on.
+    // it exists only when fast failover is on. A probe accepted by a primary
+    // still dying is tried again up to the election timeout: evidence later
+    // than that is worth nothing, as the timeout has fired by then.
     this.watch = opts.fastFailover
-      ? new PrimaryWatch({ probeTimeoutMs: this.node.timings.electionTimeoutMs, onGone: (primaryId) => this.primaryGone(primaryId) })
+      ? new PrimaryWatch({
+          probeTimeoutMs: this.node.timings.electionTimeoutMs,
+          probeAgainForMs: this.node.timings.electionTimeoutMs,
+          onGone: (primaryId) => this.primaryGone(primaryId),
+        })
       : null;
     this.metrics.term.set(hardState.term);
     this.metrics.setRole('follower');

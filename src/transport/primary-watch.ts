@@ -4,6 +4,10 @@
 // (connections are recycled), so the watch then opens a bare connection to the
 // primary's port: a refusal means nobody listens there any more. A hung
 // process or a cut link refuses nothing, and the election timeout covers them.
+// An accepted probe is sent again for a while: a killed process's kernel
+// closes its descriptors one at a time, the heartbeat connection often before
+// the listening socket, so a probe sent at once may still be accepted (and
+// reset a moment later).
 //
 // The connection is found without the route's help: fastify publishes every
 // handler call on its 'fastify.request.handler' tracing channel, start just
@@ -41,6 +45,12 @@ let bound = 0;
 export interface PrimaryWatchOptions {
   /** How long a connect to the primary's port may hang before it counts as not refused. */
   readonly probeTimeoutMs: number;
+  /**
+   * How long after the first probe an accepted one is sent again: the
+   * connection of a killed primary may close a moment before its listening
+   * socket does (see probeRefusedWithin).
+   */
+  readonly probeAgainForMs: number;
   /** Called when the primary's connection closed and its port refused a connect. */
   readonly onGone: (primaryId: string) => void;
 }
@@ -71,7 +81,8 @@ export class PrimaryWatch {
       // A refusal comes back at once; the bound only ends a connect that hangs
       // (a stopped process, a cut link). One heartbeat interval was too tight
       // on a busy machine, where the timer could fire before the refusal was read.
-      void probeRefused(url, this.opts.probeTimeoutMs).then((refused) => {
+      const stop = () => this.closed;
+      void probeRefusedWithin(url, this.opts.probeTimeoutMs, this.opts.probeAgainForMs, stop).then((refused) => {
         if (refused && !this.closed) this.opts.onGone(primaryId);
       });
     });
@@ -108,4 +119,27 @@ export function probeRefused(url: string, timeoutMs: number): Promise<boolean> {
     socket.once('connect', () => done(false));
     socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
   });
+}
+
+/**
+ * probeRefusedWithin probes `url` until a connect is refused, and sends an
+ * accepted (or otherwise answered) probe again, after pauses that double from
+ * 1 ms, until `forMs` has passed since the first. One probe is not enough:
+ * when a process is killed its kernel closes its descriptors one by one, and
+ * the heartbeat connection may close before the listening socket does. A
+ * follower woken by that close can then connect to a listener that is about to
+ * go (seen on a busy machine: the probe accepted, reset 0-4 ms later, a probe
+ * a few ms after refused), and with a single watched connection no survivor
+ * ever saw the refusal. The first pauses are short because the gap usually is;
+ * doubling keeps a long bound (a dying process descheduled on a loaded
+ * machine) to a dozen probes. A hung process or a cut link is never refused,
+ * so the probing only ends later with the same answer. `stop` ends it early.
+ */
+export async function probeRefusedWithin(url: string, timeoutMs: number, forMs: number, stop: () => boolean = () => false): Promise<boolean> {
+  const until = performance.now() + forMs;
+  for (let pauseMs = 1; ; pauseMs *= 2) {
+    if (await probeRefused(url, timeoutMs)) return true;
+    if (stop() || performance.now() + pauseMs > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
 }
