@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import type { MembersView } from '../../src/runtime/service.js';
+import type { MembersView, StatusView } from '../../src/runtime/service.js';
 import { ProcessCluster, waitFor, type ClusterOptions, type NodeSpec } from '../kit/cluster.js';
 
 /** Timings for tests: loose enough for a loaded 2-core machine. */
@@ -67,6 +67,104 @@ export async function awaitAgreement(
     `nodes ${ids.join(', ')} to agree on a primary`,
   );
   return agreed!;
+}
+
+/**
+ * AgreedView is one round of reads of every listed node, sent at once, in
+ * which they all agree on one primary and term, and the primary holds its
+ * lease. A test that judges the agreement judges these very statuses: a second
+ * read could fall after another election, which a busy machine may hold at any
+ * moment (TEST_TIMINGS are short).
+ */
+export interface AgreedView {
+  readonly primaryId: string;
+  readonly term: number;
+  /** Each node's /status in the round of the agreement. */
+  readonly statuses: ReadonlyMap<string, StatusView>;
+  /** Each node's answer to GET /primary in the same round (its status code, null without one); empty unless asked for. */
+  readonly primaryCodes: ReadonlyMap<string, number | null>;
+  /**
+   * Over every round of the wait, the nodes that claimed to be primary in
+   * each term (role primary on /status, or 200 on /primary, which answers
+   * with the term): safety allows one per term, however the rounds fall.
+   */
+  readonly primariesByTerm: ReadonlyMap<number, ReadonlySet<string>>;
+}
+
+/** agreementOf is the primary and term every status names, with that primary holding its lease; null while they differ or one is missing. */
+function agreementOf(ids: readonly string[], statuses: ReadonlyMap<string, StatusView>): { primaryId: string; term: number } | null {
+  let agreed: { primaryId: string; term: number } | null = null;
+  for (const id of ids) {
+    const s = statuses.get(id);
+    if (!s?.primaryId) return null;
+    if (agreed && (agreed.primaryId !== s.primaryId || agreed.term !== s.term)) return null;
+    agreed = { primaryId: s.primaryId, term: s.term };
+  }
+  if (!agreed) return null;
+  const primary = statuses.get(agreed.primaryId);
+  if (primary && !primary.lease.holds) return null;
+  return agreed;
+}
+
+/**
+ * awaitAgreedView reads every listed node in rounds until one round shows
+ * them agreeing (and `accept` takes it), within timeoutMs, and returns that
+ * round (see AgreedView). With `primary`, each round also asks every node
+ * GET /primary.
+ */
+export async function awaitAgreedView(
+  cluster: ProcessCluster,
+  ids: readonly string[],
+  accept: (v: AgreedView) => boolean = () => true,
+  opts: { readonly timeoutMs?: number; readonly primary?: boolean } = {},
+): Promise<AgreedView> {
+  const primariesByTerm = new Map<number, Set<string>>();
+  const claim = (term: number, id: string) => {
+    const ids = primariesByTerm.get(term) ?? new Set<string>();
+    ids.add(id);
+    primariesByTerm.set(term, ids);
+  };
+  let found: AgreedView | null = null;
+  let last = 'no round read';
+  const waited = waitFor(
+    async () => {
+      const statuses = new Map<string, StatusView>();
+      const primaryCodes = new Map<string, number | null>();
+      await Promise.all(
+        ids.map(async (id) => {
+          const [s, p] = await Promise.all([cluster.status(id), opts.primary ? cluster.get<{ term: number }>(id, '/primary') : null]);
+          if (s) statuses.set(id, s);
+          if (opts.primary) primaryCodes.set(id, p?.status ?? null);
+          if (s?.role === 'primary') claim(s.term, id);
+          if (p?.status === 200) claim(p.body.term, id);
+        }),
+      );
+      last = ids
+        .map((id) => {
+          const s = statuses.get(id);
+          return s ? `${id} ${s.role} in term ${s.term} (primary ${s.primaryId ?? 'none'}${s.lease.holds ? ', holds the lease' : ''})` : `${id} no answer`;
+        })
+        .join('; ');
+      const agreed = agreementOf(ids, statuses);
+      if (!agreed) return false;
+      const view = { ...agreed, statuses, primaryCodes, primariesByTerm };
+      if (!accept(view)) return false;
+      found = view;
+      return true;
+    },
+    opts.timeoutMs ?? ELECTION_BOUND_MS,
+    `nodes ${ids.join(', ')} to agree on a primary`,
+  );
+  // A failed wait says what the nodes said last.
+  await waited.catch((err: Error) => {
+    throw new Error(`${err.message}; the last round read: ${last}`);
+  });
+  return found!;
+}
+
+/** termsWithTwoPrimaries lists the terms in which more than one node claimed to be primary during a wait: none, if elections are safe. */
+export function termsWithTwoPrimaries(view: AgreedView): string[] {
+  return [...view.primariesByTerm].filter(([, ids]) => ids.size > 1).map(([term, ids]) => `term ${term}: ${[...ids].join(', ')}`);
 }
 
 export function running(cluster: ProcessCluster): string[] {
