@@ -197,7 +197,11 @@ t.test('with fast failover on, a hung primary (SIGSTOP) refuses nothing, so it i
 });
 
 t.test('SIGTERM of the primary makes a switchover first: a new primary in a higher term, and the old process exits 0', async (t) => {
-  const cluster = await startCluster(t, shape(3), { logLevel: 'info' });
+  // A primary gives up a switchover after one election timeout. Timing is not
+  // under test here, and on a loaded machine the target's election outlasted
+  // the tests' 300 ms (the switchover was abandoned): an election timeout of a second.
+  const timings = { heartbeatMs: 50, leaseMs: 500, electionTimeoutMs: 1000, electionJitterMs: 300 };
+  const cluster = await startCluster(t, shape(3), { logLevel: 'info', timings });
   const first = await awaitAgreement(cluster, running(cluster));
   const child = cluster.node(first.primaryId).child!;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
