@@ -131,6 +131,12 @@ export const SENDER_HEADER = `--import=${pathToFileURL(join(root, 'test', 'kit',
  * a listener per link serves members that all hold one url per member.
  */
 export const LINK_ROUTES = `--import=${pathToFileURL(join(root, 'test', 'kit', 'link-routes.mjs')).href}`;
+/**
+ * PARENT_WATCH is the NODE_OPTIONS every node process gets, beside any the
+ * caller gives: the node ends itself once the process that started it is gone
+ * (test/kit/parent-watch.mjs), however that process died.
+ */
+export const PARENT_WATCH = `--import=${pathToFileURL(join(root, 'test', 'kit', 'parent-watch.mjs')).href}`;
 /** The quorumd command, as `npx quorumd` would run it. */
 export const QUORUMD_BIN = join(root, 'bin', 'quorumd.js');
 /** The node flags the command's shebang sets (a small young generation). */
@@ -376,6 +382,7 @@ export class ProcessCluster {
       ...this.opts.env,
       ...this.opts.envFor?.(id),
     };
+    env.NODE_OPTIONS = [PARENT_WATCH, env.NODE_OPTIONS].filter((o) => o).join(' ');
     const child = spawn(process.execPath, [...QUORUMD_NODE_FLAGS, QUORUMD_BIN], {
       env,
       stdio: ['ignore', this.opts.inheritOutput ? 'inherit' : 'pipe', this.opts.inheritOutput ? 'inherit' : 'pipe'],
@@ -614,9 +621,10 @@ let reaping = false;
 /**
  * reapOnExit makes sure no node outlives the test process that started it,
  * even when a test never reaches its teardown: on exit, and on a SIGTERM or
- * SIGINT no one else handles (tap's timeout for a test file sends SIGTERM),
- * every node still running gets SIGKILL. A process with handlers of its own
- * (the benchmarks clean up on signals) keeps them; the exit hook still runs.
+ * SIGINT no one else handles, every node still running gets SIGKILL. A
+ * process with handlers of its own (the benchmarks clean up on signals) keeps
+ * them; the exit hook still runs. A death no hook sees (tap ends a file that
+ * outlasted its timeout with SIGALRM, then SIGKILL) is PARENT_WATCH's.
  */
 function reapOnExit(child: ChildProcess): void {
   running.add(child);
