@@ -104,7 +104,9 @@ t.test('PUT /log gives the primary a leaseUntil on the agent clock, followers nu
 });
 
 t.test('a switchover hands over only once the last leaseUntil given to the old primary store has passed', async (t) => {
-  const cluster = await startCluster(t, shape(3));
+  // A primary gives a switchover up after an election timeout: a second here,
+  // so that a busy machine does not end it; the lease under test is unchanged.
+  const cluster = await startCluster(t, shape(3), { timings: { ...TEST_TIMINGS, electionTimeoutMs: 1000 } });
   const first = await awaitAgreement(cluster, running(cluster));
   const followers = running(cluster).filter((id) => id !== first.primaryId);
   const agent = playAgent(cluster, first.primaryId);
