@@ -105,7 +105,7 @@ function combine(slices: readonly Slice[]): LoadResult {
 }
 
 /** load sends the same POST from `concurrency` loops for durationMs and times each answer. */
-async function load(url: string, body: string, concurrency: number, durationMs: number): Promise<Slice> {
+async function load(url: string, body: string, headers: Record<string, string>, concurrency: number, durationMs: number): Promise<Slice> {
   const pool = new Pool(url, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
   const latencies: number[] = [];
   let errors = 0;
@@ -116,7 +116,7 @@ async function load(url: string, body: string, concurrency: number, durationMs: 
     while (performance.now() < end) {
       const t = performance.now();
       try {
-        const res = await pool.request({ method: 'POST', path: '/vote', headers: { 'content-type': 'application/json' }, body });
+        const res = await pool.request({ method: 'POST', path: '/vote', headers, body });
         const text = await res.body.text();
         if (res.statusCode !== 200) {
           errors++;
@@ -174,7 +174,19 @@ async function main(): Promise<void> {
   for (const id of ids) await waitFor(() => cluster.reportPosition(id, { term: 0, lsn: 0 }), 20_000, `${id} to accept its position`);
   const { primaryId, term } = await cluster.waitAgreedPrimary(ids, 20_000);
   const [target, candidate] = ids.filter((id) => id !== primaryId) as [string, string];
-  const body = JSON.stringify({ candidateId: candidate, term: term + 1, lastLogTerm: 0, lastLogLsn: 0, dryRun: true });
+  // The candidate's probe as it would send it: in the cluster's id, from its configuration position.
+  const status = await cluster.status(candidate);
+  if (!status?.clusterId || !status.config) throw new Error(`${candidate} does not say its cluster id and configuration`);
+  const body = JSON.stringify({
+    clusterId: status.clusterId,
+    candidateId: candidate,
+    config: status.config,
+    term: term + 1,
+    lastLogTerm: 0,
+    lastLogLsn: 0,
+    dryRun: true,
+  });
+  const headers = { 'content-type': 'application/json', ...cluster.authHeader({ peer: candidate }) };
   const node = cluster.node(target);
   const bare = await startBare();
 
@@ -196,12 +208,12 @@ async function main(): Promise<void> {
   ];
   // The measured time is cut into slices that alternate between the targets,
   // so that other work on the machine weighs on both alike.
-  for (const t of targets) if (opts.warmupMs > 0) await load(t.url, body, opts.concurrency, opts.warmupMs);
+  for (const t of targets) if (opts.warmupMs > 0) await load(t.url, body, headers, opts.concurrency, opts.warmupMs);
   const slices = new Map<string, Slice[]>(targets.map((t) => [t.name, []]));
   for (let i = 0; i < opts.slices; i++) {
     for (const t of i % 2 === 0 ? targets : [...targets].reverse()) {
       await sleep(100);
-      slices.get(t.name)!.push(await load(t.url, body, opts.concurrency, opts.durationMs / opts.slices));
+      slices.get(t.name)!.push(await load(t.url, body, headers, opts.concurrency, opts.durationMs / opts.slices));
     }
   }
   const results = new Map<string, LoadResult & { rss: number | null }>();
