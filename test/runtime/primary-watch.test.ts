@@ -2,7 +2,7 @@
 // route passes it), and reports the primary gone only once that connection
 // closed and the primary's port refuses a bare connect.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import Fastify from 'fastify';
 import { request as httpRequest, Agent } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -45,19 +45,27 @@ function post(port: number, agent: Agent): Promise<number> {
   });
 }
 
-t.test('a closed heartbeat connection and a refused port report the primary gone', async (t) => {
-  const closedPort = await freePort();
+/**
+ * watchedHeartbeats serves POST /heartbeat on loopback, each heartbeat taken
+ * as from primary p at `primaryUrl`, and collects what the watch reports gone.
+ */
+async function watchedHeartbeats(t: Test, primaryUrl: string, probeAgainForMs: number): Promise<{ gone: string[]; port: number }> {
   const gone: string[] = [];
-  const watch = new PrimaryWatch({ probeTimeoutMs: 1000, probeAgainForMs: 50, onGone: (id) => void gone.push(id) });
+  const watch = new PrimaryWatch({ probeTimeoutMs: 1000, probeAgainForMs, onGone: (id) => void gone.push(id) });
   t.teardown(() => watch.close());
   const app = Fastify();
   app.post('/heartbeat', async () => {
-    watch.heartbeatAccepted('p', `http://127.0.0.1:${closedPort}`);
+    watch.heartbeatAccepted('p', primaryUrl);
     return { ok: true };
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
-  const port = (app.server.address() as { port: number }).port;
+  return { gone, port: (app.server.address() as { port: number }).port };
+}
+
+t.test('a closed heartbeat connection and a refused port report the primary gone', async (t) => {
+  const closedPort = await freePort();
+  const { gone, port } = await watchedHeartbeats(t, `http://127.0.0.1:${closedPort}`, 50);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   t.equal(await post(port, agent), 200, 'the heartbeat is taken');
   t.equal(await post(port, agent), 200, 'a second one on the same connection is watched once');
@@ -70,17 +78,7 @@ t.test('a closed heartbeat connection and a refused port report the primary gone
 t.test('a heartbeat connection that closes a moment before the primary stops listening still reports it gone', async (t) => {
   const primary = await dyingPrimary();
   t.teardown(() => void primary.server.close());
-  const gone: string[] = [];
-  const watch = new PrimaryWatch({ probeTimeoutMs: 1000, probeAgainForMs: 1000, onGone: (id) => void gone.push(id) });
-  t.teardown(() => watch.close());
-  const app = Fastify();
-  app.post('/heartbeat', async () => {
-    watch.heartbeatAccepted('p', primary.url);
-    return { ok: true };
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(() => app.close());
-  const port = (app.server.address() as { port: number }).port;
+  const { gone, port } = await watchedHeartbeats(t, primary.url, 1000);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   t.equal(await post(port, agent), 200, 'the heartbeat is taken');
   agent.destroy();
