@@ -79,7 +79,10 @@ async function perform(client: CtlClient, command: Command): Promise<Output> {
     case 'pause':
     case 'resume': {
       const { body } = await client.send<ChangeReply>(client.url, 'POST', `/${command.name}`);
-      return change(body, command.name === 'pause' ? 'automatic failover paused (maintenance mode)' : 'automatic failover resumed');
+      // Said as the state the reply shows: a resume with no primary is made by
+      // the election it causes, so the change it then asks for is unchanged.
+      const state = body.paused ? 'automatic failover paused (maintenance mode)' : 'automatic failover resumed';
+      return change(body, state, state);
     }
     case 'why':
       return why(client, command.id);
@@ -111,8 +114,9 @@ function cluster(client: CtlClient): Promise<ClusterView> {
   return client.send<ClusterView>(client.url, 'GET', '/cluster').then((a) => a.body);
 }
 
-function change(reply: ChangeReply, done: string): Output {
-  const what = reply.status === 'unchanged' ? `nothing to change: the configuration already says so` : done;
+/** change words a change's reply: `done` if it changed something, else `unchanged` (by default, that nothing had to). */
+function change(reply: ChangeReply, done: string, unchanged = 'nothing to change: the configuration already says so'): Output {
+  const what = reply.status === 'unchanged' ? unchanged : done;
   const text =
     `${what}; configuration version ${reply.version} in force (${reply.status}): ${reply.voters} voters, quorum ${reply.quorum}` +
     `${reply.paused ? ', automatic failover paused' : ''}\n` +

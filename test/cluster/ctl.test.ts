@@ -5,7 +5,7 @@
 // probing, and for a replica behind the commit watermark shows the voters
 // refusing it with the reason; members add (auto-promotion off), promote and
 // remove; switchover --to; history; --json output parses; and failures exit
-// 1 with a one-line reason; pause and resume.
+// 1 with a one-line reason; pause and resume, also with the primary dead.
 
 import { execFile } from 'node:child_process';
 import t, { type Test } from 'tap';
@@ -223,4 +223,24 @@ t.test('quorumd ctl against a running cluster', async (t) => {
   const selfSwitch = await ctl(cluster, last, ['switchover', '--to', last]);
   t.equal(selfSwitch.code, 1, 'a refused switchover exits 1');
   t.match(selfSwitch.stderr, new RegExp(`^quorumd ctl: POST \\S+/switchover: HTTP 409 switchover_refused: ${last} is already the primary\\n$`));
+});
+
+t.test('ctl resume after the primary died in maintenance: a survivor stands, and ctl says failover resumed', async (t) => {
+  const cluster = await startCluster(t, shape(3), { perMemberCredentials: true, timings: CALM_TIMINGS });
+  agents(t, cluster);
+  const first = await waitReady(cluster, ['d1', 'd2', 'd3']);
+  const survivor = ['d1', 'd2', 'd3'].find((id) => id !== first.primaryId)!;
+  const pause = await ctl(cluster, survivor, ['pause']);
+  t.equal(pause.code, 0, `pause exits 0 (${pause.stderr.trim()})`);
+  await cluster.kill(first.primaryId, 'SIGKILL');
+  // Nobody stands while paused; the resume makes the survivor stand, and the winner's stamp clears the pause.
+  const resume = await ctl(cluster, survivor, ['resume']);
+  t.equal(resume.code, 0, `resume exits 0 (${resume.stderr.trim()})`);
+  t.match(resume.stdout, /^automatic failover resumed; configuration version \d+ in force/, 'it says failover resumed, not that nothing changed');
+  const view = await awaitAgreedView(
+    cluster,
+    ['d1', 'd2', 'd3'].filter((id) => id !== first.primaryId),
+  );
+  t.ok(view.term > first.term, `a survivor leads term ${view.term}`);
+  t.notOk(view.statuses.get(view.primaryId)?.paused, 'and failover is no longer paused');
 });
