@@ -559,6 +559,33 @@ const FAULTS: readonly Fault[] = [
 const ROUND_BUDGET_MS = 8_000;
 t.setTimeout(Math.max(240_000, 120_000 + ROUNDS * ROUND_BUDGET_MS));
 
+// Once every test here has ended and torn down, the file must exit. A CI run
+// saw it stay alive after its last assertion passed and its teardown ran,
+// until tap's timeout (and with tap's serial files, the whole suite waited
+// for it): ten seconds after the teardown, whatever still holds the process
+// is named on stderr, and the file exits with the status it has. The timer is
+// unref'd, so it never holds up a file that exits.
+t.teardown(() => {
+  setTimeout(() => {
+    process.stderr.write(`chaos: still running 10 s after teardown, held by ${describeHandles()}; exiting\n`);
+    process.exit(process.exitCode ?? 0);
+  }, 10_000).unref();
+});
+
+/** describeHandles names what keeps the process alive: each resource kind, and the child processes, sockets and servers among the handles. */
+function describeHandles(): string {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  const named = handles.map((h) => {
+    const o = h as { constructor?: { name?: string }; pid?: number; spawnargs?: string[]; remotePort?: number; localPort?: number; address?: () => unknown };
+    const kind = o.constructor?.name ?? typeof h;
+    if (o.pid !== undefined) return `${kind} pid ${o.pid} (${(o.spawnargs ?? []).slice(-2).join(' ')})`;
+    if (o.remotePort !== undefined) return `${kind} ${o.localPort} -> ${o.remotePort}`;
+    if (typeof o.address === 'function') return `${kind} ${JSON.stringify(o.address())}`;
+    return kind;
+  });
+  return `${JSON.stringify(process.getActiveResourcesInfo())}; handles: ${named.join(', ') || 'none'}`;
+}
+
 t.test(
   `five real nodes (4 data + 1 witness) behind fault proxies, with a data member added and removed as they run, keep one primary per term, monotonic terms, every acknowledged write and a single serving primary through ${ROUNDS} rounds of kills, pauses, restarts and partitions, and elect a primary after every heal`,
   async (t) => {
