@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
 import type { ProcessCluster } from '../kit/cluster.js';
-import { awaitAgreement, running, shape, startCluster } from './harness.js';
+import { CALM_BOUND_MS, CALM_TIMINGS, awaitAgreement, running, shape, startCluster } from './harness.js';
 
 interface Snapshot {
   readonly term: number;
@@ -56,10 +56,11 @@ async function refusalCount(cluster: ProcessCluster, id: string, reason: string)
 }
 
 t.test('per-member credentials: elected, forged claims refused and harmless, each role confined to its route', async (t) => {
-  const cluster = await startCluster(t, shape(3), { perMemberCredentials: true });
+  // The cluster is compared before and after the forged messages: calm timings, so that a busy machine holds no election in between.
+  const cluster = await startCluster(t, shape(3), { perMemberCredentials: true, timings: CALM_TIMINGS });
   const creds = cluster.credentials;
   if (!creds) throw new Error('the cluster has no credentials');
-  const agreed = await awaitAgreement(cluster, running(cluster));
+  const agreed = await awaitAgreement(cluster, running(cluster), undefined, CALM_BOUND_MS);
   t.ok(agreed.term >= 1, `elected ${agreed.primaryId} in term ${agreed.term}`);
   const primary = agreed.primaryId;
   const ids = [...cluster.nodes.keys()];
@@ -104,6 +105,6 @@ t.test('per-member credentials: elected, forged claims refused and harmless, eac
 
   const switched = await post(cluster, primary, 'POST', '/switchover', cluster.authHeader('operator'), { target: b }, 20_000);
   t.equal(switched.status, 200, `the operator's token switches over to ${b} (${JSON.stringify(switched.body)})`);
-  const next = await awaitAgreement(cluster, running(cluster), (a) => a.term > agreed.term);
+  const next = await awaitAgreement(cluster, running(cluster), (a) => a.term > agreed.term, CALM_BOUND_MS);
   t.equal(next.primaryId, b, `${b} leads term ${next.term}, elected with real handoff and ballots`);
 });

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import t, { type Test } from 'tap';
 import type { ClusterView, HistoryEntry, WhyReply } from '../../src/runtime/service.js';
 import { QUORUMD_BIN, type ProcessCluster, waitFor } from '../kit/cluster.js';
-import { ELECTION_BOUND_MS, awaitAgreedView, shape, startCluster, waitReady } from './harness.js';
+import { CALM_TIMINGS, ELECTION_BOUND_MS, awaitAgreedView, shape, startCluster, waitReady } from './harness.js';
 
 interface Ran {
   readonly code: number;
@@ -65,12 +65,6 @@ function agents(t: Test, cluster: ProcessCluster): { level: number; laggard: str
   });
   return state;
 }
-
-/**
- * Timing is not under test here, and a loaded machine must not move the
- * primary between one command and the next: an election timeout of a second.
- */
-const CALM_TIMINGS = { heartbeatMs: 50, leaseMs: 500, electionTimeoutMs: 1000, electionJitterMs: 300 };
 
 t.test('quorumd ctl against a running cluster', async (t) => {
   const cluster = await startCluster(t, shape(3, 1), { perMemberCredentials: true, spares: [{ id: 'd4', kind: 'data' }], timings: CALM_TIMINGS });

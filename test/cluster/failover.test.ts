@@ -4,6 +4,8 @@
 import t from 'tap';
 import { request } from 'undici';
 import {
+  CALM_BOUND_MS,
+  CALM_TIMINGS,
   ELECTION_BOUND_MS,
   TEST_TIMINGS,
   awaitAgreedView,
@@ -200,14 +202,13 @@ t.test('SIGTERM of the primary makes a switchover first: a new primary in a high
   // A primary gives up a switchover after one election timeout. Timing is not
   // under test here, and on a loaded machine the target's election outlasted
   // the tests' 300 ms (the switchover was abandoned): an election timeout of a second.
-  const timings = { heartbeatMs: 50, leaseMs: 500, electionTimeoutMs: 1000, electionJitterMs: 300 };
-  const cluster = await startCluster(t, shape(3), { logLevel: 'info', timings });
-  const first = await awaitAgreement(cluster, running(cluster));
+  const cluster = await startCluster(t, shape(3), { logLevel: 'info', timings: CALM_TIMINGS });
+  const first = await awaitAgreement(cluster, running(cluster), undefined, CALM_BOUND_MS);
   const child = cluster.node(first.primaryId).child!;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   const others = running(cluster).filter((id) => id !== first.primaryId);
-  const next = await awaitAgreement(cluster, others, (a) => a.primaryId !== first.primaryId && a.term > first.term);
+  const next = await awaitAgreement(cluster, others, (a) => a.primaryId !== first.primaryId && a.term > first.term, CALM_BOUND_MS);
   t.ok(next.term > first.term, `the target leads term ${next.term}`);
   t.equal(await exited, 0, 'the old primary exited cleanly');
   t.ok(

@@ -13,6 +13,15 @@ import { ProcessCluster, waitFor, type ClusterOptions, type NodeSpec } from '../
 /** Timings for tests: loose enough for a loaded 2-core machine. */
 export const TEST_TIMINGS = { heartbeatMs: 50, leaseMs: 250, electionTimeoutMs: 300, electionJitterMs: 200 };
 
+/**
+ * Timings for tests whose subject is not timing and which compare the cluster
+ * before and after something: a loaded machine must not move the primary in
+ * between (a one-second election timeout; a switchover is given up after one).
+ */
+export const CALM_TIMINGS = { heartbeatMs: 50, leaseMs: 500, electionTimeoutMs: 1000, electionJitterMs: 300 };
+/** The bound on an election at CALM_TIMINGS, as ELECTION_BOUND_MS is at TEST_TIMINGS. */
+export const CALM_BOUND_MS = 4 * (CALM_TIMINGS.electionTimeoutMs + CALM_TIMINGS.electionJitterMs) + 3000;
+
 /** How long an election may take here: a few randomized timeouts plus slack for a busy machine. */
 export const ELECTION_BOUND_MS = 4 * (TEST_TIMINGS.electionTimeoutMs + TEST_TIMINGS.electionJitterMs) + 3000;
 
