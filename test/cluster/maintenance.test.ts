@@ -9,7 +9,7 @@ import t from 'tap';
 import { request } from 'undici';
 import type { StatusView } from '../../src/runtime/service.js';
 import { waitFor } from '../kit/cluster.js';
-import { ELECTION_BOUND_MS, TEST_TIMINGS, awaitAgreement, playAgents, shape, startCluster, waitReady } from './harness.js';
+import { CALM_BOUND_MS, CALM_TIMINGS, ELECTION_BOUND_MS, TEST_TIMINGS, awaitAgreement, playAgents, shape, startCluster, waitReady } from './harness.js';
 
 const ELECTION_WINDOW_MS = TEST_TIMINGS.electionTimeoutMs + TEST_TIMINGS.electionJitterMs;
 
@@ -70,13 +70,15 @@ t.test('pause, a kill that causes no election, resume, a kill that does', async 
     cluster,
     ids.filter((id) => id !== second.primaryId),
     (a) => a.term > second.term,
+    CALM_BOUND_MS,
   );
   t.not(third.primaryId, second.primaryId, `after the resume, a kill elects ${third.primaryId} in term ${third.term}`);
 });
 
 t.test('failover priority on real processes: a switchover picks the higher priority, and priority 0 never becomes primary', async (t) => {
   const ids = ['d1', 'd2', 'd3', 'd4'];
-  const cluster = await startCluster(t, shape(4), { perMemberCredentials: true });
+  // A switchover is given up after one election timeout, and waits first for the lease the agents were given: calm timings.
+  const cluster = await startCluster(t, shape(4), { perMemberCredentials: true, timings: CALM_TIMINGS });
   playAgents(t, cluster);
   const first = await waitReady(cluster, ids);
   const [never, preferred] = ids.filter((id) => id !== first.primaryId) as [string, string];
@@ -109,7 +111,7 @@ t.test('failover priority on real processes: a switchover picks the higher prior
   });
   const answer = (await res.body.json()) as { status?: string; target?: string };
   t.match(answer, { target: preferred }, `the switchover picked ${preferred} (priority 5)`);
-  const second = await awaitAgreement(cluster, ids, (a) => a.primaryId === preferred);
+  const second = await awaitAgreement(cluster, ids, (a) => a.primaryId === preferred, CALM_BOUND_MS);
 
   // Kill the primaries one after another: the priority-0 member is never elected.
   await cluster.kill(second.primaryId);
@@ -117,6 +119,7 @@ t.test('failover priority on real processes: a switchover picks the higher prior
     cluster,
     ids.filter((id) => id !== second.primaryId),
     (a) => a.term > second.term,
+    CALM_BOUND_MS,
   );
   t.not(third.primaryId, never, `after a kill, ${third.primaryId} leads, not ${never}`);
   // Terms before its priority 0 may have been led by anyone: a start on a busy machine may elect more than once.
