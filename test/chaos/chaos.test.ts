@@ -572,6 +572,14 @@ t.teardown(() => {
   }, 10_000).unref();
 });
 
+// Two more CI runs saw the process, every handle closed, spin at full CPU
+// until tap's timeout: profiled, it was inside Node's own exit path
+// (Environment::CleanupHandles, run from FreeEnvironment once the loop is
+// empty), waiting for a handle that never finished closing. process.exit()
+// ends the process without that step, so once the loop is empty (every test
+// reported, every handle closed) the file exits that way, with its status.
+process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
+
 /** describeHandles names what keeps the process alive: each resource kind, and the child processes, sockets and servers among the handles. */
 function describeHandles(): string {
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
