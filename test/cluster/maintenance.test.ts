@@ -8,8 +8,19 @@
 import t from 'tap';
 import { request } from 'undici';
 import type { StatusView } from '../../src/runtime/service.js';
-import { waitFor } from '../kit/cluster.js';
+import { type ProcessCluster, waitFor } from '../kit/cluster.js';
 import { CALM_BOUND_MS, CALM_TIMINGS, ELECTION_BOUND_MS, TEST_TIMINGS, awaitAgreement, playAgents, shape, startCluster, waitReady } from './harness.js';
+
+/** killPrimary kills the agreed primary and waits for the others to agree on a primary of a later term. */
+async function killPrimary(cluster: ProcessCluster, ids: readonly string[], agreed: { primaryId: string; term: number }) {
+  await cluster.kill(agreed.primaryId);
+  return awaitAgreement(
+    cluster,
+    ids.filter((id) => id !== agreed.primaryId),
+    (a) => a.term > agreed.term,
+    CALM_BOUND_MS,
+  );
+}
 
 const ELECTION_WINDOW_MS = TEST_TIMINGS.electionTimeoutMs + TEST_TIMINGS.electionJitterMs;
 
@@ -65,13 +76,7 @@ t.test('pause, a kill that causes no election, resume, a kill that does', async 
   t.equal((await cluster.status(second.primaryId))?.paused, false, 'failover is no longer paused');
 
   // The next kill fails over.
-  await cluster.kill(second.primaryId);
-  const third = await awaitAgreement(
-    cluster,
-    ids.filter((id) => id !== second.primaryId),
-    (a) => a.term > second.term,
-    CALM_BOUND_MS,
-  );
+  const third = await killPrimary(cluster, ids, second);
   t.not(third.primaryId, second.primaryId, `after the resume, a kill elects ${third.primaryId} in term ${third.term}`);
 });
 
@@ -114,13 +119,7 @@ t.test('failover priority on real processes: a switchover picks the higher prior
   const second = await awaitAgreement(cluster, ids, (a) => a.primaryId === preferred, CALM_BOUND_MS);
 
   // Kill the primaries one after another: the priority-0 member is never elected.
-  await cluster.kill(second.primaryId);
-  const third = await awaitAgreement(
-    cluster,
-    ids.filter((id) => id !== second.primaryId),
-    (a) => a.term > second.term,
-    CALM_BOUND_MS,
-  );
+  const third = await killPrimary(cluster, ids, second);
   t.not(third.primaryId, never, `after a kill, ${third.primaryId} leads, not ${never}`);
   // Terms before its priority 0 may have been led by anyone: a start on a busy machine may elect more than once.
   const history = await cluster.get<Array<{ term: number; primaryId: string }>>(never, '/history', 2_000);
